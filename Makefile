@@ -1,0 +1,42 @@
+# make test   - create .venv, install everything, lint, run the whole test suite
+# make bench  - run the benchmarks and rewrite BENCHMARKS.md
+# make lint   - ruff check + format check
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+XSTATE := tests/statechart/xstate
+
+.PHONY: test lint format bench install clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(XSTATE)/node_modules/.installed: $(XSTATE)/package.json $(XSTATE)/package-lock.json
+	cd $(XSTATE) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(BIN)/.installed $(XSTATE)/node_modules/.installed
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: install lint
+	$(BIN)/python -m pytest -q
+
+$(BIN)/.bench-installed: $(BIN)/.installed requirements-bench.txt
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	touch $@
+
+bench: $(BIN)/.bench-installed
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) $(XSTATE)/node_modules .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,205 @@
+"""The public face of the engine: ``Machine(config, ...)`` and its pure transitions."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from . import algorithm, tree
+from .definition import Definition, StateNode
+from .snapshot import Snapshot, SnapshotError, Step
+
+_CACHE_LIMIT = 1024
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple((k, _freeze(v)) for k, v in value.items())
+    return value
+
+
+class Machine:
+    """A statechart built from an XState v5 config (plain data).
+
+    ``actions`` maps names to ``assign(...)``/``raise_(...)`` or to callables
+    ``(context, event[, params])`` that the runtime runs as effects; ``guards``
+    maps names to ``(context, event[, params]) -> bool``; ``delays`` maps names
+    to milliseconds or ``(context, event) -> ms``. Raises MachineDefinitionError.
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        actions: Mapping[str, Any] | None = None,
+        guards: Mapping[str, Callable[..., bool]] | None = None,
+        delays: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.actions = dict(actions or {})
+        self.guards = dict(guards or {})
+        self.delays = dict(delays or {})
+        self.definition = Definition(config, self.actions, self.guards, self.delays)
+        self.config = config
+        self.id = self.definition.id
+        self.root = self.definition.root
+        self._nodes_cache: dict[Any, tuple[StateNode, ...]] = {}
+
+    # -- transitions ---------------------------------------------------------
+
+    def initial_transition(self, context: Mapping[str, Any] | None = None) -> Step:
+        """Enter the initial states; ``context`` overrides keys of the config's context."""
+        start = dict(self.config.get("context") or {})
+        if context:
+            start.update(context)
+        work = algorithm.Work(self.definition, start, (self.root,), {}, {})
+        init_event = {"type": "xstate.init"}
+        targets = list(tree.initial_nodes(self.root))
+        boot = algorithm.Transition(self.root, "", tuple(targets), (), None, True, {})
+        algorithm.microstep(work, [boot], init_event, initial=True)
+        algorithm.macrostep(work, init_event, initial=True)
+        return Step(self._snapshot_of(work), work.effects, True)
+
+    def transition(self, snapshot: Snapshot | Mapping[str, Any], event: Mapping[str, Any]) -> Step:
+        """Apply ``event`` to ``snapshot`` (or its ``to_dict()`` form); pure.
+
+        ``handled`` is False when no transition was enabled; the returned
+        snapshot is then the input one. A snapshot that is not ``active`` handles
+        nothing. Raises SnapshotError for another machine's snapshot and TypeError
+        for an event without a string ``type``.
+        """
+        if not isinstance(event, Mapping) or not isinstance(event.get("type"), str):
+            raise TypeError("an event must be a dict with a string 'type'")
+        snapshot = self.bind(
+            snapshot if isinstance(snapshot, Snapshot) else Snapshot.from_dict(snapshot)
+        )
+        if snapshot.status != "active":
+            return Step(snapshot, [], False)
+        work = algorithm.Work(
+            self.definition,
+            snapshot.context,
+            snapshot._nodes,
+            self._history_nodes(snapshot.history),
+            snapshot.children,
+        )
+        if not algorithm.macrostep(work, event):
+            return Step(snapshot, work.effects, False)
+        return Step(self._snapshot_of(work), work.effects, True)
+
+    # -- snapshots -----------------------------------------------------------
+
+    def restore(self, data: Mapping[str, Any]) -> Snapshot:
+        """A snapshot of this machine from its ``to_dict()`` form; SnapshotError if not."""
+        return Snapshot.from_dict(data, machine=self)
+
+    def bind(self, snapshot: Snapshot) -> Snapshot:
+        """Check that ``snapshot`` belongs to this machine and attach it; SnapshotError if not."""
+        if snapshot._machine is self:
+            return snapshot
+        if snapshot.machine_id != self.id:
+            raise SnapshotError(
+                f"snapshot belongs to machine '{snapshot.machine_id}', not '{self.id}'"
+            )
+        try:
+            nodes = self._nodes_of_value(snapshot.value)
+            for key, ids in snapshot.history.items():
+                self.definition.ids[key]
+                for node_id in ids:
+                    self.definition.ids[node_id]
+        except KeyError as bad:
+            raise SnapshotError(
+                f"snapshot does not fit machine '{self.id}': {bad.args[0]}"
+            ) from None
+        return Snapshot(
+            snapshot.machine_id,
+            snapshot.value,
+            snapshot.context,
+            snapshot.status,
+            snapshot.output,
+            snapshot.error,
+            snapshot.history,
+            snapshot.children,
+            machine=self,
+            nodes=nodes,
+        )
+
+    def _nodes_of_value(self, value: Any) -> tuple[StateNode, ...]:
+        key = _freeze(value)
+        nodes = self._nodes_cache.get(key)
+        if nodes is None:
+            nodes = tree.nodes_from_value(self.root, value)
+            if len(self._nodes_cache) < _CACHE_LIMIT:
+                self._nodes_cache[key] = nodes
+        return nodes
+
+    def _history_nodes(
+        self, history: Mapping[str, tuple[str, ...]]
+    ) -> dict[str, tuple[StateNode, ...]]:
+        ids = self.definition.ids
+        return {key: tuple(ids[i] for i in value) for key, value in history.items()}
+
+    def _snapshot_of(self, work: algorithm.Work) -> Snapshot:
+        value = tree.state_value(self.root, work.nodes)
+        return Snapshot(
+            self.id,
+            value,
+            work.context,
+            work.status,
+            work.output,
+            work.error,
+            {key: tuple(n.id for n in nodes) for key, nodes in work.history.items()},
+            work.children,
+            machine=self,
+            # Stored snapshots are restored from their value, so the node order
+            # must be the one the value gives, in memory as after a restore.
+            nodes=self._nodes_of_value(value),
+        )
+
+    def nodes_of(self, snapshot: Snapshot) -> tuple[StateNode, ...]:
+        """The active state nodes of ``snapshot``."""
+        return self.bind(snapshot)._nodes
+
+    # -- queries ---------------------------------------------------------------
+
+    def next_events(self, snapshot: Snapshot) -> list[str]:
+        """Event types some active state has a transition for (excluding ``xstate.*``)."""
+        if snapshot.status != "active":
+            return []
+        events = {e for n in self.nodes_of(snapshot) for e in n.own_events}
+        return sorted(e for e in events if not e.startswith("xstate."))
+
+    def can(self, snapshot: Snapshot, event: Mapping[str, Any]) -> bool:
+        snapshot = self.bind(snapshot)
+        if snapshot.status != "active":
+            return False
+        work = algorithm.Work(
+            self.definition,
+            snapshot.context,
+            snapshot._nodes,
+            self._history_nodes(snapshot.history),
+            {},
+        )
+        found = algorithm.select_transitions(work, event)
+        return any(t.target is not None or t.actions for t in found)
+
+    # -- export ----------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The definition as JSON-safe XState config (inline Python objects named)."""
+        from .diagram import config_to_json
+
+        return config_to_json(copy.deepcopy(self.config) if _plain(self.config) else self.config)
+
+    def to_mermaid(self, snapshot: Snapshot | None = None) -> str:
+        """A Mermaid ``stateDiagram-v2``; active states highlighted when ``snapshot`` is given."""
+        from .diagram import mermaid
+
+        active = {n.id for n in self.nodes_of(snapshot)} if snapshot is not None else set()
+        return mermaid(self.definition, active)
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return all(_plain(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))

@@ -1,0 +1,181 @@
+"""Snapshots (what is stored), effects (what to do after storing) and steps (both)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .definition import StateNode
+    from .machine import Machine
+
+SNAPSHOT_FORMAT = 1
+
+
+class SnapshotError(ValueError):
+    """A stored snapshot cannot be used with this machine (wrong machine, bad format)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """Something the runtime must do after the transition is committed.
+
+    ``kind`` is ``action`` (run the named action), ``invoke`` / ``cancel_invoke``
+    (start or stop the service ``type`` under ``id``), or ``schedule`` /
+    ``cancel_schedule`` (deliver ``event`` after ``delay_ms``, or stop doing so).
+    ``context`` is the context as it was when the action ran, as in XState.
+    """
+
+    kind: str
+    type: str
+    id: str | None = None
+    params: Any = None
+    input: Any = None
+    delay_ms: int | float | None = None
+    event: Mapping[str, Any] | None = None
+    context: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+
+
+class Snapshot:
+    """One machine instance at rest: state value, context, status and bookkeeping.
+
+    Treat it as immutable. ``to_dict()`` is JSON-safe when the context is; a
+    snapshot made by ``Snapshot.from_dict`` is bound to a machine on its first use.
+    """
+
+    __slots__ = (
+        "_machine",
+        "_nodes",
+        "children",
+        "context",
+        "error",
+        "history",
+        "machine_id",
+        "output",
+        "status",
+        "value",
+    )
+
+    def __init__(
+        self,
+        machine_id: str,
+        value: Any,
+        context: Mapping[str, Any],
+        status: str = "active",
+        output: Any = None,
+        error: Any = None,
+        history: Mapping[str, tuple[str, ...]] | None = None,
+        children: Mapping[str, str] | None = None,
+        machine: Machine | None = None,
+        nodes: tuple[StateNode, ...] | None = None,
+    ) -> None:
+        self.machine_id = machine_id
+        self.value = value
+        self.context = context
+        self.status = status
+        self.output = output
+        self.error = error
+        self.history = history or {}
+        self.children = children or {}
+        self._machine = machine
+        self._nodes = nodes
+
+    # -- queries (need the machine) ----------------------------------------
+
+    @property
+    def machine(self) -> Machine:
+        if self._machine is None:
+            raise SnapshotError(
+                "this snapshot is not bound to a machine; use machine.restore(data)"
+            )
+        return self._machine
+
+    @property
+    def next_events(self) -> list[str]:
+        """Event types some active state accepts now (guards not evaluated), sorted."""
+        return self.machine.next_events(self)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """``meta`` of every active state that has one, keyed by state id."""
+        return {n.id: n.meta for n in self.machine.nodes_of(self) if n.meta is not None}
+
+    @property
+    def tags(self) -> set[str]:
+        return {t for n in self.machine.nodes_of(self) for t in n.tags}
+
+    def has_tag(self, tag: str) -> bool:
+        return tag in self.tags
+
+    def matches(self, value: Any) -> bool:
+        """True when ``value`` (e.g. ``"bakePizza.waiting"``) is part of the state value."""
+        from .tree import matches_state
+
+        return matches_state(value, self.value)
+
+    def can(self, event: Mapping[str, Any]) -> bool:
+        """True when ``event`` would take a transition that does something, as in XState."""
+        return self.machine.can(self, event)
+
+    # -- persistence --------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """A small JSON-safe dict (the context is included as is, not copied)."""
+        data: dict[str, Any] = {
+            "format": SNAPSHOT_FORMAT,
+            "machine": self.machine_id,
+            "value": self.value,
+            "context": self.context,
+            "status": self.status,
+        }
+        if self.output is not None:
+            data["output"] = self.output
+        if self.error is not None:
+            data["error"] = self.error
+        if self.history:
+            data["history"] = {k: list(v) for k, v in self.history.items()}
+        if self.children:
+            data["children"] = dict(self.children)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], machine: Machine | None = None) -> Snapshot:
+        """Rebuild a snapshot from ``to_dict()`` output; SnapshotError if it is not one."""
+        if not isinstance(data, Mapping):
+            raise SnapshotError("a snapshot must be a dict")
+        if data.get("format") != SNAPSHOT_FORMAT:
+            raise SnapshotError(
+                f"unknown snapshot format {data.get('format')!r} (expected {SNAPSHOT_FORMAT})"
+            )
+        missing = [k for k in ("machine", "value", "context", "status") if k not in data]
+        if missing:
+            raise SnapshotError(f"snapshot is missing {missing}")
+        if data["status"] not in ("active", "done", "error"):
+            raise SnapshotError(f"bad snapshot status {data['status']!r}")
+        snapshot = cls(
+            machine_id=data["machine"],
+            value=data["value"],
+            context=data["context"],
+            status=data["status"],
+            output=data.get("output"),
+            error=data.get("error"),
+            history={k: tuple(v) for k, v in (data.get("history") or {}).items()},
+            children=dict(data.get("children") or {}),
+        )
+        return machine.bind(snapshot) if machine is not None else snapshot
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Snapshot) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"Snapshot({self.machine_id!r}, value={self.value!r}, status={self.status!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The result of one transition: the next snapshot and the effects to run."""
+
+    snapshot: Snapshot
+    effects: list[Effect]
+    handled: bool

@@ -1,0 +1,84 @@
+"""Run the same machine and events through this engine and through XState v5 (Node)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from chalicelib.statechart import Effect, Snapshot
+
+from .vocabulary import build
+
+RUNNER = Path(__file__).parent / "xstate" / "runner.js"
+
+
+def xstate_available() -> str | None:
+    """None when Node and the pinned xstate package are installed, else why not."""
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not (RUNNER.parent / "node_modules" / "xstate").is_dir():
+        return "xstate is not installed: run `make test` (npm ci in tests/statechart/xstate)"
+    return None
+
+
+def run_xstate(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Results of XState v5 for each case: ``{"steps": [...]}`` or ``{"error": ...}``."""
+    done = subprocess.run(
+        ["node", str(RUNNER)],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    return json.loads(done.stdout)
+
+
+def _effect_view(effect: Effect) -> dict[str, Any] | None:
+    if effect.kind == "action":
+        return {"kind": "action", "type": effect.type, "params": effect.params}
+    if effect.kind == "schedule":
+        return {
+            "kind": "schedule",
+            "id": effect.id,
+            "event": effect.event["type"],
+            "delay": effect.delay_ms,
+        }
+    if effect.kind == "cancel_schedule":
+        return {"kind": "cancel_schedule", "id": effect.id}
+    if effect.kind == "invoke":
+        return {"kind": "invoke", "id": effect.id, "type": effect.type}
+    return {"kind": "cancel_invoke", "id": effect.id}
+
+
+def _view(snapshot: Snapshot, effects: list[Effect]) -> dict[str, Any]:
+    return {
+        "value": snapshot.value,
+        "context": snapshot.context,
+        "status": snapshot.status,
+        "output": snapshot.output,
+        "error": snapshot.error,
+        "effects": [_effect_view(e) for e in effects],
+    }
+
+
+def run_python(case: dict[str, Any], round_trip: bool = True) -> dict[str, Any]:
+    """This engine's results in the runner's shape; each event applied to a stored copy."""
+    try:
+        machine = build(case["config"])
+        step = machine.initial_transition()
+        steps = [_view(step.snapshot, step.effects)]
+        for event in case["events"]:
+            if step.snapshot.status != "active":
+                break
+            current = step.snapshot
+            if round_trip:
+                current = Snapshot.from_dict(json.loads(json.dumps(current.to_dict())))
+            step = machine.transition(current, event)
+            steps.append(_view(step.snapshot, step.effects))
+        return {"steps": json.loads(json.dumps(steps))}
+    except Exception as exc:  # noqa: BLE001 - compared with XState's failure
+        return {"error": f"{type(exc).__name__}: {exc}"}

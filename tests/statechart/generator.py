@@ -1,0 +1,197 @@
+"""Random machines and event sequences (seeded) for conformance and property tests.
+
+Machines use every construct of the contract. To keep every macrostep finite,
+as XState itself would loop forever otherwise: raised events come only from
+transitions on external events, their own handlers raise nothing, and eventless
+transitions need ``n > 0`` and decrement ``n``.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+EXTERNAL = ["A", "B", "C", "D"]
+RAISED = ["X", "Y"]
+PLAIN = ["p1", "p2", "p3"]
+
+
+class _Gen:
+    def __init__(self, seed: int) -> None:
+        self.r = random.Random(seed)
+        self.ids: list[str] = []
+        self.history_ids: list[str] = []
+        self.final_ids: set[str] = set()
+        self.after_events: list[str] = []
+        self.invoke_ids: list[str] = []
+        self.count = 0
+
+    def machine(self) -> dict[str, Any]:
+        config = {"id": "g", "context": {"n": self.r.randint(0, 2), "log": []}}
+        config.update(self.node("g", 0, root=True))
+        self.finish(config)
+        return config
+
+    def node(self, node_id: str, depth: int, root: bool = False) -> dict[str, Any]:
+        r = self.r
+        self.ids.append(node_id)
+        cfg: dict[str, Any] = {}
+        kind = (
+            "compound"
+            if root
+            else r.choices(
+                ["atomic", "compound", "parallel", "final"],
+                [5, 3 if depth < 3 else 0, 1 if depth < 3 else 0, 1],
+            )[0]
+        )
+        if kind == "final":
+            self.final_ids.add(node_id)
+            cfg["type"] = "final"
+            if r.random() < 0.3:
+                cfg["output"] = {"from": node_id}
+            return cfg
+        if kind in ("compound", "parallel"):
+            count = r.randint(2, 3)
+            states = {}
+            for _ in range(count):
+                key = f"s{self.count}"
+                self.count += 1
+                states[key] = self.node(f"{node_id}.{key}", depth + 1)
+            keys = list(states)
+            if kind == "compound":
+                first = next((k for k in keys if states[k].get("type") != "final"), None)
+                if first is None:
+                    states[keys[0]] = {}
+                    first = keys[0]
+                cfg["initial"] = first
+                if r.random() < 0.3:
+                    hist_key = f"h{self.count}"
+                    self.count += 1
+                    states[hist_key] = {"type": "history", "history": r.choice(["shallow", "deep"])}
+                    self.history_ids.append(f"{node_id}.{hist_key}")
+            else:
+                cfg["type"] = "parallel"
+                for k in keys:
+                    if states[k].get("type") == "final":
+                        states[k] = {}
+            cfg["states"] = states
+            if not root and r.random() < 0.4:
+                cfg["onDone"] = {"target": None, "actions": ["doneAct"]}
+        if r.random() < 0.4:
+            cfg["entry"] = self.actions()
+        if r.random() < 0.4:
+            cfg["exit"] = self.actions()
+        if not root and r.random() < 0.15:
+            cfg["tags"] = ["t" + str(r.randint(0, 2))]
+        if not root and r.random() < 0.2:
+            invoke_id = f"inv{self.count}"
+            self.count += 1
+            self.invoke_ids.append(invoke_id)
+            cfg["invoke"] = {"id": invoke_id, "src": r.choice(["svcA", "svcB"]), "input": {"k": 1}}
+        if not root and r.random() < 0.2:
+            delay = r.choice(["100", "500", "D1", "Dyn"])
+            cfg["after"] = {delay: None}
+            self.after_events.append(f"xstate.after.{delay}.{node_id}")
+        if r.random() < 0.2 and not root:
+            cfg["always"] = None
+        cfg["on"] = None
+        return cfg
+
+    def actions(self, external: bool = False) -> list[Any]:
+        r = self.r
+        pool = ["track", *PLAIN, {"type": "p1", "params": {"v": 1}}]
+        if external:
+            pool += ["inc", "raiseX", "raiseY"]
+        return [r.choice(pool) for _ in range(r.randint(1, 2))]
+
+    def guard(self) -> Any:
+        r = self.r
+        pick = r.random()
+        if pick < 0.5:
+            return None
+        simple = ["isPos", "isEven", "flag", {"type": "gt", "params": {"k": 2}}]
+        if pick < 0.8:
+            return r.choice(simple)
+        if pick < 0.87:
+            return {"type": r.choice(["and", "or"]), "guards": r.sample(simple, 2)}
+        if pick < 0.94:
+            return {"type": "not", "guard": r.choice(simple)}
+        return {"type": "stateIn", "state": "#" + r.choice(self.ids)}
+
+    def target(self, settle: bool = False) -> Any:
+        r = self.r
+        pick = r.random()
+        if pick < 0.15:
+            return None
+        if settle:
+            # a done event must not lead into a final state again: that would never settle
+            return "#" + r.choice([i for i in self.ids if i not in self.final_ids])
+        if pick < 0.25 and self.history_ids:
+            return "#" + r.choice(self.history_ids)
+        return "#" + r.choice(self.ids)
+
+    def transition(
+        self, external: bool, eventless: bool = False, settle: bool = False
+    ) -> dict[str, Any]:
+        r = self.r
+        t: dict[str, Any] = {}
+        target = self.target(settle)
+        if target is not None:
+            t["target"] = target
+        if eventless:
+            t["guard"] = "isPos"
+            t["actions"] = ["dec", *PLAIN[: r.randint(0, 1)]]
+            return t
+        guard = self.guard()
+        if guard is not None:
+            t["guard"] = guard
+        if r.random() < 0.7:
+            t["actions"] = self.actions(external=external)
+        if r.random() < 0.15:
+            t["reenter"] = True
+        return t
+
+    def finish(self, cfg: dict[str, Any]) -> None:
+        """Fill in transitions once every state id is known."""
+        r = self.r
+        if "onDone" in cfg:
+            cfg["onDone"] = self.transition(external=False, settle=True)
+        if "always" in cfg:
+            cfg["always"] = self.transition(external=False, eventless=True)
+        if "after" in cfg:
+            key = next(iter(cfg["after"]))
+            cfg["after"][key] = self.transition(external=False)
+        if "invoke" in cfg:
+            cfg["invoke"]["onDone"] = self.transition(external=False)
+            if r.random() < 0.6:
+                cfg["invoke"]["onError"] = self.transition(external=False)
+        if "on" in cfg:
+            on = {}
+            for event in r.sample(EXTERNAL + RAISED + ["*"], r.randint(0, 3)):
+                ts = [
+                    # '*' also sees done events, so it must not lead into a final state
+                    self.transition(external=event in EXTERNAL, settle=event == "*")
+                    for _ in range(r.randint(1, 2))
+                ]
+                on[event] = ts if len(ts) > 1 else ts[0]
+            if on:
+                cfg["on"] = on
+            else:
+                del cfg["on"]
+        for child in (cfg.get("states") or {}).values():
+            if child.get("type") != "history":
+                self.finish(child)
+
+
+def random_case(seed: int, length: int = 10) -> dict[str, Any]:
+    """A random machine config and ``length`` events for it, reproducible from ``seed``."""
+    gen = _Gen(seed)
+    config = gen.machine()
+    pool: list[Any] = [{"type": e} for e in EXTERNAL + RAISED]
+    pool += [{"type": "A", "flag": True}, {"type": "SET", "n": 3}]
+    pool += [{"type": e} for e in gen.after_events]
+    for invoke_id in gen.invoke_ids:
+        pool.append({"type": f"xstate.done.actor.{invoke_id}", "output": {"ok": True}})
+        pool.append({"type": f"xstate.error.actor.{invoke_id}", "error": "failed"})
+    events = [gen.r.choice(pool) for _ in range(length)]
+    return {"name": f"random_{seed}", "config": config, "events": events}

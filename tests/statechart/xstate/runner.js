@@ -1,0 +1,129 @@
+// Runs conformance cases through XState v5's pure initialTransition/transition.
+// stdin: [{config, events}], stdout: [{steps} | {error}] with one step per event
+// (the first is the initial transition). The action/guard/delay vocabulary here
+// mirrors tests/statechart/vocabulary.py.
+'use strict';
+const {
+  setup, assign, raise, fromCallback, initialTransition, transition, and, or, not, stateIn,
+} = require('xstate');
+
+const actions = {
+  inc: assign({ n: ({ context }) => context.n + 1 }),
+  dec: assign({ n: ({ context }) => context.n - 1 }),
+  dbl: assign({ n: ({ context }) => context.n * 2 }),
+  setN: assign({ n: ({ event }) => (typeof event.n === 'number' ? event.n : 0) }),
+  track: assign({ log: ({ context, event }) => [...context.log, event.type] }),
+  raiseX: raise({ type: 'X' }),
+  raiseY: raise({ type: 'Y' }),
+  raiseDelayed: raise({ type: 'LATER' }, { delay: 50, id: 'later' }),
+};
+const guards = {
+  isPos: ({ context }) => context.n > 0,
+  isEven: ({ context }) => context.n % 2 === 0,
+  flag: ({ event }) => event.flag === true,
+  gt: ({ context }, params) => context.n > params.k,
+};
+const delays = { D1: 100, D2: 250, Dyn: ({ context }) => 10 * (context.n + 1) };
+
+function toGuard(g) {
+  if (g === undefined || typeof g === 'string') return g;
+  const kind = g.type.replace(/^xstate\./, '');
+  if (kind === 'and') return and(g.guards.map(toGuard));
+  if (kind === 'or') return or(g.guards.map(toGuard));
+  if (kind === 'not') return not(toGuard(g.guard));
+  if (kind === 'stateIn') return stateIn(g.state);
+  return g;
+}
+
+// Deep-copies a config, turning our data guards into XState guard objects.
+function convert(node) {
+  if (Array.isArray(node)) return node.map(convert);
+  if (node === null || typeof node !== 'object') return node;
+  const out = {};
+  for (const [key, value] of Object.entries(node)) {
+    out[key] = key === 'guard' ? toGuard(value) : convert(value);
+  }
+  return out;
+}
+
+function collectNames(node, into) {
+  if (Array.isArray(node)) { node.forEach((n) => collectNames(n, into)); return; }
+  if (node === null || typeof node !== 'object') return;
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'entry' || key === 'exit' || key === 'actions') {
+      for (const a of [].concat(value)) into.actions.add(typeof a === 'string' ? a : a.type);
+    } else if (key === 'src') {
+      into.actors.add(value);
+    } else {
+      collectNames(value, into);
+    }
+  }
+}
+
+function normalizeActions(list) {
+  const out = [];
+  for (const a of list) {
+    const p = a.params;
+    if (a.type === 'xstate.raise') {
+      if (typeof p.delay === 'number') {
+        out.push({ kind: 'schedule', id: p.id, event: p.event.type, delay: p.delay });
+      }
+    } else if (a.type === 'xstate.cancel') {
+      out.push({ kind: 'cancel_schedule', id: p.sendId });
+    } else if (a.type === 'xstate.spawnChild') {
+      out.push({ kind: 'invoke', id: p.id, type: p.src });
+    } else if (a.type === 'xstate.stopChild') {
+      out.push({ kind: 'cancel_invoke', id: p ? p.id : null });
+    } else if (a.type === 'xstate.assign') {
+      // assign is applied inside the transition; nothing to run afterwards
+    } else {
+      out.push({ kind: 'action', type: a.type, params: p === undefined ? null : p });
+    }
+  }
+  return out;
+}
+
+function view(snapshot, acts) {
+  return {
+    value: snapshot.value,
+    context: snapshot.context,
+    status: snapshot.status,
+    output: snapshot.output === undefined ? null : snapshot.output,
+    error: snapshot.error === undefined ? null : snapshot.error,
+    effects: normalizeActions(acts),
+  };
+}
+
+// What a stored snapshot gives back: the node order follows the state value.
+function restored(machine, snapshot) {
+  const fresh = machine.resolveState({ value: snapshot.value, context: snapshot.context });
+  return Object.assign({}, snapshot, { _nodes: fresh._nodes });
+}
+
+function runCase({ config, events }) {
+  const names = { actions: new Set(), actors: new Set() };
+  collectNames(config, names);
+  const impl = { ...actions };
+  for (const name of names.actions) if (!(name in impl)) impl[name] = () => {};
+  const actors = {};
+  for (const src of names.actors) actors[src] = fromCallback(() => () => {});
+  const machine = setup({ actions: impl, guards, delays, actors }).createMachine(convert(config));
+  let [snapshot, acts] = initialTransition(machine);
+  const steps = [view(snapshot, acts)];
+  for (const event of events) {
+    if (snapshot.status !== 'active') break;
+    [snapshot, acts] = transition(machine, restored(machine, snapshot), event);
+    steps.push(view(snapshot, acts));
+  }
+  return { steps };
+}
+
+const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const results = input.map((c) => {
+  try {
+    return runCase(c);
+  } catch (err) {
+    return { error: String(err && err.message) };
+  }
+});
+process.stdout.write(JSON.stringify(results));
