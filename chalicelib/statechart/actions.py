@@ -6,11 +6,12 @@ runtime runs it after the commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
-Context = Mapping[str, Any]
-Event = Mapping[str, Any]
+TYPE_CHECKING = False  # typing stays out of the Lambda's import path (cold start)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 
 class Assign:
@@ -36,7 +37,9 @@ class Assign:
         self._updater = updater
         self._fields = fields
 
-    def apply(self, context: Context, event: Event, params: Any = None) -> dict[str, Any]:
+    def apply(
+        self, context: Mapping[str, Any], event: Mapping[str, Any], params: Any = None
+    ) -> dict[str, Any]:
         """Return a new context dict; ``context`` itself is left untouched."""
         extra = () if params is None else (params,)
         if self._updater is not None:

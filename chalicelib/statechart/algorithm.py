@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from .definition import ActionRef, GuardRef, InvokeDef, StateNode, Transition
 from .snapshot import Effect
@@ -22,6 +21,10 @@ from .tree import (
     matches_state,
     state_value,
 )
+
+TYPE_CHECKING = False  # typing stays out of the Lambda's import path (cold start)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_MICROSTEPS = 10_000
 _CACHE_LIMIT = 512

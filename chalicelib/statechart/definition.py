@@ -6,12 +6,14 @@ time, and reported as a ``MachineDefinitionError`` naming the bad node's path.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
 
 from .actions import Assign, Cancel, Raise
+
+TYPE_CHECKING = False  # typing stays out of the Lambda's import path (cold start)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 _NODE_KEYS = frozenset(
     {
@@ -23,7 +25,11 @@ _NODE_KEYS = frozenset(
 _TRANSITION_KEYS = frozenset({"target", "guard", "actions", "reenter", "description", "meta"})
 _INVOKE_KEYS = frozenset({"id", "src", "input", "onDone", "onError", "systemId", "meta"})
 _TYPES = frozenset({"atomic", "compound", "parallel", "final", "history"})
-_INDEX = re.compile(r"^(0|[1-9][0-9]*)$")
+
+
+def _is_index(key: str) -> bool:
+    """True for JavaScript array-index keys: '0', '7', '42' (not '07', not '-1')."""
+    return key.isdigit() and key.isascii() and (key == "0" or key[0] != "0")
 
 
 class MachineDefinitionError(ValueError):
@@ -42,8 +48,8 @@ def js_keys(mapping: Mapping[str, Any]) -> list[str]:
     would fire their effects in a different order.
     """
     keys = [str(k) for k in mapping]
-    ints = sorted((k for k in keys if _INDEX.match(k)), key=int)
-    return ints + [k for k in keys if not _INDEX.match(k)]
+    ints = sorted((k for k in keys if _is_index(k)), key=int)
+    return ints + [k for k in keys if not _is_index(k)]
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -52,79 +58,122 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-@dataclass(frozen=True, slots=True)
 class ActionRef:
     """One resolved action: kind is assign | raise | cancel | effect | spawn | stop."""
 
-    kind: str
-    type: str
-    params: Any = None
-    impl: Any = None
+    __slots__ = ("impl", "kind", "params", "type")
+
+    def __init__(self, kind: str, type: str, params: Any = None, impl: Any = None) -> None:  # noqa: A002
+        self.kind = kind
+        self.type = type
+        self.params = params
+        self.impl = impl
 
 
-@dataclass(frozen=True, slots=True)
 class GuardRef:
     """One resolved guard: kind is named | and | or | not | stateIn."""
 
-    kind: str
-    name: str
-    params: Any = None
-    impl: Callable[..., bool] | None = None
-    children: tuple[GuardRef, ...] = ()
-    state: Any = None
+    __slots__ = ("children", "impl", "kind", "name", "params", "state")
+
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        params: Any = None,
+        impl: Callable[..., bool] | None = None,
+        children: tuple[GuardRef, ...] = (),
+        state: Any = None,
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        self.params = params
+        self.impl = impl
+        self.children = children
+        self.state = state
 
 
-@dataclass(eq=False, slots=True)
 class InvokeDef:
-    id: str
-    src: str
-    input: Any
-    on_done: list[Transition] = field(default_factory=list)
-    on_error: list[Transition] = field(default_factory=list)
+    """One ``invoke`` of a state: the service ``src`` started under ``id``."""
+
+    __slots__ = ("id", "input", "src")
+
+    def __init__(self, id: str, src: str, input: Any) -> None:  # noqa: A002
+        self.id = id
+        self.src = src
+        self.input = input
 
 
-@dataclass(eq=False, slots=True)
 class Transition:
-    source: StateNode
-    event_type: str
-    target: tuple[StateNode, ...] | None
-    actions: tuple[ActionRef, ...]
-    guard: GuardRef | None
-    reenter: bool
-    config: Mapping[str, Any]
-    delay: Any = None
+    """One transition of ``source`` on ``event_type`` (``""`` for eventless ones)."""
+
+    __slots__ = ("actions", "config", "delay", "event_type", "guard", "reenter", "source", "target")
+
+    def __init__(
+        self,
+        source: StateNode,
+        event_type: str,
+        target: tuple[StateNode, ...] | None,
+        actions: tuple[ActionRef, ...],
+        guard: GuardRef | None,
+        reenter: bool,
+        config: Mapping[str, Any],
+    ) -> None:
+        self.source = source
+        self.event_type = event_type
+        self.target = target
+        self.actions = actions
+        self.guard = guard
+        self.reenter = reenter
+        self.config = config
+        self.delay: Any = None
 
 
-@dataclass(eq=False, slots=True)
 class StateNode:
     """One node of the chart. ``order`` is the document (pre-)order, as in XState."""
 
-    key: str
-    id: str
-    path: tuple[str, ...]
-    parent: StateNode | None
-    type: str
-    order: int
-    config: Mapping[str, Any]
-    states: dict[str, StateNode] = field(default_factory=dict)
-    history: str | None = None
-    initial: Transition | None = None
-    entry: list[ActionRef] = field(default_factory=list)
-    exit: list[ActionRef] = field(default_factory=list)
-    invoke: list[InvokeDef] = field(default_factory=list)
-    transitions: dict[str, list[Transition]] = field(default_factory=dict)
-    always: list[Transition] = field(default_factory=list)
-    own_events: tuple[str, ...] = ()
-    history_target: tuple[StateNode, ...] | None = None
-    meta: Any = None
-    tags: tuple[str, ...] = ()
-    output: Any = None
-    ancestors: tuple[StateNode, ...] = ()
-    candidates: dict[str, list[Transition]] = field(default_factory=dict)
+    __slots__ = (
+        "always", "ancestors", "atomic", "candidates", "config", "entry", "exit",
+        "history", "history_target", "id", "initial", "invoke", "key", "meta",
+        "order", "output", "own_events", "parent", "path", "states", "tags",
+        "transitions", "type",
+    )  # fmt: skip
 
-    @property
-    def atomic(self) -> bool:
-        return self.type in ("atomic", "final")
+    def __init__(
+        self,
+        key: str,
+        id: str,  # noqa: A002 - XState's name
+        path: tuple[str, ...],
+        parent: StateNode | None,
+        type: str,  # noqa: A002
+        order: int,
+        config: Mapping[str, Any],
+        meta: Any = None,
+        tags: tuple[str, ...] = (),
+        output: Any = None,
+    ) -> None:
+        self.key = key
+        self.id = id
+        self.path = path
+        self.parent = parent
+        self.type = type
+        self.atomic = type in ("atomic", "final")
+        self.order = order
+        self.config = config
+        self.meta = meta
+        self.tags = tags
+        self.output = output
+        self.ancestors: tuple[StateNode, ...] = (parent, *parent.ancestors) if parent else ()
+        self.states: dict[str, StateNode] = {}
+        self.history: str | None = None
+        self.history_target: tuple[StateNode, ...] | None = None
+        self.initial: Transition | None = None
+        self.entry: list[ActionRef] = []
+        self.exit: list[ActionRef] = []
+        self.invoke: list[InvokeDef] = []
+        self.transitions: dict[str, list[Transition]] = {}
+        self.always: list[Transition] = []
+        self.own_events: tuple[str, ...] = ()
+        self.candidates: dict[str, list[Transition]] = {}
 
     def __repr__(self) -> str:
         return f"<StateNode #{self.id}>"
@@ -202,7 +251,6 @@ class Definition:
             tags=tuple(tags),
             output=cfg.get("output") if node_type == "final" or parent is None else None,
         )
-        node.ancestors = (parent, *parent.ancestors) if parent else ()
         self.ids[node_id] = node
         self.nodes.append(node)
         for child_key in js_keys(states_cfg or {}):
@@ -281,17 +329,16 @@ class Definition:
             if not isinstance(src, str) or not src:
                 raise MachineDefinitionError(where, "'src' must name a service (a string)")
             invoke_id = inv.get("id") or f"{i}.{node.id}"
-            definition = InvokeDef(id=invoke_id, src=src, input=inv.get("input"))
-            for key, attr, prefix in (
-                ("onDone", "on_done", "xstate.done.actor."),
-                ("onError", "on_error", "xstate.error.actor."),
+            for key, prefix in (
+                ("onDone", "xstate.done.actor."),
+                ("onError", "xstate.error.actor."),
             ):
                 if key in inv:
                     descriptor = prefix + invoke_id
-                    ts = self._transitions(node, descriptor, inv[key], f"invoke[{i}].{key}")
-                    setattr(definition, attr, ts)
-                    node.transitions[descriptor] = ts
-            node.invoke.append(definition)
+                    node.transitions[descriptor] = self._transitions(
+                        node, descriptor, inv[key], f"invoke[{i}].{key}"
+                    )
+            node.invoke.append(InvokeDef(invoke_id, src, inv.get("input")))
 
     def _delays(self, node: StateNode) -> None:
         after = node.config.get("after")
@@ -300,7 +347,7 @@ class Definition:
         if not isinstance(after, Mapping):
             raise MachineDefinitionError(node.id, "'after' must map delays to transitions")
         for key in js_keys(after):
-            delay: Any = int(key) if _INDEX.match(key) else key
+            delay: Any = int(key) if _is_index(key) else key
             if isinstance(delay, str):
                 try:
                     delay = float(key)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from .actions import Assign, Cancel, Raise
 from .definition import Definition, GuardRef, StateNode, Transition
+
+TYPE_CHECKING = False  # typing stays out of the Lambda's import path (cold start)
+if TYPE_CHECKING:
+    from typing import Any
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
 from . import algorithm, tree
 from .definition import Definition, StateNode
 from .snapshot import Snapshot, SnapshotError, Step
+
+TYPE_CHECKING = False  # typing stays out of the Lambda's import path (cold start)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 _CACHE_LIMIT = 1024
 
@@ -123,7 +127,7 @@ class Machine:
         )
 
     def _nodes_of_value(self, value: Any) -> tuple[StateNode, ...]:
-        key = _freeze(value)
+        key = value if isinstance(value, str) else _freeze(value)
         nodes = self._nodes_cache.get(key)
         if nodes is None:
             nodes = tree.nodes_from_value(self.root, value)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing stays out of the Lambda's import path (cold start)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .definition import StateNode
     from .machine import Machine
 
@@ -17,24 +18,55 @@ class SnapshotError(ValueError):
     """A stored snapshot cannot be used with this machine (wrong machine, bad format)."""
 
 
-@dataclass(frozen=True, slots=True)
 class Effect:
     """Something the runtime must do after the transition is committed.
 
     ``kind`` is ``action`` (run the named action), ``invoke`` / ``cancel_invoke``
     (start or stop the service ``type`` under ``id``), or ``schedule`` /
     ``cancel_schedule`` (deliver ``event`` after ``delay_ms``, or stop doing so).
-    ``context`` is the context as it was when the action ran, as in XState.
+    ``context`` is the context as it was when the action ran, as in XState; it is
+    not part of equality.
     """
 
-    kind: str
-    type: str
-    id: str | None = None
-    params: Any = None
-    input: Any = None
-    delay_ms: int | float | None = None
-    event: Mapping[str, Any] | None = None
-    context: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    __slots__ = ("context", "delay_ms", "event", "id", "input", "kind", "params", "type")
+
+    def __init__(
+        self,
+        kind: str,
+        type: str,  # noqa: A002 - XState's name
+        id: str | None = None,  # noqa: A002
+        params: Any = None,
+        input: Any = None,  # noqa: A002
+        delay_ms: float | None = None,
+        event: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.type = type
+        self.id = id
+        self.params = params
+        self.input = input
+        self.delay_ms = delay_ms
+        self.event = event
+        self.context = context
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.kind, self.type, self.id, self.params, self.input, self.delay_ms, self.event)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Effect) and self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{name}={value!r}"
+            for name, value in zip(
+                ("id", "params", "input", "delay_ms", "event"), self._key()[2:], strict=True
+            )
+            if value is not None
+        )
+        return f"Effect({self.kind!r}, {self.type!r}{', ' if fields else ''}{fields})"
 
 
 class Snapshot:
@@ -172,10 +204,19 @@ class Snapshot:
         return f"Snapshot({self.machine_id!r}, value={self.value!r}, status={self.status!r})"
 
 
-@dataclass(frozen=True, slots=True)
 class Step:
-    """The result of one transition: the next snapshot and the effects to run."""
+    """The result of one transition: the next snapshot and the effects to run.
 
-    snapshot: Snapshot
-    effects: list[Effect]
-    handled: bool
+    ``handled`` is False when no transition was enabled (``snapshot`` is then the
+    input snapshot and ``effects`` is empty).
+    """
+
+    __slots__ = ("effects", "handled", "snapshot")
+
+    def __init__(self, snapshot: Snapshot, effects: list[Effect], handled: bool) -> None:
+        self.snapshot = snapshot
+        self.effects = effects
+        self.handled = handled
+
+    def __repr__(self) -> str:
+        return f"Step({self.snapshot!r}, effects={self.effects!r}, handled={self.handled})"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from .definition import StateNode
+
+TYPE_CHECKING = False  # typing stays out of the Lambda's import path (cold start)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def is_descendant(child: StateNode, parent: StateNode | None) -> bool:
@@ -25,18 +28,39 @@ def in_final_state(nodes: Mapping[StateNode, Any], node: StateNode) -> bool:
     return node.type == "final"
 
 
+_MEMO_LIMIT = 4096
+_adjacency_memo: dict[tuple[StateNode, ...], dict[StateNode, list[StateNode]]] = {}
+_value_memo: dict[tuple[StateNode, ...], Any] = {}
+
+
 def adjacency(nodes: Iterable[StateNode]) -> dict[StateNode, list[StateNode]]:
-    adj: dict[StateNode, list[StateNode]] = {}
-    for node in nodes:
-        adj.setdefault(node, [])
-        if node.parent is not None:
-            adj.setdefault(node.parent, []).append(node)
+    """Children lists of a node set, in set order. Memoised: do not mutate the result."""
+    key = tuple(nodes)
+    adj = _adjacency_memo.get(key)
+    if adj is None:
+        adj = {}
+        for node in key:
+            adj.setdefault(node, [])
+            if node.parent is not None:
+                adj.setdefault(node.parent, []).append(node)
+        if len(_adjacency_memo) < _MEMO_LIMIT:
+            _adjacency_memo[key] = adj
     return adj
 
 
+def _copy_value(value: Any) -> Any:
+    return {k: _copy_value(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+
 def state_value(root: StateNode, nodes: Iterable[StateNode]) -> Any:
-    """XState's ``getStateValue``: the value of the completed node set."""
-    return _value_from_adj(root, adjacency(complete_nodes(nodes)))
+    """XState's ``getStateValue``: the value of the completed node set (a fresh object)."""
+    key = tuple(nodes)
+    value = _value_memo.get(key)
+    if value is None:
+        value = _value_from_adj(root, adjacency(complete_nodes(key)))
+        if len(_value_memo) < _MEMO_LIMIT:
+            _value_memo[key] = value
+    return _copy_value(value)
 
 
 def complete_nodes(nodes: Iterable[StateNode]) -> dict[StateNode, None]:
