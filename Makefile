@@ -1,12 +1,16 @@
 # make test   - create .venv, install everything, lint, run the whole test suite
 # make bench  - run the benchmarks and rewrite BENCHMARKS.md
+# make run    - serve the app on http://127.0.0.1:8000 (Ctrl-C stops it)
 # make lint   - ruff check + format check
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 XSTATE := tests/statechart/xstate
 
-.PHONY: test lint format bench install clean
+PORT ?= 8000
+CHALICE ?= $(BIN)/chalice
+
+.PHONY: test lint format bench install clean run serve
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +34,12 @@ format: $(BIN)/.installed
 
 test: install lint
 	$(BIN)/python -m pytest -q
+
+run: $(BIN)/.installed serve
+
+serve:
+	@echo "Tropical Pizzas on http://127.0.0.1:$(PORT)  (try: curl -s http://127.0.0.1:$(PORT)/workflows/order)"
+	$(CHALICE) local --host 127.0.0.1 --port $(PORT) --no-autoreload
 
 $(BIN)/.bench-installed: $(BIN)/.installed requirements-bench.txt
 	$(BIN)/pip install --quiet -r requirements-bench.txt

@@ -178,3 +178,8 @@ ORDER_GUARDS: dict[str, Any] = {
 def order_machine() -> Machine:
     """The order workflow's machine (built once per process by its callers)."""
     return Machine(ORDER_CHART, actions=ORDER_ACTIONS, guards=ORDER_GUARDS)
+
+
+def describe(machine: Machine) -> dict[str, Any]:
+    """The workflow as clients see it: XState JSON definition and Mermaid diagram."""
+    return {"id": machine.id, "definition": machine.to_dict(), "mermaid": machine.to_mermaid()}
