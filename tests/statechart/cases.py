@@ -647,4 +647,29 @@ CASES = [
         "END",
         "ANY",
     ),
+    case(
+        "meta_tags_description_and_invoke_input",
+        {
+            "id": "mt",
+            "initial": "idle",
+            "description": "a machine with metadata",
+            "meta": {"owner": "kitchen"},
+            "states": {
+                "idle": {
+                    "tags": ["quiet"],
+                    "meta": {"message": "Idle"},
+                    "description": "nothing happens",
+                    "on": {"GO": {"target": "busy", "description": "start"}},
+                },
+                "busy": {
+                    "tags": ["loud", "working"],
+                    "initial": "one",
+                    "meta": {"message": "Busy"},
+                    "invoke": {"id": "w", "src": "worker", "input": {"size": 3, "tags": ["a"]}},
+                    "states": {"one": {"meta": {"step": 1}, "tags": ["working"]}},
+                },
+            },
+        },
+        "GO",
+    ),
 ]

@@ -1,4 +1,8 @@
-"""Run the same machine and events through this engine and through XState v5 (Node)."""
+"""Run the same machine and events through this engine and through XState v5 (Node).
+
+Each step is viewed the same way on both sides: value, context, status, output,
+error, tags, meta, ``can(e)`` for every event of the case, and the ordered effects.
+"""
 
 from __future__ import annotations
 
@@ -50,12 +54,15 @@ def _effect_view(effect: Effect) -> dict[str, Any] | None:
     if effect.kind == "cancel_schedule":
         return {"kind": "cancel_schedule", "id": effect.id}
     if effect.kind == "invoke":
-        return {"kind": "invoke", "id": effect.id, "type": effect.type}
+        return {"kind": "invoke", "id": effect.id, "type": effect.type, "input": effect.input}
     return {"kind": "cancel_invoke", "id": effect.id}
 
 
-def _view(snapshot: Snapshot, effects: list[Effect]) -> dict[str, Any]:
+def _view(snapshot: Snapshot, effects: list[Effect], probes: list[dict]) -> dict[str, Any]:
     return {
+        "tags": sorted(snapshot.tags),
+        "meta": snapshot.meta,
+        "can": [snapshot.can(event) for event in probes],
         "value": snapshot.value,
         "context": snapshot.context,
         "status": snapshot.status,
@@ -70,7 +77,8 @@ def run_python(case: dict[str, Any], round_trip: bool = True) -> dict[str, Any]:
     try:
         machine = build(case["config"])
         step = machine.initial_transition()
-        steps = [_view(step.snapshot, step.effects)]
+        probes = case["events"]
+        steps = [_view(step.snapshot, step.effects, probes)]
         for event in case["events"]:
             if step.snapshot.status != "active":
                 break
@@ -78,7 +86,7 @@ def run_python(case: dict[str, Any], round_trip: bool = True) -> dict[str, Any]:
             if round_trip:
                 current = Snapshot.from_dict(json.loads(json.dumps(current.to_dict())))
             step = machine.transition(current, event)
-            steps.append(_view(step.snapshot, step.effects))
+            steps.append(_view(step.snapshot, step.effects, probes))
         return {"steps": json.loads(json.dumps(steps))}
     except Exception as exc:  # noqa: BLE001 - compared with XState's failure
         return {"error": f"{type(exc).__name__}: {exc}"}

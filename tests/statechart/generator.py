@@ -83,6 +83,8 @@ class _Gen:
             cfg["exit"] = self.actions()
         if not root and r.random() < 0.15:
             cfg["tags"] = ["t" + str(r.randint(0, 2))]
+        if r.random() < 0.15:
+            cfg["meta"] = {"label": node_id}
         if not root and r.random() < 0.2:
             invoke_id = f"inv{self.count}"
             self.count += 1

@@ -71,7 +71,7 @@ function normalizeActions(list) {
     } else if (a.type === 'xstate.cancel') {
       out.push({ kind: 'cancel_schedule', id: p.sendId });
     } else if (a.type === 'xstate.spawnChild') {
-      out.push({ kind: 'invoke', id: p.id, type: p.src });
+      out.push({ kind: 'invoke', id: p.id, type: p.src, input: p.input === undefined ? null : p.input });
     } else if (a.type === 'xstate.stopChild') {
       out.push({ kind: 'cancel_invoke', id: p ? p.id : null });
     } else if (a.type === 'xstate.assign') {
@@ -83,8 +83,11 @@ function normalizeActions(list) {
   return out;
 }
 
-function view(snapshot, acts) {
+function view(snapshot, acts, probes) {
   return {
+    tags: [...snapshot.tags].sort(),
+    meta: snapshot.getMeta(),
+    can: probes.map((e) => snapshot.status === 'active' && snapshot.can(e)),
     value: snapshot.value,
     context: snapshot.context,
     status: snapshot.status,
@@ -109,11 +112,11 @@ function runCase({ config, events }) {
   for (const src of names.actors) actors[src] = fromCallback(() => () => {});
   const machine = setup({ actions: impl, guards, delays, actors }).createMachine(convert(config));
   let [snapshot, acts] = initialTransition(machine);
-  const steps = [view(snapshot, acts)];
+  const steps = [view(snapshot, acts, events)];
   for (const event of events) {
     if (snapshot.status !== 'active') break;
     [snapshot, acts] = transition(machine, restored(machine, snapshot), event);
-    steps.push(view(snapshot, acts));
+    steps.push(view(snapshot, acts, events));
   }
   return { steps };
 }
