@@ -9,6 +9,8 @@ XSTATE := tests/statechart/xstate
 
 PORT ?= 8000
 CHALICE ?= $(BIN)/chalice
+JWT_SECRET ?= local-development-secret
+export JWT_SECRET
 
 .PHONY: test lint format bench install clean run serve
 

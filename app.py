@@ -1,14 +1,228 @@
 """Chalice wiring only: each handler parses, calls one function and renders."""
 
-from chalice import Chalice
+from __future__ import annotations
 
-from chalicelib.orders.workflow import describe, order_machine
+import json
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from chalice import AuthResponse, Chalice, Rate, Response
+
+from chalicelib.orders import service
+from chalicelib.runtime import auth
+from chalicelib.runtime.errors import Unauthorized, WorkflowError
+from chalicelib.runtime.requests import idempotency_key, json_object
+from chalicelib.runtime.settings import settings
+
+ORDER_EVENTS_QUEUE = "tropical-order-events"
+KITCHEN_QUEUE = "tropical-kitchen-commands"
+DELIVERY_QUEUE = "tropical-delivery-commands"
 
 app = Chalice(app_name="tropical-pizzas")
-ORDER_MACHINE = order_machine()
+app.experimental_feature_flags.update(["WEBSOCKETS"])
+app.log.setLevel(logging.INFO)
+logging.getLogger("workflow").setLevel(logging.INFO)
+
+JSON = {"Content-Type": "application/json"}
 
 
-@app.route("/workflows/order", methods=["GET"])
+@app.authorizer()
+def jwt_authorizer(request: Any) -> AuthResponse:
+    """Verify the bearer token. A bad one is admitted with ``authError`` set so the
+    route answers 401 saying what is wrong (a Lambda authorizer can only say
+    "Unauthorized"); no route runs for it."""
+    try:
+        principal = auth.verify(request.token, settings().jwt_secret)
+    except Unauthorized as error:
+        return AuthResponse(routes=["*"], principal_id="-", context={"authError": error.message})
+    return AuthResponse(
+        routes=["*"], principal_id=principal.user, context={"roles": ",".join(principal.roles)}
+    )
+
+
+def _principal() -> auth.Principal:
+    context = app.current_request.context.get("authorizer") or {}
+    if context.get("authError") or "principalId" not in context:
+        raise Unauthorized(context.get("authError") or "missing bearer token")
+    return auth.from_context(context)
+
+
+def api(status: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+    """Render a route's result as JSON; WorkflowError -> its status and a JSON body."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Response]:
+        @wraps(fn)
+        def route(*args: Any, **kwargs: Any) -> Response:
+            try:
+                return Response(body=fn(*args, **kwargs), status_code=status, headers=JSON)
+            except WorkflowError as error:
+                return Response(body=error.to_body(), status_code=error.status, headers=JSON)
+            except Exception:
+                app.log.exception("unexpected error")
+                body = {"error": "InternalError", "message": "internal error; nothing was lost"}
+                return Response(body=body, status_code=500, headers=JSON)
+
+        return route
+
+    return decorate
+
+
+def _body(required: bool = True) -> dict[str, Any]:
+    return json_object(app.current_request.raw_body, required)
+
+
+def _key() -> str | None:
+    return idempotency_key(dict(app.current_request.headers))
+
+
+@app.route("/workflows/order", methods=["GET"], authorizer=jwt_authorizer)
+@api()
 def order_workflow() -> dict:
-    """The order workflow's definition (XState JSON) and Mermaid diagram."""
-    return describe(ORDER_MACHINE)
+    _principal()
+    return service.workflow_definition()
+
+
+@app.route("/orders", methods=["POST"], authorizer=jwt_authorizer)
+@api(status=201)
+def place_order() -> dict:
+    return service.place_order(_principal(), _body(), _key())
+
+
+@app.route("/orders/{order_id}", methods=["GET"], authorizer=jwt_authorizer)
+@api()
+def get_order(order_id: str) -> dict:
+    return service.get_order(_principal(), order_id)
+
+
+@app.route("/orders/{order_id}/pizzas", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def add_pizza(order_id: str) -> dict:
+    return service.send_event(_principal(), order_id, "ADD_PIZZA", _body(), _key())
+
+
+@app.route("/orders/{order_id}/pizzas/{item_id}", methods=["DELETE"], authorizer=jwt_authorizer)
+@api()
+def remove_pizza(order_id: str, item_id: str) -> dict:
+    return service.send_event(_principal(), order_id, "REMOVE_PIZZA", {"itemId": item_id}, _key())
+
+
+@app.route("/orders/{order_id}/confirm", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def confirm_order(order_id: str) -> dict:
+    return service.send_event(_principal(), order_id, "CONFIRM_PIZZA", _body(False), _key())
+
+
+@app.route("/orders/{order_id}/cancel", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def cancel_order(order_id: str) -> dict:
+    return service.send_event(_principal(), order_id, "CANCEL_ORDER", _body(False), _key())
+
+
+@app.route("/orders/{order_id}/events", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def order_event(order_id: str) -> dict:
+    return service.send_any_event(_principal(), order_id, _body(), _key())
+
+
+@app.route("/orders/{order_id}/history", methods=["GET"], authorizer=jwt_authorizer)
+@api()
+def order_history(order_id: str) -> dict:
+    return service.order_history(_principal(), order_id)
+
+
+@app.route("/orders/{order_id}/diagram", methods=["GET"], authorizer=jwt_authorizer)
+@api()
+def order_diagram(order_id: str) -> dict:
+    return service.order_diagram(_principal(), order_id)
+
+
+def _finish(station: str, order_id: str) -> dict:
+    target = None if order_id == "next" else order_id
+    return service.station_finish(_principal(), station, target, _body(False))
+
+
+@app.route("/kitchen/orders", methods=["GET"], authorizer=jwt_authorizer)
+@api()
+def kitchen_orders() -> dict:
+    return service.station_orders(_principal(), "kitchen")
+
+
+@app.route("/kitchen/orders/{order_id}/ready", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def kitchen_ready(order_id: str) -> dict:
+    return _finish("kitchen", order_id)
+
+
+@app.route("/delivery/orders", methods=["GET"], authorizer=jwt_authorizer)
+@api()
+def delivery_orders() -> dict:
+    return service.station_orders(_principal(), "delivery")
+
+
+@app.route("/delivery/orders/{order_id}/delivered", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def delivery_delivered(order_id: str) -> dict:
+    return _finish("delivery", order_id)
+
+
+def _batch(records: Any, handle: Callable[[str], Any]) -> dict:
+    """Handle each SQS record alone; report the failed ones (partial batch response)."""
+    failures = []
+    for record in records:
+        try:
+            handle(record.body)
+        except Exception:
+            message_id = record.to_dict()["messageId"]
+            app.log.exception("record %s failed; SQS will redeliver it", message_id)
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
+
+
+@app.on_sqs_message(queue=ORDER_EVENTS_QUEUE, batch_size=10)
+def order_events(event: Any) -> dict:
+    return _batch(event, service.on_order_event)
+
+
+@app.on_sqs_message(queue=KITCHEN_QUEUE, batch_size=10)
+def kitchen_commands(event: Any) -> dict:
+    return _batch(event, lambda body: service.on_station_command("kitchen", body))
+
+
+@app.on_sqs_message(queue=DELIVERY_QUEUE, batch_size=10)
+def delivery_commands(event: Any) -> dict:
+    return _batch(event, lambda body: service.on_station_command("delivery", body))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def outbox_sweeper(event: Any) -> dict:
+    return {"swept": service.sweep_outboxes()}
+
+
+def _ws(handle: Callable[[], Any]) -> dict:
+    try:
+        handle()
+    except WorkflowError as error:
+        return {"statusCode": error.status, "body": json.dumps(error.to_body())}
+    return {"statusCode": 200}
+
+
+@app.on_ws_connect()
+def ws_connect(event: Any) -> dict:
+    query = event.to_dict().get("queryStringParameters") or {}
+    return _ws(
+        lambda: service.connect(
+            event.connection_id, query.get("orderId"), query.get("token"), settings().jwt_secret
+        )
+    )
+
+
+@app.on_ws_message()
+def ws_message(event: Any) -> dict:
+    return _ws(lambda: service.push_current_view(event.connection_id))
+
+
+@app.on_ws_disconnect()
+def ws_disconnect(event: Any) -> dict:
+    return _ws(lambda: service.disconnect(event.connection_id))

@@ -15,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.statechart import Machine, assign
+from chalicelib.runtime.workflow import Command, Workflow
+from chalicelib.statechart import Machine, Snapshot, assign
+
+from .models import AddPizza, CancelOrder, NoPayload, RemovePizza, StationReport
 
 MAX_ITEMS = 50
 
@@ -178,6 +181,49 @@ ORDER_GUARDS: dict[str, Any] = {
 def order_machine() -> Machine:
     """The order workflow's machine (built once per process by its callers)."""
     return Machine(ORDER_CHART, actions=ORDER_ACTIONS, guards=ORDER_GUARDS)
+
+
+def order_view(snapshot: Snapshot, meta: Mapping[str, Any]) -> dict[str, Any]:
+    """What a customer sees of an order."""
+    ctx = snapshot.context
+    return {
+        "orderId": meta["id"],
+        "customerId": ctx.get("customerId"),
+        "items": ctx["items"],
+        "state": snapshot.value,
+        "status": ctx.get("status"),
+        "done": snapshot.status == "done",
+        "nextEvents": [e for e in snapshot.next_events if e in CLIENT_EVENTS],
+        "kitchen": ctx.get("kitchen"),
+        "delivery": ctx.get("delivery"),
+        "version": meta["version"],
+        "createdAt": meta.get("createdAt"),
+        "updatedAt": meta.get("updatedAt"),
+    }
+
+
+CLIENT_EVENTS = {
+    "ADD_PIZZA": AddPizza,
+    "REMOVE_PIZZA": RemovePizza,
+    "CONFIRM_PIZZA": NoPayload,
+    "CANCEL_ORDER": CancelOrder,
+}
+BUS_EVENTS = {"PIZZA_READY": StationReport, "PIZZA_DELIVERED": StationReport}
+
+
+def _work_order(ctx: Mapping[str, Any], _input: Any) -> dict[str, Any]:
+    return {"orderId": ctx["orderId"], "customerId": ctx["customerId"], "items": ctx["items"]}
+
+
+COMMANDS = {
+    "orderPizzaFromKitchen": Command("MAKE_PIZZA", _work_order),
+    "orderDeliveryFromDelivery": Command("DELIVER_PIZZA", _work_order),
+}
+
+
+def order_workflow() -> Workflow:
+    """The order workflow as the runtime runs it."""
+    return Workflow("order", order_machine(), CLIENT_EVENTS, BUS_EVENTS, COMMANDS, order_view)
 
 
 def describe(machine: Machine) -> dict[str, Any]:

@@ -1,15 +1,23 @@
-"""Routes through the real Chalice app (chalice.test.Client)."""
+"""Routes that need no AWS state: the workflow definition, and what any route does first."""
 
 from __future__ import annotations
 
 from chalice.test import Client
 
 from app import app
+from chalicelib.runtime import auth
+from tests.conftest import SECRET
 
 
-def test_workflow_definition_route_returns_json_and_mermaid():
+def test_workflow_definition_route_returns_json_and_mermaid(monkeypatch):
+    monkeypatch.setenv("JWT_SECRET", SECRET)
+    from chalicelib.runtime import clients
+
+    clients.reset()
+    token = auth.issue(SECRET, "alice")
     with Client(app) as client:
-        response = client.http.get("/workflows/order")
+        response = client.http.get("/workflows/order", headers={"Authorization": f"Bearer {token}"})
+        anonymous = client.http.get("/workflows/order")
     assert response.status_code == 200
     body = response.json_body
     assert body["id"] == "order"
@@ -17,9 +25,5 @@ def test_workflow_definition_route_returns_json_and_mermaid():
     assert set(body["definition"]["states"]) >= {"orderPizza", "bakePizza", "deliverPizza", "done"}
     assert body["mermaid"].startswith("stateDiagram-v2\n")
     assert "CONFIRM_PIZZA [hasPizzas]" in body["mermaid"]
-
-
-def test_unknown_route_is_404_or_403():
-    with Client(app) as client:
-        response = client.http.get("/nope")
-    assert response.status_code in (403, 404)
+    assert anonymous.status_code == 401
+    clients.reset()

@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from chalicelib.runtime import auth
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -21,10 +23,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _get(url: str, deadline: float) -> dict:
+def _get(url: str, deadline: float, token: str) -> dict:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(request, timeout=2) as response:
                 return json.loads(response.read())
         except OSError:
             if time.monotonic() > deadline:
@@ -41,10 +44,11 @@ def test_make_run_serves_the_workflow_definition():
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "JWT_SECRET": "e2e-secret"},
     )
+    token = auth.issue("e2e-secret", "e2e-user")
     try:
-        body = _get(f"http://127.0.0.1:{port}/workflows/order", time.monotonic() + 30)
+        body = _get(f"http://127.0.0.1:{port}/workflows/order", time.monotonic() + 30, token)
         assert body["id"] == "order"
         assert body["definition"]["states"]["orderPizza"]["meta"]["message"]
     finally:

@@ -1,0 +1,160 @@
+"""The order workflow's use cases, one function per route or message handler.
+
+Callers (app.py) pass plain values: who is calling, ids, the parsed body. Errors
+are runtime WorkflowError subclasses that carry their HTTP status.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from chalicelib.runtime import auth, broadcast, orchestrator, store
+from chalicelib.runtime.errors import (
+    BadRequest,
+    EventNotAllowed,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+)
+from chalicelib.runtime.orchestrator import CLIENT
+
+from .models import CompleteWork
+from .stations import STATIONS
+from .workflow import MAX_ITEMS, describe, order_workflow
+
+ORDERS = order_workflow()
+WORKFLOWS = {ORDERS.name: ORDERS}
+_IDS = uuid.UUID("6f1c3e52-7d0a-4b8e-9a55-2f7c1d9e8b40")
+
+
+def _event_id(principal: auth.Principal, key: str | None) -> str:
+    return f"client.{principal.user}.{key}" if key else f"client.{uuid.uuid4().hex}"
+
+
+def _client_event(event_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    payload = orchestrator.validate_payload(ORDERS, event_type, body, CLIENT)
+    return {"type": event_type, **payload, "time": orchestrator.now()}
+
+
+def place_order(principal: auth.Principal, body: dict[str, Any], key: str | None) -> dict:
+    """A new order holding its first pizza (the same order again for a repeated key)."""
+    event = _client_event("ADD_PIZZA", body)
+    order_id = uuid.uuid5(_IDS, f"{principal.user}/{key}").hex if key else uuid.uuid4().hex
+    context = {"orderId": order_id, "customerId": principal.user}
+    outcome = orchestrator.start(
+        ORDERS, order_id, principal.user, context, event, _event_id(principal, key)
+    )
+    return outcome.view()
+
+
+def send_event(
+    principal: auth.Principal, order_id: str, event_type: str, body: dict[str, Any], key: str | None
+) -> dict:
+    """Apply a customer's event to their order and return the new view."""
+    event = _client_event(event_type, body)
+    try:
+        outcome = orchestrator.send(
+            ORDERS, order_id, event, _event_id(principal, key), CLIENT, caller=principal.user
+        )
+    except EventNotAllowed:
+        if event_type == "ADD_PIZZA":
+            items = orchestrator.read(ORDERS, order_id, principal.user).snapshot.context["items"]
+            if len(items) >= MAX_ITEMS:
+                raise PayloadTooLarge(f"an order holds at most {MAX_ITEMS} pizzas") from None
+        raise
+    return outcome.view()
+
+
+def send_any_event(
+    principal: auth.Principal, order_id: str, body: dict[str, Any], key: str | None
+) -> dict:
+    """POST /orders/{id}/events: ``{"type": ..., ...payload}`` for any client event."""
+    event_type = body.get("type")
+    if not isinstance(event_type, str):
+        raise BadRequest("the body needs a string 'type'")
+    payload = {k: v for k, v in body.items() if k != "type"}
+    return send_event(principal, order_id, event_type, payload, key)
+
+
+def _reader(principal: auth.Principal) -> str | None:
+    """Staff may read every order; customers only their own."""
+    return None if principal.is_staff else principal.user
+
+
+def get_order(principal: auth.Principal, order_id: str) -> dict:
+    return orchestrator.read(ORDERS, order_id, _reader(principal)).view()
+
+
+def order_history(principal: auth.Principal, order_id: str) -> dict:
+    records = orchestrator.history(ORDERS, order_id, _reader(principal))
+    return {"orderId": order_id, "transitions": records}
+
+
+def order_diagram(principal: auth.Principal, order_id: str) -> dict:
+    outcome = orchestrator.read(ORDERS, order_id, _reader(principal))
+    return {
+        "orderId": order_id,
+        "state": outcome.snapshot.value,
+        "mermaid": ORDERS.machine.to_mermaid(outcome.snapshot),
+    }
+
+
+def workflow_definition() -> dict:
+    return describe(ORDERS.machine)
+
+
+def _station(principal: auth.Principal, name: str):
+    if not principal.is_staff:
+        raise Forbidden(f"the {name} routes need the 'staff' role")
+    return STATIONS[name]
+
+
+def station_orders(principal: auth.Principal, name: str) -> dict:
+    return {"station": name, "orders": _station(principal, name).orders()}
+
+
+def station_finish(
+    principal: auth.Principal, name: str, order_id: str | None, body: dict[str, Any]
+) -> dict:
+    station = _station(principal, name)
+    request = orchestrator.validate_model(CompleteWork, body)
+    return station.finish(order_id, by=request.by or principal.user)
+
+
+def on_order_event(body: str) -> None:
+    """An event for an order from the bus (PIZZA_READY, PIZZA_DELIVERED)."""
+    orchestrator.receive(WORKFLOWS, ORDERS.name, body)
+
+
+def on_station_command(name: str, body: str) -> None:
+    """A command for a station from the bus (MAKE_PIZZA, DELIVER_PIZZA)."""
+    STATIONS[name].accept(body)
+
+
+def sweep_outboxes() -> int:
+    return orchestrator.sweep(WORKFLOWS)
+
+
+def connect(connection_id: str, order_id: str | None, token: str | None, secret: str) -> None:
+    """Let a websocket connection follow an order its caller may read."""
+    principal = auth.verify(token, secret)
+    if not order_id:
+        raise NotFound("connect with ?orderId=<id>&token=<jwt>")
+    orchestrator.read(ORDERS, order_id, _reader(principal))
+    store.add_connection(ORDERS.key(order_id), connection_id)
+
+
+def disconnect(connection_id: str) -> None:
+    store.remove_connection(connection_id)
+
+
+def push_current_view(connection_id: str) -> None:
+    """Send the followed order's view to the connection (the answer to any message)."""
+    target = store.connection_target(connection_id)
+    if target is None:
+        raise NotFound("this connection follows no order")
+    _, _, order_id = target.partition("#")
+    view = orchestrator.read(ORDERS, order_id, None).view()
+    if broadcast.broadcast([connection_id], view):
+        store.remove_connection(connection_id, target)

@@ -1,0 +1,103 @@
+"""Bearer tokens: HS256 JWTs signed with JWT_SECRET (``sub`` = user, ``roles``, ``exp``).
+
+Verification is strict: only ``alg: HS256``, a constant-time signature check,
+``exp`` required and in the future, ``nbf`` honoured, ``sub`` a non-empty string.
+On AWS the same claims can come from a Cognito authorizer instead (README).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from .errors import Unauthorized
+
+STAFF = "staff"
+LEEWAY_SECONDS = 30
+
+
+class Principal:
+    """Who is calling: the user id and their roles."""
+
+    __slots__ = ("roles", "user")
+
+    def __init__(self, user: str, roles: Iterable[str]) -> None:
+        self.user = user
+        self.roles = frozenset(roles)
+
+    @property
+    def is_staff(self) -> bool:
+        return STAFF in self.roles
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def issue(secret: str, user: str, roles: Iterable[str] = (), ttl_seconds: int = 3600) -> str:
+    """A signed token for ``user`` (local stack, demo and tests)."""
+    header = {"alg": "HS256", "typ": "JWT"}
+    claims = {"sub": user, "roles": sorted(roles), "exp": int(time.time()) + ttl_seconds}
+    signing_input = ".".join(
+        _b64(json.dumps(p, separators=(",", ":")).encode()) for p in (header, claims)
+    )
+    signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"
+
+
+def verify(token: str | None, secret: str, now: float | None = None) -> Principal:
+    """The principal of a valid token; Unauthorized saying what is wrong otherwise."""
+    if not secret:
+        raise Unauthorized("authentication is not configured (JWT_SECRET is empty)")
+    if not token:
+        raise Unauthorized("missing bearer token")
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise Unauthorized("malformed token")
+    try:
+        header = json.loads(_unb64(parts[0]))
+        claims = json.loads(_unb64(parts[1]))
+        signature = _unb64(parts[2])
+    except (ValueError, binascii.Error):
+        raise Unauthorized("malformed token") from None
+    if not isinstance(header, dict) or header.get("alg") != "HS256":
+        raise Unauthorized("token must be signed with HS256")
+    expected = hmac.new(secret.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(signature, expected):
+        raise Unauthorized("bad token signature")
+    if not isinstance(claims, dict):
+        raise Unauthorized("malformed token claims")
+    current = time.time() if now is None else now
+    exp = claims.get("exp")
+    if not isinstance(exp, (int, float)) or isinstance(exp, bool):
+        raise Unauthorized("token has no expiry ('exp')")
+    if current > exp + LEEWAY_SECONDS:
+        raise Unauthorized("token expired")
+    nbf = claims.get("nbf")
+    if isinstance(nbf, (int, float)) and current + LEEWAY_SECONDS < nbf:
+        raise Unauthorized("token not valid yet")
+    user = claims.get("sub")
+    if not isinstance(user, str) or not user:
+        raise Unauthorized("token has no subject ('sub')")
+    roles = claims.get("roles", [])
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise Unauthorized("token 'roles' must be a list of strings")
+    return Principal(user, roles)
+
+
+def from_context(context: dict[str, Any]) -> Principal:
+    """The principal an authorizer put in the request context."""
+    roles = context.get("roles", "")
+    return Principal(context["principalId"], [r for r in roles.split(",") if r])

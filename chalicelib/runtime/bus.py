@@ -1,0 +1,66 @@
+"""The messaging adapter: CloudEvents 1.0 envelopes published to the SNS topic.
+
+Every message carries its CloudEvents ``type`` as the SNS message attribute
+``type``; queues subscribe with filter policies on it and raw delivery, so an
+SQS body is exactly the CloudEvent JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .clients import client
+from .errors import BadRequest, Unavailable
+from .settings import settings
+
+SPEC_VERSION = "1.0"
+_REQUIRED = ("specversion", "id", "source", "type")
+
+
+def cloud_event(
+    event_id: str, type_: str, subject: str, data: Any, time: str, source: str | None = None
+) -> dict[str, Any]:
+    """A structured-mode CloudEvent; ``event_id`` must be deterministic for dedupe."""
+    return {
+        "specversion": SPEC_VERSION,
+        "id": event_id,
+        "source": source or settings().event_source,
+        "type": type_,
+        "subject": subject,
+        "time": time,
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+def parse(body: str) -> dict[str, Any]:
+    """A CloudEvent from a queue message body; BadRequest if it is not one."""
+    try:
+        event = json.loads(body)
+    except ValueError as error:
+        raise BadRequest(f"message is not JSON: {error}") from None
+    if not isinstance(event, Mapping):
+        raise BadRequest("message is not a JSON object")
+    missing = [k for k in _REQUIRED if not isinstance(event.get(k), str) or not event.get(k)]
+    if missing:
+        raise BadRequest(f"message is not a CloudEvent: missing {missing}")
+    if event["specversion"] != SPEC_VERSION:
+        raise BadRequest(f"unsupported CloudEvents specversion {event['specversion']!r}")
+    return dict(event)
+
+
+def publish(event: Mapping[str, Any]) -> str:
+    """Publish one CloudEvent to the topic; returns the SNS message id. Unavailable on failure."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response = client("sns").publish(
+            TopicArn=settings().topic_arn,
+            Message=json.dumps(event, separators=(",", ":")),
+            MessageAttributes={"type": {"DataType": "String", "StringValue": event["type"]}},
+        )
+    except (BotoCoreError, ClientError) as error:
+        raise Unavailable(f"publishing {event['type']} failed: {error}") from error
+    return response["MessageId"]

@@ -1,0 +1,392 @@
+"""Handle one event for one workflow instance: load, transition, commit, dispatch.
+
+1. load the instance (one strongly consistent read);
+2. a redelivered event id is answered with the current state, changing nothing;
+3. ``machine.transition``; an event the state does not accept is refused (409);
+4. commit snapshot, version + 1, event id, history record and the outbound
+   messages in one conditional write; on a lost race reload and retry (bounded,
+   jittered);
+5. after the commit: run the named actions, publish the outbox (then feed each
+   invoke's completion back as an event), push the new view to websockets.
+
+A crash after 4 leaves the messages in the outbox; ``sweep`` publishes them.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.statechart import Effect, Snapshot, SnapshotError
+
+from . import broadcast, bus, journal, store
+from .errors import BadRequest, Conflict, EventNotAllowed, Forbidden, NotFound, WorkflowError
+from .settings import settings
+from .workflow import Workflow
+
+CLIENT, BUS, RUNTIME = "client", "bus", "runtime"
+
+
+class Outcome:
+    """An instance after handling a request: its snapshot and how we got there."""
+
+    __slots__ = ("created", "duplicate", "instance_id", "meta", "snapshot", "workflow")
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        instance_id: str,
+        snapshot: Snapshot,
+        meta: dict[str, Any],
+        duplicate: bool = False,
+        created: bool = False,
+    ) -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        self.snapshot = snapshot
+        self.meta = meta
+        self.duplicate = duplicate
+        self.created = created
+
+    def view(self) -> dict[str, Any]:
+        """The client's view of the instance (the workflow's renderer)."""
+        return self.workflow.view(self.snapshot, self.meta)
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def state_key(value: Any) -> str:
+    """A state value as one string: ``"bakePizza.waitingForPizzaToBeBaked"``."""
+    if isinstance(value, str):
+        return value
+    if len(value) == 1:
+        key, sub = next(iter(value.items()))
+        return f"{key}.{state_key(sub)}" if sub else key
+    return "(" + ",".join(f"{k}:{state_key(v)}" for k, v in value.items()) + ")"
+
+
+def client_next_events(workflow: Workflow, snapshot: Snapshot) -> list[str]:
+    """The events a client may send now."""
+    return [e for e in snapshot.next_events if e in workflow.client_events]
+
+
+def validate_model(model: type[BaseModel], payload: Any, what: str | None = None) -> BaseModel:
+    """``payload`` checked by ``model``; BadRequest carrying pydantic's detail if not."""
+    try:
+        return model.model_validate(payload if payload is not None else {})
+    except ValidationError as error:
+        details = error.errors(include_url=False, include_context=False, include_input=False)
+        raise BadRequest(f"invalid {what or model.__name__}", details=details) from None
+
+
+def validate_payload(workflow: Workflow, event_type: str, payload: Any, source: str) -> dict:
+    """The event's payload as JSON data after its model checked it; BadRequest if not."""
+    allowed = workflow.client_events if source == CLIENT else workflow.bus_events
+    if event_type not in allowed:
+        other = workflow.bus_events if source == CLIENT else workflow.client_events
+        if event_type in other:
+            raise Forbidden(f"event {event_type!r} may not come from a {source}")
+        raise BadRequest(f"unknown event type {event_type!r}", accepted=sorted(allowed))
+    model = validate_model(allowed[event_type], payload, f"{event_type} payload")
+    return model.model_dump(mode="json", exclude_none=True)
+
+
+def start(
+    workflow: Workflow,
+    instance_id: str,
+    owner: str,
+    context: Mapping[str, Any],
+    event: Mapping[str, Any],
+    event_id: str,
+) -> Outcome:
+    """Create an instance and apply its first client event in the same commit.
+
+    A repeated call with the same ``event_id`` (an Idempotency-Key) returns the
+    instance it created; NotFound if that id belongs to someone else's instance.
+    """
+    return _apply(workflow, instance_id, event, event_id, CLIENT, owner, create=context)
+
+
+def send(
+    workflow: Workflow,
+    instance_id: str,
+    event: Mapping[str, Any],
+    event_id: str,
+    source: str,
+    caller: str | None = None,
+) -> Outcome:
+    """Apply one event to an existing instance; ``caller`` set means owner-only access."""
+    return _apply(workflow, instance_id, event, event_id, source, caller)
+
+
+def read(workflow: Workflow, instance_id: str, caller: str | None) -> Outcome:
+    """The instance as stored; NotFound when it does not exist or is someone else's."""
+    instance = _load(workflow, instance_id, caller)
+    return Outcome(
+        workflow, instance_id, _restore(workflow, instance), _meta(instance_id, instance)
+    )
+
+
+def history(workflow: Workflow, instance_id: str, caller: str | None) -> list[dict[str, Any]]:
+    """Every committed transition of the instance, oldest first."""
+    _load(workflow, instance_id, caller)
+    return store.history(workflow.key(instance_id))
+
+
+def _load(workflow: Workflow, instance_id: str, caller: str | None) -> store.Instance:
+    instance = store.load(workflow.key(instance_id))
+    if instance is None or (caller is not None and instance.owner != caller):
+        raise NotFound(f"no {workflow.name} {instance_id!r}")
+    return instance
+
+
+def _restore(workflow: Workflow, instance: store.Instance) -> Snapshot:
+    try:
+        return workflow.machine.restore(instance.snapshot)
+    except SnapshotError as error:
+        raise WorkflowError(f"stored snapshot of {instance.pk} is unusable: {error}") from None
+
+
+def _meta(instance_id: str, instance: store.Instance, version: int | None = None) -> dict:
+    return {
+        "id": instance_id,
+        "version": version if version is not None else instance.version,
+        "createdAt": instance.created_at,
+        "updatedAt": instance.updated_at,
+    }
+
+
+def _apply(
+    workflow: Workflow,
+    instance_id: str,
+    event: Mapping[str, Any],
+    event_id: str,
+    source: str,
+    caller: str | None,
+    create: Mapping[str, Any] | None = None,
+    published: Iterable[str] = (),
+) -> Outcome:
+    config = settings()
+    pk = workflow.key(instance_id)
+    published = list(published)
+    for attempt in range(config.max_commit_attempts):
+        started = time.perf_counter()
+        instance = store.load(pk)
+        if instance is None and create is None:
+            raise NotFound(f"no {workflow.name} {instance_id!r}")
+        if instance is not None and caller is not None and instance.owner != caller:
+            raise NotFound(f"no {workflow.name} {instance_id!r}")
+        if instance is not None and event_id in instance.recent:
+            return Outcome(
+                workflow, instance_id, _restore(workflow, instance), _meta(instance_id, instance),
+                duplicate=True,
+            )  # fmt: skip
+        if instance is None:
+            snapshot = workflow.machine.initial_transition(context=create).snapshot
+            before, recent, outbox, version = None, [], {}, None
+        else:
+            snapshot = _restore(workflow, instance)
+            before, recent, outbox, version = (
+                state_key(snapshot.value), instance.recent, instance.outbox, instance.version,
+            )  # fmt: skip
+        step = workflow.machine.transition(snapshot, event)
+        if not step.handled:
+            raise EventNotAllowed(
+                f"{event['type']} is not allowed in state {state_key(snapshot.value)}",
+                state=snapshot.value,
+                nextEvents=client_next_events(workflow, snapshot),
+            )
+        time_now = now()
+        messages = _messages(workflow, instance_id, pk, (version or 0) + 1, step.effects, time_now)
+        remaining = {k: v for k, v in outbox.items() if k not in published}
+        after = state_key(step.snapshot.value)
+        try:
+            new_version = store.commit(
+                pk,
+                version,
+                step.snapshot.to_dict(),
+                after,
+                caller if create is not None else None,
+                [*recent, event_id][-config.recent_event_ids :],
+                messages,
+                [m for m in published if m in outbox],
+                pending_after=bool(remaining or messages),
+                history={
+                    "eventType": event["type"], "eventId": event_id, "source": source,
+                    "from": before, "to": after, "time": time_now,
+                },
+                now=time_now,
+            )  # fmt: skip
+        except store.ConflictError:
+            if create is not None and instance is None:
+                continue  # created concurrently (same Idempotency-Key): reload and answer
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+            continue
+        meta = {
+            "id": instance_id,
+            "version": new_version,
+            "createdAt": instance.created_at if instance else time_now,
+            "updatedAt": time_now,
+        }
+        journal.transition(
+            workflow=workflow.name, instance=instance_id, event=event["type"], eventId=event_id,
+            source=source, **{"from": before}, to=after, version=new_version,
+            ms=round((time.perf_counter() - started) * 1000, 2), attempt=attempt + 1,
+        )  # fmt: skip
+        outcome = Outcome(workflow, instance_id, step.snapshot, meta, created=instance is None)
+        later = _after_commit(workflow, outcome, step.effects, {**remaining, **messages}, instance)
+        if later is not None:
+            later.created = outcome.created
+            return later
+        return outcome
+    raise Conflict(
+        f"{workflow.name} {instance_id!r} kept changing: gave up after "
+        f"{config.max_commit_attempts} attempts; retry the request"
+    )
+
+
+def _messages(
+    workflow: Workflow,
+    instance_id: str,
+    pk: str,
+    version: int,
+    effects: list[Effect],
+    time_now: str,
+) -> dict[str, dict[str, Any]]:
+    """Outbox entries for the commands this transition starts, with deterministic ids."""
+    messages = {}
+    for i, effect in enumerate(effects):
+        if effect.kind != "invoke":
+            continue
+        command = workflow.commands[effect.type]
+        message_id = f"{pk}.v{version}.{i}".replace("#", ".")
+        data = command.data(effect.context, effect.input)
+        messages[message_id] = {
+            "event": bus.cloud_event(message_id, command.type, instance_id, data, time_now),
+            "invoke": effect.id,
+        }
+    return messages
+
+
+def _after_commit(
+    workflow: Workflow,
+    outcome: Outcome,
+    effects: list[Effect],
+    outbox: Mapping[str, Mapping[str, Any]],
+    instance: store.Instance | None,
+) -> Outcome | None:
+    """Run actions, update websockets, publish; the latest outcome if events were fed back."""
+    for effect in effects:
+        if effect.kind == "action":
+            _run_action(workflow, outcome, effect)
+    connections = instance.connections if instance else set()
+    if connections:
+        gone = broadcast.broadcast(connections, outcome.view())
+        for connection_id in gone:
+            store.remove_connection(connection_id, workflow.key(outcome.instance_id))
+    if outbox:
+        return publish_outbox(workflow, outcome.instance_id, outbox, outcome.meta["version"])
+    return None
+
+
+def _run_action(workflow: Workflow, outcome: Outcome, effect: Effect) -> None:
+    impl = workflow.machine.actions.get(effect.type)
+    try:
+        if effect.params is None:
+            impl(effect.context, effect.event)
+        else:
+            impl(effect.context, effect.event, effect.params)
+    except Exception as error:  # noqa: BLE001 - the transition is committed; report and go on
+        journal.problem(
+            "action failed after commit", action=effect.type, instance=outcome.instance_id,
+            error=repr(error),
+        )  # fmt: skip
+
+
+def publish_outbox(
+    workflow: Workflow, instance_id: str, outbox: Mapping[str, Mapping[str, Any]], version: int
+) -> Outcome | None:
+    """Publish pending messages, then feed invoke completions back (their last outcome).
+
+    On a publish failure the rest stays pending for the sweeper: at least once,
+    never for an uncommitted transition (only committed outboxes are published).
+    """
+    published: list[str] = []
+    completions: list[tuple[str, str]] = []
+    for message_id in sorted(outbox):
+        entry = outbox[message_id]
+        try:
+            bus.publish(entry["event"])
+        except WorkflowError as error:
+            journal.problem(
+                "publish failed; left in outbox", messageId=message_id, error=str(error)
+            )
+            break
+        published.append(message_id)
+        if entry.get("invoke"):
+            completions.append((message_id, entry["invoke"]))
+    if not published:
+        return None
+    pk = workflow.key(instance_id)
+    if not completions:
+        store.clear_outbox(pk, published, version)
+    latest = None
+    for i, (message_id, invoke_id) in enumerate(completions):
+        done = {"type": f"xstate.done.actor.{invoke_id}", "output": {"messageId": message_id}}
+        try:
+            # the first completion's commit also removes the published messages
+            latest = _apply(
+                workflow, instance_id, done, f"{message_id}.done", RUNTIME, None,
+                published=published if i == 0 else (),
+            )  # fmt: skip
+        except EventNotAllowed:
+            store.clear_outbox(pk, published if i == 0 else [], version)
+    return latest
+
+
+def sweep(workflows: Mapping[str, Workflow], grace_seconds: int | None = None) -> int:
+    """Publish outboxes left pending longer than the grace period; returns how many."""
+    grace = settings().outbox_grace_seconds if grace_seconds is None else grace_seconds
+    cutoff = (datetime.now(UTC) - timedelta(seconds=grace)).isoformat(timespec="milliseconds")
+    swept = 0
+    for pk in store.pending(cutoff.replace("+00:00", "Z")):
+        name, _, instance_id = pk.partition("#")
+        workflow = workflows.get(name)
+        instance = store.load(pk)
+        if workflow is None or instance is None:
+            continue
+        if not instance.outbox:
+            store.clear_outbox(pk, [], instance.version)
+            continue
+        publish_outbox(workflow, instance_id, instance.outbox, instance.version)
+        swept += 1
+    return swept
+
+
+def receive(workflows: Mapping[str, Workflow], workflow_name: str, body: str) -> Outcome | None:
+    """Apply a CloudEvent from the bus; None when it is stale or unknown (acknowledged).
+
+    Raises for what must be retried (storage or bus unavailable, lost races) and
+    for malformed messages (so they reach the dead-letter queue).
+    """
+    event = bus.parse(body)
+    workflow = workflows[workflow_name]
+    subject = event.get("subject")
+    if not isinstance(subject, str) or not subject:
+        raise BadRequest("CloudEvent has no subject (the instance id)")
+    data = validate_payload(workflow, event["type"], event.get("data"), BUS)
+    machine_event = {"type": event["type"], "data": data, "time": event.get("time") or now()}
+    try:
+        return send(workflow, subject, machine_event, event["id"], BUS)
+    except (EventNotAllowed, NotFound) as stale:
+        journal.problem(
+            "bus event not applied", event=event["type"], id=event["id"], why=str(stale)
+        )
+        return None

@@ -1,0 +1,48 @@
+"""Settings, read from the environment once per process (Lambda or local stack)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    """Where the runtime's AWS resources are and how it behaves.
+
+    Environment: TABLE_NAME, TOPIC_ARN, AWS_ENDPOINT_URL (moto or another
+    AWS-compatible endpoint; unset on AWS), WEBSOCKET_ENDPOINT (the websocket
+    API's management URL), JWT_SECRET, AWS_REGION / AWS_DEFAULT_REGION.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = "tropical-pizzas"
+    topic_arn: str = ""
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    websocket_endpoint: str | None = None
+    jwt_secret: str = ""
+    event_source: str = "tropical-pizzas"
+    max_commit_attempts: int = Field(default=6, ge=1)
+    recent_event_ids: int = Field(default=64, ge=1)
+    outbox_grace_seconds: int = Field(default=30, ge=0)
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        env = os.environ
+        return cls(
+            table_name=env.get("TABLE_NAME", "tropical-pizzas"),
+            topic_arn=env.get("TOPIC_ARN", ""),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            websocket_endpoint=env.get("WEBSOCKET_ENDPOINT") or None,
+            jwt_secret=env.get("JWT_SECRET", ""),
+        )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process-wide settings (tests call ``settings.cache_clear()`` after changing env)."""
+    return Settings.from_environment()

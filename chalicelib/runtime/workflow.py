@@ -1,0 +1,64 @@
+"""What the runtime needs to know about one workflow (the domain fills it in)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from chalicelib.statechart import Machine, Snapshot
+
+
+class Command:
+    """An invoked service whose work is one command message on the bus.
+
+    ``data(context, input)`` builds the message data. The message is committed in
+    the outbox with the transition that starts the invoke; once it is published
+    the runtime feeds ``xstate.done.actor.<id>`` back to the instance.
+    """
+
+    def __init__(self, type_: str, data: Callable[[Mapping[str, Any], Any], Any]) -> None:
+        self.type = type_
+        self.data = data
+
+
+class Workflow:
+    """A statechart plus the events callers may send and the commands it issues.
+
+    ``client_events`` / ``bus_events`` map event types to the pydantic model of
+    their payload: clients may send only the former, the bus only the latter.
+    ``view(snapshot, meta)`` renders an instance for clients; ``meta`` holds
+    ``id``, ``version``, ``createdAt``, ``updatedAt``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        machine: Machine,
+        client_events: Mapping[str, type[BaseModel]],
+        bus_events: Mapping[str, type[BaseModel]],
+        commands: Mapping[str, Command],
+        view: Callable[[Snapshot, Mapping[str, Any]], dict[str, Any]],
+    ) -> None:
+        if "#" in name:
+            raise ValueError("a workflow name cannot contain '#'")
+        overlap = set(client_events) & set(bus_events)
+        if overlap:
+            raise ValueError(f"events cannot come from both clients and the bus: {overlap}")
+        for node in machine.definition.nodes:
+            for invoke in node.invoke:
+                if invoke.src not in commands:
+                    raise ValueError(f"#{node.id} invokes '{invoke.src}', which has no Command")
+            if node.config.get("after"):
+                raise ValueError(f"#{node.id}: durable timers ('after') are not supported yet")
+        self.name = name
+        self.machine = machine
+        self.client_events = dict(client_events)
+        self.bus_events = dict(bus_events)
+        self.commands = dict(commands)
+        self.view = view
+
+    def key(self, instance_id: str) -> str:
+        """The table partition key of an instance."""
+        return f"{self.name}#{instance_id}"

@@ -1,0 +1,125 @@
+"""A shop around the real Chalice app: HTTP client, tokens, SQS delivery, fake websockets."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from chalice.test import Client
+
+from chalicelib.runtime import auth, broadcast
+from local.sqs_lambda import deliver_once
+from tests.conftest import REGION, SECRET
+
+QUEUES = {
+    "OrderEventsQueue": "order_events",
+    "KitchenQueue": "kitchen_commands",
+    "DeliveryQueue": "delivery_commands",
+}
+PIZZA = {"name": "Tropical dream", "size": "large", "toppings": ["pineapple", "mango"]}
+
+
+class FakeSender(broadcast.Sender):
+    """Collects what would go to each websocket connection; ``gone`` ones refuse."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[dict[str, Any]]] = {}
+        self.gone: set[str] = set()
+
+    def send(self, connection_id: str, data: str) -> bool:
+        if connection_id in self.gone:
+            return False
+        self.sent.setdefault(connection_id, []).append(json.loads(data))
+        return True
+
+
+class Shop:
+    def __init__(self, client: Client, made: Any, sender: FakeSender) -> None:
+        self.client = client
+        self.made = made
+        self.sender = sender
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.customer = auth.issue(SECRET, "alice")
+        self.other = auth.issue(SECRET, "bob")
+        self.staff = auth.issue(SECRET, "sam", roles=["staff"])
+
+    def call(self, method: str, path: str, token: str | None = "customer", body: Any = None,
+             headers: dict[str, str] | None = None, raw: bytes | None = None) -> Any:  # fmt: skip
+        sent = dict(headers or {})
+        if token is not None:
+            sent["Authorization"] = f"Bearer {getattr(self, token, token)}"
+        sent.setdefault("Content-Type", "application/json")
+        data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        return self.client.http.request(method, path, headers=sent, body=data)
+
+    def new_order(self, token: str = "customer") -> dict[str, Any]:
+        response = self.call("POST", "/orders", token, {"pizza": PIZZA})
+        assert response.status_code == 201, response.body
+        return response.json_body
+
+    def deliver_batch(self, queue: str) -> tuple[int, int]:
+        """Run the queue's handler on one batch: (handled, failed)."""
+        return deliver_once(
+            self.sqs,
+            self.made.queue_urls[queue],
+            self.made.arns[queue],
+            lambda event: self.client.lambda_.invoke(QUEUES[queue], event).payload,
+            REGION,
+        )
+
+    def ws(self, kind: str, connection_id: str, query: dict[str, str] | None = None) -> dict:
+        """Invoke a websocket handler with an API Gateway-shaped event."""
+        route = {"connect": "$connect", "message": "$default", "disconnect": "$disconnect"}[kind]
+        event = {
+            "requestContext": {
+                "routeKey": route,
+                "eventType": kind.upper(),
+                "connectionId": connection_id,
+                "domainName": "ws.example.invalid",
+                "stage": "api",
+                "apiId": "local",
+            },
+            "queryStringParameters": query,
+            "body": "{}" if kind == "message" else None,
+            "isBase64Encoded": False,
+        }
+        return self.client.lambda_.invoke(f"ws_{kind}", event).payload
+
+    def deliver(self, queue: str) -> tuple[int, int]:
+        """Run the queue's handler on everything waiting there (one batch at a time)."""
+        handled = failed = 0
+        while True:
+            h, f = self.deliver_batch(queue)
+            handled, failed = handled + h, failed + f
+            if h == 0:
+                return handled, failed
+
+    def waiting(self, queue: str) -> list[dict[str, Any]]:
+        """Peek at the messages on a queue (they become visible again at once)."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.made.queue_urls[queue], MaxNumberOfMessages=10, VisibilityTimeout=0
+        ).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
+
+    def stored(self, order_id: str) -> dict[str, Any]:
+        item = boto3.client("dynamodb", region_name=REGION).get_item(
+            TableName="tropical-pizzas",
+            Key={"pk": {"S": f"order#{order_id}"}, "sk": {"S": "instance"}},
+            ConsistentRead=True,
+        )
+        return item.get("Item", {})
+
+
+@pytest.fixture
+def shop(aws):
+    from app import app
+
+    sender = FakeSender()
+    broadcast.use_sender(sender)
+    try:
+        with Client(app, stage_name="dev") as client:
+            yield Shop(client, aws, sender)
+    finally:
+        broadcast.use_sender(broadcast.Sender())

@@ -1,0 +1,42 @@
+"""Shared fixtures: an embedded AWS (moto) with the infra/ resources, and tokens."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+REGION = "us-east-1"
+SECRET = "test-secret"
+BASE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "JWT_SECRET": SECRET,
+    "TABLE_NAME": "tropical-pizzas",
+    "TOPIC_ARN": f"arn:aws:sns:{REGION}:123456789012:tropical-pizzas-events",
+    "WEBSOCKET_ENDPOINT": "https://ws.example.invalid/api",
+}
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """moto with every resource of infra/resources.json; yields what was created."""
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib.runtime import clients
+    from local.provision import provision
+
+    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in BASE_ENV.items():
+        monkeypatch.setenv(key, value)
+    clients.reset()
+    with mock_aws():
+        made = provision(boto3.session.Session(region_name=REGION))
+        assert os.environ["TOPIC_ARN"] == made.refs["EventsTopic"]
+        yield made
+    clients.reset()
