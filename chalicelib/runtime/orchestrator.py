@@ -69,7 +69,7 @@ def state_key(value: Any) -> str:
     if len(value) == 1:
         key, sub = next(iter(value.items()))
         return f"{key}.{state_key(sub)}" if sub else key
-    return "(" + ",".join(f"{k}:{state_key(v)}" for k, v in value.items()) + ")"
+    return "(" + ",".join(f"{k}:{state_key(v)}" if v else k for k, v in value.items()) + ")"
 
 
 def client_next_events(workflow: Workflow, snapshot: Snapshot) -> list[str]:
