@@ -1,18 +1,15 @@
 # make test   - create .venv, install everything, lint, run the whole test suite
 # make bench  - run the benchmarks and rewrite BENCHMARKS.md
-# make run    - serve the app on http://127.0.0.1:8000 (Ctrl-C stops it)
+# make run    - the whole system locally: embedded AWS, API on http://127.0.0.1:8000
+# make demo   - (while make run is up) place an order and follow it live
 # make lint   - ruff check + format check
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 XSTATE := tests/statechart/xstate
 
-PORT ?= 8000
-CHALICE ?= $(BIN)/chalice
-JWT_SECRET ?= local-development-secret
-export JWT_SECRET
 
-.PHONY: test lint format bench install clean run serve
+.PHONY: test lint format bench install clean run demo
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,11 +34,11 @@ format: $(BIN)/.installed
 test: install lint
 	$(BIN)/python -m pytest -q
 
-run: $(BIN)/.installed serve
+run: $(BIN)/.installed
+	$(BIN)/python -m local.stack $(ARGS)
 
-serve:
-	@echo "Tropical Pizzas on http://127.0.0.1:$(PORT)  (try: curl -s http://127.0.0.1:$(PORT)/workflows/order)"
-	$(CHALICE) local --host 127.0.0.1 --port $(PORT) --no-autoreload
+demo: $(BIN)/.installed
+	$(BIN)/python -m local.demo
 
 $(BIN)/.bench-installed: $(BIN)/.installed requirements-bench.txt
 	$(BIN)/pip install --quiet -r requirements-bench.txt

@@ -13,7 +13,8 @@ class Settings(BaseModel):
 
     Environment: TABLE_NAME, TOPIC_ARN, AWS_ENDPOINT_URL (moto or another
     AWS-compatible endpoint; unset on AWS), WEBSOCKET_ENDPOINT (the websocket
-    API's management URL), JWT_SECRET, AWS_REGION / AWS_DEFAULT_REGION.
+    API's management URL), JWT_SECRET, AWS_REGION / AWS_DEFAULT_REGION,
+    OUTBOX_GRACE_SECONDS (how old a pending outbox must be before the sweeper sends it).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -39,6 +40,7 @@ class Settings(BaseModel):
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             websocket_endpoint=env.get("WEBSOCKET_ENDPOINT") or None,
             jwt_secret=env.get("JWT_SECRET", ""),
+            outbox_grace_seconds=int(env.get("OUTBOX_GRACE_SECONDS", "30")),
         )
 
 

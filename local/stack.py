@@ -1,0 +1,274 @@
+"""`make run`: the whole system on this machine, with embedded AWS.
+
+moto (serialised) with the resources of infra/resources.json, the Chalice app on
+http://127.0.0.1:8000, one poller per SQS handler calling it with Lambda-shaped
+events, the outbox sweeper on a short schedule, a websocket gateway, and the
+Kitchen and Delivery stations finishing orders by themselves (``--stations
+manual`` leaves that to the staff routes). Ctrl-C stops everything.
+
+With ``--aws external`` nothing is embedded: the same code runs against whatever
+AWS_ENDPOINT_URL / credentials the environment gives (real AWS or another
+AWS-compatible endpoint); ``--provision`` creates the resources there first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "local-development-secret"
+REGION = "us-east-1"
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+    parser.add_argument("--ws-port", type=int, default=int(os.environ.get("WS_PORT", 8001)))
+    parser.add_argument("--manage-port", type=int, default=int(os.environ.get("MANAGE_PORT", 8002)))
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 0)))
+    parser.add_argument(
+        "--stations", choices=("auto", "manual"), default=os.environ.get("STATIONS", "auto")
+    )
+    parser.add_argument(
+        "--bake-seconds", type=float, default=float(os.environ.get("BAKE_SECONDS", 3))
+    )
+    parser.add_argument(
+        "--deliver-seconds", type=float, default=float(os.environ.get("DELIVER_SECONDS", 3))
+    )
+    parser.add_argument("--aws", choices=("embedded", "external"), default="embedded")
+    parser.add_argument("--provision", action="store_true", help="create resources (external)")
+    return parser.parse_args(argv)
+
+
+class LiveLog(logging.Handler):
+    """One readable line per committed transition: time, order, event, from -> to."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            entry = json.loads(record.getMessage())
+        except ValueError:
+            return
+        stamp = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
+        if entry.get("kind") == "transition":
+            line = (
+                f"{stamp}  {entry['instance'][:8]}  {entry['event']:<38} "
+                f"{entry.get('from') or '(new)'} -> {entry['to']}  v{entry['version']}"
+            )
+        else:
+            line = (
+                f"{stamp}  ! {entry.get('message')} {entry.get('why') or entry.get('error') or ''}"
+            )
+        print(line, flush=True)
+
+
+class Loop(threading.Thread):
+    """Run ``step`` every ``interval`` seconds until stopped; errors are printed, not fatal."""
+
+    def __init__(self, name: str, step: Any, interval: float, stop: threading.Event) -> None:
+        super().__init__(name=name, daemon=True)
+        self.step, self.interval, self.stop = step, interval, stop
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            busy = False
+            try:
+                busy = bool(self.step())
+            except Exception as error:  # noqa: BLE001 - keep the stack up, say what failed
+                print(f"  ! {self.name}: {error!r}", flush=True)
+            if not busy:
+                self.stop.wait(self.interval)
+
+
+def _lambda_context(name: str) -> Any:
+    from chalice.local import LambdaContext
+
+    return LambdaContext(name, memory_size=512, max_runtime_ms=60_000)
+
+
+def _sqs_pollers(app: Any, made: Any, session: Any, endpoint: str | None, stop: threading.Event):
+    from chalice.app import SQSEventConfig
+
+    from local.sqs_lambda import deliver_once
+
+    sqs = session.client("sqs", endpoint_url=endpoint)
+    pollers = []
+    for source in app.event_sources:
+        if not isinstance(source, SQSEventConfig):
+            continue
+        url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        handler = app.handler_map[source.name]
+
+        def step(url=url, arn=arn, handler=handler, source=source) -> bool:
+            handled, failed = deliver_once(
+                sqs, url, arn, lambda event: handler(event, _lambda_context(source.name)),
+                REGION, batch_size=source.batch_size,
+            )  # fmt: skip
+            return handled + failed > 0
+
+        pollers.append(Loop(f"poller:{source.queue}", step, 0.2, stop))
+    return pollers
+
+
+def _stations(seconds: dict[str, float], stop: threading.Event) -> Loop:
+    from chalicelib.orders.stations import STATIONS
+
+    def step() -> bool:
+        now = datetime.now(UTC)
+        for name, station in STATIONS.items():
+            for work in station.orders():
+                received = datetime.fromisoformat(work["receivedAt"].replace("Z", "+00:00"))
+                if (now - received).total_seconds() >= seconds[name]:
+                    station.finish(work["orderId"], by=f"auto-{name}")
+        return False
+
+    return Loop("stations", step, 0.25, stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    started = time.perf_counter()
+    os.environ.setdefault("JWT_SECRET", DEV_SECRET)
+    os.environ.setdefault("OUTBOX_GRACE_SECONDS", "5")
+    import boto3
+
+    moto = None
+    if args.aws == "embedded":
+        from local.moto_server import MotoServer
+
+        moto = MotoServer(args.moto_port).start()
+        os.environ.update(
+            AWS_ENDPOINT_URL=moto.url, AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local",
+            AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION,
+        )  # fmt: skip
+        os.environ.pop("AWS_PROFILE", None)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    session = boto3.session.Session(region_name=os.environ.get("AWS_REGION", REGION))
+    if moto is not None or args.provision:
+        from local.provision import provision
+
+        made = provision(session, endpoint)
+        os.environ["TABLE_NAME"] = made.refs["OrdersTable"]
+        os.environ["TOPIC_ARN"] = made.refs["EventsTopic"]
+    else:
+        made = None
+    os.environ["WEBSOCKET_ENDPOINT"] = f"http://127.0.0.1:{args.manage_port}"
+
+    sys.path.insert(0, str(ROOT))
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    from chalicelib.runtime import clients
+
+    clients.reset()
+    import app as app_module
+
+    app = app_module.app
+    logging.getLogger("workflow").handlers[:] = [LiveLog()]
+    logging.getLogger("workflow").propagate = False
+    config = Config.create(
+        chalice_stage="dev", project_dir=str(ROOT), app_name="tropical-pizzas",
+        config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()),
+    )  # fmt: skip
+    server = create_local_server(app, config, "127.0.0.1", args.port)
+    http = threading.Thread(target=server.server.serve_forever, name="http", daemon=True)
+
+    from local.gateway import WebsocketGateway
+
+    ws_handlers = {
+        route: (lambda event, name=name: app.handler_map[name](event, _lambda_context(name)))
+        for route, name in (("$connect", "ws_connect"), ("$default", "ws_message"),
+                            ("$disconnect", "ws_disconnect"))
+    }  # fmt: skip
+    gateway = WebsocketGateway(ws_handlers, args.ws_port, args.manage_port)
+
+    stop = threading.Event()
+    workers = _sqs_pollers(app, made, session, endpoint, stop)
+    sweeper = app.handler_map["outbox_sweeper"]
+
+    def sweep() -> bool:
+        event = {
+            "version": "0", "id": uuid.uuid4().hex, "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012", "region": REGION,
+            "time": datetime.now(UTC).isoformat(timespec="seconds"), "resources": [], "detail": {},
+        }  # fmt: skip
+        sweeper(event, _lambda_context("outbox_sweeper"))
+        return False
+
+    workers.append(Loop("sweeper", sweep, 5, stop))
+    if args.stations == "auto":
+        workers.append(
+            _stations({"kitchen": args.bake_seconds, "delivery": args.deliver_seconds}, stop)
+        )
+    http.start()
+    gateway.start()
+    for worker in workers:
+        worker.start()
+    _banner(args, gateway, time.perf_counter() - started)
+
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    print("\nstopping...", flush=True)
+    stop.set()
+    for worker in workers:
+        worker.join(timeout=3)
+    gateway.stop()
+    server.server.shutdown()
+    if moto is not None:
+        moto.stop()
+    print("stopped.", flush=True)
+    return 0
+
+
+def _banner(args: argparse.Namespace, gateway: Any, seconds: float) -> None:
+    from chalicelib.runtime import auth
+
+    secret = os.environ["JWT_SECRET"]
+    customer = auth.issue(secret, "customer-1", ttl_seconds=12 * 3600)
+    staff = auth.issue(secret, "staff-1", roles=["staff"], ttl_seconds=12 * 3600)
+    api = f"http://127.0.0.1:{args.port}"
+    pizza = (
+        '{"pizza": {"name": "Hawaii deluxe", "size": "large", "toppings": ["pineapple", "mango"]}}'
+    )
+    print(
+        f"""
+Tropical Pizzas is running (ready in {seconds:.1f}s; stations: {args.stations}).
+
+  HTTP API    {api}
+  websocket   {gateway.url}/?orderId=<orderId>&token=<token>
+  customer    {customer}
+  staff       {staff}
+
+Place and follow an order:
+
+  export TOKEN={customer}
+  ORDER=$(curl -s -X POST {api}/orders -H "Authorization: Bearer $TOKEN" \\
+      -H 'Content-Type: application/json' -d '{pizza}' \\
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["orderId"])')
+  curl -s -X POST {api}/orders/$ORDER/confirm -H "Authorization: Bearer $TOKEN"
+  curl -s {api}/orders/$ORDER/history -H "Authorization: Bearer $TOKEN"
+
+or, in another terminal: make demo.  Ctrl-C stops everything.
+READY
+""",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

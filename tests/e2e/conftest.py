@@ -1,0 +1,115 @@
+"""Start the local stack as `make run` does (a subprocess on free ports) and stop it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.runtime import auth
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "e2e-secret"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Stack:
+    def __init__(self, stations: str) -> None:
+        self.port, self.ws_port, self.manage_port = _free_port(), _free_port(), _free_port()
+        self.api = f"http://127.0.0.1:{self.port}"
+        self.ws = f"ws://127.0.0.1:{self.ws_port}"
+        self.customer = auth.issue(SECRET, "e2e-customer")
+        self.staff = auth.issue(SECRET, "e2e-staff", roles=["staff"])
+        self.output: list[str] = []
+        self.ready = threading.Event()
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "local.stack", "--port", str(self.port),
+                "--ws-port", str(self.ws_port), "--manage-port", str(self.manage_port),
+                "--stations", stations, "--bake-seconds", "0.5", "--deliver-seconds", "0.5",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "JWT_SECRET": SECRET, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line.rstrip())
+            if line.strip() == "READY":
+                self.ready.set()
+
+    def call(self, method: str, path: str, token: str | None = None, body: Any = None):
+        request = urllib.request.Request(
+            self.api + path,
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers={"Authorization": f"Bearer {token or self.customer}",
+                     "Content-Type": "application/json"},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    def wait_for(self, check, timeout: float = 20.0, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = check()
+            if result:
+                return result
+            time.sleep(0.1)
+        raise AssertionError(
+            f"timed out waiting for {what}; stack said:\n" + "\n".join(self.output[-30:])
+        )
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+def _start(stations: str):
+    stack = Stack(stations)
+    if not stack.ready.wait(30):
+        stack.stop()
+        pytest.fail("the local stack did not start:\n" + "\n".join(stack.output))
+    return stack
+
+
+@pytest.fixture
+def auto_stack():
+    stack = _start("auto")
+    yield stack
+    assert stack.stop() == 0, "\n".join(stack.output[-20:])
+    assert stack.output[-1] == "stopped."
+
+
+@pytest.fixture
+def manual_stack():
+    stack = _start("manual")
+    yield stack
+    assert stack.stop() == 0
