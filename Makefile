@@ -2,6 +2,7 @@
 # make bench  - run the benchmarks and rewrite BENCHMARKS.md
 # make run    - the whole system locally: embedded AWS, API on http://127.0.0.1:8000
 # make demo   - (while make run is up) place an order and follow it live
+# make package - the deployable CloudFormation (SAM) template in dist/$(STAGE), offline
 # make lint   - ruff check + format check
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,11 @@ BIN := $(VENV)/bin
 XSTATE := tests/statechart/xstate
 
 
-.PHONY: test lint format bench install clean run demo
+STAGE ?= dev
+AWS_DEFAULT_REGION ?= us-east-1
+export AWS_DEFAULT_REGION
+
+.PHONY: test lint format bench install clean run demo package
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +44,12 @@ run: $(BIN)/.installed
 
 demo: $(BIN)/.installed
 	$(BIN)/python -m local.demo
+
+package: $(BIN)/.installed
+	rm -rf dist/$(STAGE)
+	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/resources.json dist/$(STAGE)
+	$(BIN)/cfn-lint dist/$(STAGE)/sam.json
+	@echo "dist/$(STAGE)/sam.json + deployment.zip: see README, Deploy to AWS"
 
 $(BIN)/.bench-installed: $(BIN)/.installed requirements-bench.txt
 	$(BIN)/pip install --quiet -r requirements-bench.txt

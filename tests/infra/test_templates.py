@@ -1,0 +1,161 @@
+"""infra/resources.json: the packaged template, its wiring, and the app that uses it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+import app
+from local.provision import load_template
+from tests.conftest import REGION
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory):
+    """`chalice package` with the merge template, offline (no credentials), as make package."""
+    out = tmp_path_factory.mktemp("package") / "dev"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_DEFAULT_REGION"] = REGION
+    work = tmp_path_factory.mktemp("project")
+    for name in ("app.py", "requirements.txt", "chalicelib", ".chalice", "infra"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, work / name)
+    shutil.rmtree(work / ".chalice" / "deployments", ignore_errors=True)
+    subprocess.run(
+        [str(BIN / "chalice"), "package", "--stage", "dev", "--merge-template",
+         "infra/resources.json", str(out)],
+        cwd=work, env=env, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    return out
+
+
+def test_packaged_template_passes_cfn_lint(packaged):
+    done = subprocess.run(
+        [str(BIN / "cfn-lint"), str(packaged / "sam.json")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (packaged / "deployment.zip").stat().st_size > 0
+
+
+def test_every_sqs_source_reports_batch_item_failures(packaged):
+    template = json.loads((packaged / "sam.json").read_text())
+    sources = [
+        event["Properties"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event in resource["Properties"].get("Events", {}).values()
+        if event["Type"] == "SQS"
+    ]
+    assert len(sources) == 3
+    assert all(s["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for s in sources)
+
+
+def test_functions_share_the_least_privilege_role_and_settings(packaged):
+    template = json.loads((packaged / "sam.json").read_text())
+    functions = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"
+    ]
+    assert {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions} == {"DefaultRole"}
+    statements = template["Resources"]["DefaultRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    actions = {
+        a
+        for s in statements["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert "sns:Publish" in actions and "dynamodb:Query" in actions
+    assert not [a for a in actions if a.endswith(":*") or a == "*"]
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert set(variables) >= {"TABLE_NAME", "TOPIC_ARN", "WEBSOCKET_ENDPOINT", "JWT_SECRET"}
+
+
+def test_app_queue_names_are_the_templates():
+    names = {
+        r["Properties"]["QueueName"]
+        for r in load_template()["Resources"].values()
+        if r["Type"] == "AWS::SQS::Queue"
+    }
+    assert {app.ORDER_EVENTS_QUEUE, app.KITCHEN_QUEUE, app.DELIVERY_QUEUE} <= names
+
+
+def test_cloudformation_creates_the_storage_and_queues(aws_env):
+    """moto's CloudFormation has no SNS subscriptions: the rest is deployed through it."""
+    template = load_template()
+    supported = {"AWS::DynamoDB::Table", "AWS::SNS::Topic", "AWS::SQS::Queue"}
+    body = {
+        "AWSTemplateFormatVersion": template["AWSTemplateFormatVersion"],
+        "Resources": {k: v for k, v in template["Resources"].items() if v["Type"] in supported},
+    }
+    with mock_aws():
+        cloudformation = boto3.client("cloudformation", region_name=REGION)
+        cloudformation.create_stack(StackName="pizzas", TemplateBody=json.dumps(body))
+        stack = cloudformation.describe_stacks(StackName="pizzas")["Stacks"][0]
+        assert stack["StackStatus"] == "CREATE_COMPLETE"
+        table = boto3.client("dynamodb", region_name=REGION).describe_table(
+            TableName="tropical-pizzas"
+        )
+        assert [i["IndexName"] for i in table["Table"]["GlobalSecondaryIndexes"]] == ["pending"]
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.get_queue_url(QueueName="tropical-kitchen-commands")["QueueUrl"]
+        redrive = json.loads(
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"][
+                "RedrivePolicy"
+            ]
+        )
+        assert redrive["maxReceiveCount"] == 5
+        assert redrive["deadLetterTargetArn"].endswith("tropical-kitchen-commands-dlq")
+
+
+@pytest.mark.parametrize(
+    "event_type, queue",
+    [
+        ("MAKE_PIZZA", "KitchenQueue"),
+        ("DELIVER_PIZZA", "DeliveryQueue"),
+        ("PIZZA_READY", "OrderEventsQueue"),
+        ("PIZZA_DELIVERED", "OrderEventsQueue"),
+        ("SOMETHING_ELSE", None),
+    ],
+)
+def test_each_message_type_reaches_its_queue_and_no_other(aws, event_type, queue):
+    sns = boto3.client("sns", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    sns.publish(
+        TopicArn=aws.refs["EventsTopic"],
+        Message=json.dumps({"type": event_type}),
+        MessageAttributes={"type": {"DataType": "String", "StringValue": event_type}},
+    )
+    for logical, url in aws.queue_urls.items():
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        expected = 1 if logical == queue else 0
+        assert len(got) == expected, f"{event_type} in {logical}"
+        if got:
+            assert json.loads(got[0]["Body"]) == {"type": event_type}  # raw delivery
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    from tests.conftest import BASE_ENV
+
+    for key, value in BASE_ENV.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_provisioner_creates_what_the_template_lists(aws):
+    kinds = {r["Type"] for r in load_template()["Resources"].values()}
+    assert {
+        "AWS::DynamoDB::Table",
+        "AWS::SNS::Topic",
+        "AWS::SQS::Queue",
+        "AWS::SNS::Subscription",
+    } <= kinds
+    assert len(aws.queue_urls) == 6
