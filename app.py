@@ -19,6 +19,7 @@ from chalicelib.runtime.settings import settings
 ORDER_EVENTS_QUEUE = "tropical-order-events"
 KITCHEN_QUEUE = "tropical-kitchen-commands"
 DELIVERY_QUEUE = "tropical-delivery-commands"
+TIMERS_QUEUE = "tropical-timers"
 
 app = Chalice(app_name="tropical-pizzas")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -193,6 +194,11 @@ def kitchen_commands(event: Any) -> dict:
 @app.on_sqs_message(queue=DELIVERY_QUEUE, batch_size=10)
 def delivery_commands(event: Any) -> dict:
     return _batch(event, lambda body: service.on_station_command("delivery", body))
+
+
+@app.on_sqs_message(queue=TIMERS_QUEUE, batch_size=10)
+def timer_events(event: Any) -> dict:
+    return _batch(event, service.on_timer)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

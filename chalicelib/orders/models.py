@@ -55,13 +55,14 @@ class CancelOrder(Strict):
 
 
 class StationReport(BaseModel):
-    """Data of PIZZA_READY / PIZZA_DELIVERED: which station, who, when."""
+    """Data of PIZZA_READY / PIZZA_DELIVERED / PIZZA_REJECTED: which station, who, when, why."""
 
     model_config = ConfigDict(extra="forbid")
 
     station: str = Field(min_length=1, max_length=40)
     by: str | None = Field(default=None, max_length=80)
     at: str | None = Field(default=None, max_length=40)
+    reason: str | None = Field(default=None, max_length=200)
 
 
 class CompleteWork(Strict):

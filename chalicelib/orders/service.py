@@ -21,9 +21,9 @@ from chalicelib.runtime.orchestrator import CLIENT
 
 from .models import CompleteWork
 from .stations import STATIONS
-from .workflow import MAX_ITEMS, describe, order_workflow
+from .workflow import MAX_ITEMS, Timing, describe, order_workflow
 
-ORDERS = order_workflow()
+ORDERS = order_workflow(Timing.from_environment())
 WORKFLOWS = {ORDERS.name: ORDERS}
 _IDS = uuid.UUID("6f1c3e52-7d0a-4b8e-9a55-2f7c1d9e8b40")
 
@@ -125,6 +125,11 @@ def station_finish(
 def on_order_event(body: str) -> None:
     """An event for an order from the bus (PIZZA_READY, PIZZA_DELIVERED)."""
     orchestrator.receive(WORKFLOWS, ORDERS.name, body)
+
+
+def on_timer(body: str) -> None:
+    """A durable timer from the timers queue."""
+    orchestrator.fire_timer(WORKFLOWS, body)
 
 
 def on_station_command(name: str, body: str) -> None:

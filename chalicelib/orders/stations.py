@@ -8,31 +8,57 @@ deterministic CloudEvent id, so a retried finish is recognised downstream.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.runtime import bus, store
 from chalicelib.runtime.errors import BadRequest, NotFound
 from chalicelib.runtime.orchestrator import now
 
+from .models import FRUIT_TOPPINGS
+
 
 class Station:
-    """One service station: which command it takes and which event it reports."""
+    """One service station: the command it takes, the event it reports, and optionally
+    a cancel command (drop the order) and a rejection event with its check."""
 
-    def __init__(self, name: str, command: str, report: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        command: str,
+        report: str,
+        cancel: str | None = None,
+        reject: str | None = None,
+        check: Callable[[dict[str, Any]], str | None] | None = None,
+    ) -> None:
         self.name = name
         self.command = command
         self.report = report
+        self.cancel = cancel
+        self.reject = reject
+        self.check = check
         self.pk = f"station#{name}"
 
     def accept(self, body: str) -> bool:
-        """Take a command message off the queue; False if it was already held."""
+        """Take a command message off the queue; False if nothing new was held."""
         event = bus.parse(body)
-        if event["type"] != self.command:
+        if event["type"] not in (self.command, self.cancel):
             raise BadRequest(f"{self.name} takes {self.command}, not {event['type']}")
         data = event.get("data") or {}
         order_id = data.get("orderId") or event.get("subject")
         if not isinstance(order_id, str) or not order_id:
-            raise BadRequest(f"{self.command} without an orderId")
+            raise BadRequest(f"{event['type']} without an orderId")
+        if event["type"] == self.cancel:
+            store.delete_record(self.pk, order_id)
+            return False
+        problem = self.check(data) if self.check else None
+        if problem and self.reject:
+            at = now()
+            report = {"station": self.name, "reason": problem, "at": at}
+            event_id = f"{self.name}.{order_id}.{self.reject}"
+            bus.publish(bus.cloud_event(event_id, self.reject, order_id, report, at))
+            return False
         work = {
             "orderId": order_id,
             "customerId": data.get("customerId"),
@@ -62,6 +88,18 @@ class Station:
         return {**work, "reported": self.report, "eventId": event_id}
 
 
-KITCHEN = Station("kitchen", "MAKE_PIZZA", "PIZZA_READY")
+def _kitchen_check(data: dict[str, Any]) -> str | None:
+    """Why the kitchen cannot make this order (toppings it does not have), or None."""
+    out = {t.strip() for t in os.environ.get("KITCHEN_OUT_OF_STOCK", "").split(",") if t.strip()}
+    have = set(FRUIT_TOPPINGS) - out
+    missing = sorted(
+        {t for item in data.get("items", []) for t in item.get("toppings", []) if t not in have}
+    )
+    return f"the kitchen has no {', '.join(missing)}" if missing else None
+
+
+KITCHEN = Station(
+    "kitchen", "MAKE_PIZZA", "PIZZA_READY", "CANCEL_PIZZA", "PIZZA_REJECTED", _kitchen_check
+)
 DELIVERY = Station("delivery", "DELIVER_PIZZA", "PIZZA_DELIVERED")
 STATIONS = {s.name: s for s in (KITCHEN, DELIVERY)}

@@ -12,6 +12,9 @@ action copies that message into ``context.status``.
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,12 +24,58 @@ from chalicelib.statechart import Machine, Snapshot, assign
 from .models import AddPizza, CancelOrder, NoPayload, RemovePizza, StationReport
 
 MAX_ITEMS = 50
+MAX_ATTEMPTS = 3
+log = logging.getLogger("workflow")
 
 
-def _state(message: str, **config: Any) -> dict[str, Any]:
+def _state(message: str, entry: tuple[Any, ...] = (), **config: Any) -> dict[str, Any]:
     """A state whose entry sets the order's status to its meta message."""
-    entry = [{"type": "updateStatus", "params": {"message": message}}]
-    return {"meta": {"message": message}, "entry": entry, **config}
+    status = {"type": "updateStatus", "params": {"message": message}}
+    return {"meta": {"message": message}, "entry": [status, *entry], **config}
+
+
+def _log(what: str) -> dict[str, Any]:
+    return {"type": "log", "params": {"what": what}}
+
+
+def _compensate(reason: str) -> dict[str, Any]:
+    """Leave for compensation, recording why (the customer's status will say it)."""
+    return {
+        "target": "#order.compensating",
+        "actions": [{"type": "setReason", "params": {"reason": reason}}],
+    }
+
+
+def _station_stage(
+    station: str, sending: str, waiting: str, late: str, error: str, service: dict[str, Any]
+) -> dict[str, Any]:
+    """Send a command (retried with backoff), wait for the report, escalate, give up."""
+    key = f"{station}Attempts"
+    retry, timeout, give_up = f"{station}Retry", f"{station}Timeout", f"{station}GiveUp"
+    return {
+        "entry": [{"type": "resetAttempts", "params": {"key": key}}],
+        "states": {
+            sending: _state(
+                service["sending"],
+                entry=({"type": "countAttempt", "params": {"key": key}},),
+                invoke={**service["invoke"], "onDone": waiting, "onError": error},
+            ),
+            waiting: _state(service["waiting"], after={timeout: late}),
+            late: _state(
+                service["late"],
+                entry=({"type": "escalate", "params": {"station": station}},),
+                after={give_up: _compensate(f"the {station} took too long")},
+            ),
+            error: _state(
+                service["error"],
+                always={
+                    "guard": {"type": "attemptsExhausted", "params": {"key": key}},
+                    **_compensate(f"the {station} could not be reached"),
+                },
+                after={retry: sending},
+            ),
+        },
+    }
 
 
 ORDER_CHART: dict[str, Any] = {
@@ -43,88 +92,92 @@ ORDER_CHART: dict[str, Any] = {
         "updatedAt": None,
         "kitchen": None,
         "delivery": None,
+        "kitchenAttempts": 0,
+        "deliveryAttempts": 0,
+        "cancelReason": None,
     },
     "states": {
         "orderPizza": _state(
             "Oh, just ordering some pizza...",
             on={
-                "ADD_PIZZA": {
-                    "guard": "hasRoom",
-                    "actions": ["addPizzaToItems", {"type": "log", "params": {"what": "added"}}],
-                },
+                "ADD_PIZZA": {"guard": "hasRoom", "actions": ["addPizzaToItems", _log("added")]},
                 "REMOVE_PIZZA": {
                     "guard": "hasItem",
-                    "actions": [
-                        "removePizzaFromItems",
-                        {"type": "log", "params": {"what": "removed"}},
-                    ],
+                    "actions": ["removePizzaFromItems", _log("removed")],
                 },
                 "CONFIRM_PIZZA": {
                     "guard": "hasPizzas",
                     "target": "bakePizza",
-                    "actions": [{"type": "log", "params": {"what": "confirmed"}}],
+                    "actions": [_log("confirmed")],
                 },
                 "CANCEL_ORDER": {
                     "target": "cancelled",
-                    "actions": [{"type": "log", "params": {"what": "cancelled"}}],
+                    "actions": [{"type": "setReason", "params": {"reason": "cancelled by you"}}],
                 },
             },
         ),
         "bakePizza": {
             "initial": "sendingOrderToKitchen",
-            "states": {
-                "sendingOrderToKitchen": _state(
-                    "Sending the order for the pizza...",
-                    invoke={
-                        "id": "sendOrderToKitchen",
-                        "src": "orderPizzaFromKitchen",
-                        "onDone": {
-                            "target": "waitingForPizzaToBeBaked",
-                            "actions": ["setKitchenReceipt"],
-                        },
-                        "onError": {"target": "errorInKitchen", "actions": ["setKitchenError"]},
-                    },
-                ),
-                "waitingForPizzaToBeBaked": _state("Waiting for the pizza to be baked..."),
-                "errorInKitchen": _state("Ooops! Something got burned..."),
-            },
+            **_station_stage(
+                "kitchen",
+                "sendingOrderToKitchen",
+                "waitingForPizzaToBeBaked",
+                "runningLate",
+                "errorInKitchen",
+                {
+                    "sending": "Sending the order for the pizza...",
+                    "waiting": "Waiting for the pizza to be baked...",
+                    "late": "The kitchen is running late, we are on it...",
+                    "error": "Ooops! Something got burned... trying again",
+                    "invoke": {"id": "sendOrderToKitchen", "src": "orderPizzaFromKitchen"},
+                },
+            ),
             "on": {
                 "PIZZA_READY": {
                     "target": "deliverPizza",
-                    "actions": ["setKitchenReport", {"type": "log", "params": {"what": "baked"}}],
-                }
+                    "actions": ["setKitchenReport", _log("baked")],
+                },
+                "PIZZA_REJECTED": {
+                    "target": "compensating",
+                    "actions": ["setKitchenReport", "setReasonFromReport"],
+                },
+                "CANCEL_ORDER": _compensate("cancelled by you"),
             },
         },
         "deliverPizza": {
             "initial": "sendingOrderToDelivery",
-            "states": {
-                "sendingOrderToDelivery": _state(
-                    "Sending the pizza out for delivery...",
-                    invoke={
-                        "id": "sendOrderToDelivery",
-                        "src": "orderDeliveryFromDelivery",
-                        "onDone": {
-                            "target": "waitingForDelivery",
-                            "actions": ["setDeliveryReceipt"],
-                        },
-                        "onError": {"target": "errorInDelivery", "actions": ["setDeliveryError"]},
-                    },
-                ),
-                "waitingForDelivery": _state("On its way to you..."),
-                "errorInDelivery": _state("Ooops! The courier got lost..."),
-            },
+            **_station_stage(
+                "delivery",
+                "sendingOrderToDelivery",
+                "waitingForDelivery",
+                "deliveryRunningLate",
+                "errorInDelivery",
+                {
+                    "sending": "Sending the pizza out for delivery...",
+                    "waiting": "On its way to you...",
+                    "late": "The courier is running late, we are on it...",
+                    "error": "Ooops! The courier got lost... trying again",
+                    "invoke": {"id": "sendOrderToDelivery", "src": "orderDeliveryFromDelivery"},
+                },
+            ),
             "on": {
                 "PIZZA_DELIVERED": {
                     "target": "done",
-                    "actions": [
-                        "setDeliveryReport",
-                        {"type": "log", "params": {"what": "delivered"}},
-                    ],
+                    "actions": ["setDeliveryReport", _log("delivered")],
                 }
             },
         },
+        "compensating": _state(
+            "Cancelling your order...",
+            invoke={
+                "id": "cancelAtKitchen",
+                "src": "cancelPizzaAtKitchen",
+                "onDone": "cancelled",
+                "onError": "cancelled",
+            },
+        ),
         "done": _state("Enjoy your tropical pizza!", type="final"),
-        "cancelled": _state("Order cancelled.", type="final"),
+        "cancelled": _state("Order cancelled.", entry=("explainCancellation",), type="final"),
     },
 }
 
@@ -154,8 +207,15 @@ def _record(key: str, field: str):
     return update
 
 
-def _log(ctx: Context, ev: Event, params: Any = None) -> None:
+def _log_effect(ctx: Context, ev: Event, params: Any = None) -> None:
     """Runs as an effect; the runtime writes the structured log line."""
+
+
+def _escalate(ctx: Context, ev: Event, params: Any) -> None:
+    """Runs after the commit: a structured line operators alert on."""
+    log.warning(
+        json.dumps({"kind": "escalation", "order": ctx["orderId"], "station": params["station"]})
+    )
 
 
 ORDER_ACTIONS: dict[str, Any] = {
@@ -163,24 +223,86 @@ ORDER_ACTIONS: dict[str, Any] = {
     "removePizzaFromItems": assign(_remove_pizza),
     "updateStatus": assign(lambda ctx, ev, params: {"status": params["message"]}),
     "setKitchenReceipt": assign(_record("kitchen", "output")),
-    "setKitchenError": assign(_record("kitchen", "error")),
     "setKitchenReport": assign(_record("kitchen", "data")),
-    "setDeliveryReceipt": assign(_record("delivery", "output")),
-    "setDeliveryError": assign(_record("delivery", "error")),
     "setDeliveryReport": assign(_record("delivery", "data")),
-    "log": _log,
+    "resetAttempts": assign(lambda ctx, ev, params: {params["key"]: 0}),
+    "countAttempt": assign(lambda ctx, ev, params: {params["key"]: ctx[params["key"]] + 1}),
+    "setReason": assign(lambda ctx, ev, params: {"cancelReason": params["reason"]}),
+    "setReasonFromReport": assign(
+        lambda ctx, ev: {"cancelReason": (ev.get("data") or {}).get("reason") or "rejected"}
+    ),
+    "explainCancellation": assign(
+        lambda ctx, ev: (
+            {"status": f"Order cancelled: {ctx['cancelReason']}."}
+            if ctx.get("cancelReason")
+            else {}
+        )
+    ),
+    "escalate": _escalate,
+    "log": _log_effect,
 }
 
 ORDER_GUARDS: dict[str, Any] = {
     "hasPizzas": lambda ctx, ev: len(ctx["items"]) > 0,
     "hasRoom": lambda ctx, ev: len(ctx["items"]) < MAX_ITEMS,
     "hasItem": lambda ctx, ev: any(i["itemId"] == ev.get("itemId") for i in ctx["items"]),
+    "attemptsExhausted": lambda ctx, ev, params: ctx[params["key"]] >= MAX_ATTEMPTS,
 }
 
 
-def order_machine() -> Machine:
+class Timing:
+    """How long the order waits: retry backoff base, then timeouts per station (seconds).
+
+    Read from ORDER_RETRY_SECONDS, ORDER_KITCHEN_TIMEOUT_SECONDS,
+    ORDER_KITCHEN_GIVE_UP_SECONDS, ORDER_DELIVERY_TIMEOUT_SECONDS and
+    ORDER_DELIVERY_GIVE_UP_SECONDS when set.
+    """
+
+    def __init__(
+        self,
+        retry: float = 2,
+        kitchen_timeout: float = 15 * 60,
+        kitchen_give_up: float = 15 * 60,
+        delivery_timeout: float = 45 * 60,
+        delivery_give_up: float = 30 * 60,
+    ) -> None:
+        self.retry = retry
+        self.kitchen_timeout = kitchen_timeout
+        self.kitchen_give_up = kitchen_give_up
+        self.delivery_timeout = delivery_timeout
+        self.delivery_give_up = delivery_give_up
+
+    @classmethod
+    def from_environment(cls) -> Timing:
+        names = {
+            "retry": "ORDER_RETRY_SECONDS",
+            "kitchen_timeout": "ORDER_KITCHEN_TIMEOUT_SECONDS",
+            "kitchen_give_up": "ORDER_KITCHEN_GIVE_UP_SECONDS",
+            "delivery_timeout": "ORDER_DELIVERY_TIMEOUT_SECONDS",
+            "delivery_give_up": "ORDER_DELIVERY_GIVE_UP_SECONDS",
+        }
+        return cls(**{k: float(os.environ[v]) for k, v in names.items() if os.environ.get(v)})
+
+    def delays(self) -> dict[str, Any]:
+        """Named delays in ms; retries back off exponentially with the attempt count."""
+
+        def backoff(key: str):
+            return lambda ctx, ev: int(1000 * self.retry * 2 ** max(0, ctx[key] - 1))
+
+        return {
+            "kitchenRetry": backoff("kitchenAttempts"),
+            "deliveryRetry": backoff("deliveryAttempts"),
+            "kitchenTimeout": int(1000 * self.kitchen_timeout),
+            "kitchenGiveUp": int(1000 * self.kitchen_give_up),
+            "deliveryTimeout": int(1000 * self.delivery_timeout),
+            "deliveryGiveUp": int(1000 * self.delivery_give_up),
+        }
+
+
+def order_machine(timing: Timing | None = None) -> Machine:
     """The order workflow's machine (built once per process by its callers)."""
-    return Machine(ORDER_CHART, actions=ORDER_ACTIONS, guards=ORDER_GUARDS)
+    delays = (timing or Timing()).delays()
+    return Machine(ORDER_CHART, actions=ORDER_ACTIONS, guards=ORDER_GUARDS, delays=delays)
 
 
 def order_view(snapshot: Snapshot, meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -208,7 +330,11 @@ CLIENT_EVENTS = {
     "CONFIRM_PIZZA": NoPayload,
     "CANCEL_ORDER": CancelOrder,
 }
-BUS_EVENTS = {"PIZZA_READY": StationReport, "PIZZA_DELIVERED": StationReport}
+BUS_EVENTS = {
+    "PIZZA_READY": StationReport,
+    "PIZZA_DELIVERED": StationReport,
+    "PIZZA_REJECTED": StationReport,
+}
 
 
 def _work_order(ctx: Mapping[str, Any], _input: Any) -> dict[str, Any]:
@@ -218,12 +344,17 @@ def _work_order(ctx: Mapping[str, Any], _input: Any) -> dict[str, Any]:
 COMMANDS = {
     "orderPizzaFromKitchen": Command("MAKE_PIZZA", _work_order),
     "orderDeliveryFromDelivery": Command("DELIVER_PIZZA", _work_order),
+    "cancelPizzaAtKitchen": Command(
+        "CANCEL_PIZZA",
+        lambda ctx, _input: {"orderId": ctx["orderId"], "reason": ctx["cancelReason"]},
+    ),
 }
 
 
-def order_workflow() -> Workflow:
+def order_workflow(timing: Timing | None = None) -> Workflow:
     """The order workflow as the runtime runs it."""
-    return Workflow("order", order_machine(), CLIENT_EVENTS, BUS_EVENTS, COMMANDS, order_view)
+    machine = order_machine(timing)
+    return Workflow("order", machine, CLIENT_EVENTS, BUS_EVENTS, COMMANDS, order_view)
 
 
 def describe(machine: Machine) -> dict[str, Any]:

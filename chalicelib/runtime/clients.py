@@ -29,5 +29,8 @@ def client(service: str, endpoint_url: str | None = None) -> Any:
 
 def reset() -> None:
     """Forget every client and the settings (tests, after changing the environment)."""
+    from . import timers
+
     client.cache_clear()
     settings.cache_clear()
+    timers._queue_url.cache_clear()

@@ -25,11 +25,12 @@ from pydantic import BaseModel, ValidationError
 from chalicelib.statechart import Effect, Snapshot, SnapshotError
 
 from . import broadcast, bus, journal, store
+from . import timers as durable
 from .errors import BadRequest, Conflict, EventNotAllowed, Forbidden, NotFound, WorkflowError
 from .settings import settings
 from .workflow import Workflow
 
-CLIENT, BUS, RUNTIME = "client", "bus", "runtime"
+CLIENT, BUS, RUNTIME, TIMER = "client", "bus", "runtime", "timer"
 
 
 class Outcome:
@@ -172,6 +173,7 @@ def _apply(
     caller: str | None,
     create: Mapping[str, Any] | None = None,
     published: Iterable[str] = (),
+    timer: tuple[str, str] | None = None,
 ) -> Outcome:
     config = settings()
     pk = workflow.key(instance_id)
@@ -183,7 +185,10 @@ def _apply(
             raise NotFound(f"no {workflow.name} {instance_id!r}")
         if instance is not None and caller is not None and instance.owner != caller:
             raise NotFound(f"no {workflow.name} {instance_id!r}")
-        if instance is not None and event_id in instance.recent:
+        stale_timer = timer is not None and (
+            instance is None or instance.timers.get(timer[0]) != timer[1]
+        )
+        if instance is not None and (event_id in instance.recent or stale_timer):
             return Outcome(
                 workflow, instance_id, _restore(workflow, instance), _meta(instance_id, instance),
                 duplicate=True,
@@ -204,7 +209,10 @@ def _apply(
                 nextEvents=client_next_events(workflow, snapshot),
             )
         time_now = now()
-        messages = _messages(workflow, instance_id, pk, (version or 0) + 1, step.effects, time_now)
+        messages, timers = _outbound(
+            workflow, instance_id, pk, (version or 0) + 1, step.effects, time_now,
+            dict(instance.timers) if instance else {},
+        )  # fmt: skip
         remaining = {k: v for k, v in outbox.items() if k not in published}
         after = state_key(step.snapshot.value)
         try:
@@ -223,6 +231,7 @@ def _apply(
                     "from": before, "to": after, "time": time_now,
                 },
                 now=time_now,
+                timers=timers,
             )  # fmt: skip
         except store.ConflictError:
             if create is not None and instance is None:
@@ -252,27 +261,43 @@ def _apply(
     )
 
 
-def _messages(
+def _outbound(
     workflow: Workflow,
     instance_id: str,
     pk: str,
     version: int,
     effects: list[Effect],
     time_now: str,
-) -> dict[str, dict[str, Any]]:
-    """Outbox entries for the commands this transition starts, with deterministic ids."""
-    messages = {}
+    timers: dict[str, str],
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Outbox entries (commands, timers) with deterministic ids, and the active timers."""
+    messages: dict[str, dict[str, Any]] = {}
+    clock = datetime.fromisoformat(time_now.replace("Z", "+00:00"))
     for i, effect in enumerate(effects):
-        if effect.kind != "invoke":
-            continue
-        command = workflow.commands[effect.type]
         message_id = f"{pk}.v{version}.{i}".replace("#", ".")
-        data = command.data(effect.context, effect.input)
-        messages[message_id] = {
-            "event": bus.cloud_event(message_id, command.type, instance_id, data, time_now),
-            "invoke": effect.id,
-        }
-    return messages
+        if effect.kind == "invoke":
+            command = workflow.commands[effect.type]
+            data = command.data(effect.context, effect.input)
+            messages[message_id] = {
+                "event": bus.cloud_event(message_id, command.type, instance_id, data, time_now),
+                "invoke": effect.id,
+            }
+        elif effect.kind == "schedule":
+            timers[effect.id] = message_id
+            body = durable.timer(
+                workflow.name,
+                instance_id,
+                effect.id,
+                effect.event,
+                effect.delay_ms,
+                message_id,
+                clock,
+            )
+            messages[message_id] = {"timer": body}
+        elif effect.kind == "cancel_schedule":
+            token = timers.pop(effect.id, None)
+            messages.pop(token, None)  # scheduled and cancelled in this very step
+    return messages, timers
 
 
 def _after_commit(
@@ -320,21 +345,46 @@ def publish_outbox(
     """
     published: list[str] = []
     completions: list[tuple[str, str]] = []
+    failed: list[tuple[str, str]] = []
+    pk = workflow.key(instance_id)
     for message_id in sorted(outbox):
         entry = outbox[message_id]
         try:
-            bus.publish(entry["event"])
+            if "timer" in entry:
+                durable.send(entry["timer"])
+            else:
+                bus.publish(entry["event"])
         except WorkflowError as error:
+            attempts = int(entry.get("attempts", 0)) + 1
             journal.problem(
-                "publish failed; left in outbox", messageId=message_id, error=str(error)
-            )
+                "publish failed; left in outbox", messageId=message_id, attempt=attempts,
+                error=str(error),
+            )  # fmt: skip
+            if entry.get("invoke") and attempts >= settings().max_publish_attempts:
+                failed.append((message_id, entry["invoke"]))
+            else:
+                store.update_outbox_entry(pk, message_id, {**entry, "attempts": attempts})
             break
         published.append(message_id)
         if entry.get("invoke"):
             completions.append((message_id, entry["invoke"]))
+    for message_id, invoke_id in failed:
+        # the command could not be sent: its invoke fails, and the chart decides what next
+        tries = settings().max_publish_attempts
+        error_event = {
+            "type": f"xstate.error.actor.{invoke_id}",
+            "error": f"could not publish {message_id} after {tries} attempts",
+        }
+        try:
+            _apply(
+                workflow, instance_id, error_event, f"{message_id}.error", RUNTIME, None,
+                published=[message_id, *published],
+            )  # fmt: skip
+            published = []
+        except EventNotAllowed:
+            store.clear_outbox(pk, [message_id], version)
     if not published:
         return None
-    pk = workflow.key(instance_id)
     if not completions:
         store.clear_outbox(pk, published, version)
     latest = None
@@ -368,6 +418,28 @@ def sweep(workflows: Mapping[str, Workflow], grace_seconds: int | None = None) -
         publish_outbox(workflow, instance_id, instance.outbox, instance.version)
         swept += 1
     return swept
+
+
+def fire_timer(workflows: Mapping[str, Workflow], body: str) -> Outcome | None:
+    """Deliver a due timer's event; re-send one that is early (delays past 15 minutes).
+
+    A timer whose token the instance no longer holds (its state was left) changes nothing.
+    """
+    timer = durable.parse(body)
+    if durable.due_in(timer) > 1:
+        durable.send(timer)
+        return None
+    workflow = workflows.get(timer["workflow"])
+    if workflow is None:
+        raise BadRequest(f"timer for unknown workflow {timer['workflow']!r}")
+    try:
+        return _apply(
+            workflow, timer["instance"], timer["event"], f"timer.{timer['token']}", TIMER, None,
+            timer=(timer["scheduleId"], timer["token"]),
+        )  # fmt: skip
+    except (EventNotAllowed, NotFound) as stale:
+        journal.problem("timer not applied", timer=timer["scheduleId"], why=str(stale))
+        return None
 
 
 def receive(workflows: Mapping[str, Workflow], workflow_name: str, body: str) -> Outcome | None:

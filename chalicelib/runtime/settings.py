@@ -14,7 +14,8 @@ class Settings(BaseModel):
     Environment: TABLE_NAME, TOPIC_ARN, AWS_ENDPOINT_URL (moto or another
     AWS-compatible endpoint; unset on AWS), WEBSOCKET_ENDPOINT (the websocket
     API's management URL), JWT_SECRET, AWS_REGION / AWS_DEFAULT_REGION,
-    OUTBOX_GRACE_SECONDS (how old a pending outbox must be before the sweeper sends it).
+    OUTBOX_GRACE_SECONDS (how old a pending outbox must be before the sweeper sends it),
+    TIMERS_QUEUE_URL (else the queue named ``timers_queue`` is looked up once).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -29,6 +30,9 @@ class Settings(BaseModel):
     max_commit_attempts: int = Field(default=6, ge=1)
     recent_event_ids: int = Field(default=64, ge=1)
     outbox_grace_seconds: int = Field(default=30, ge=0)
+    max_publish_attempts: int = Field(default=3, ge=1)
+    timers_queue: str = "tropical-timers"
+    timers_queue_url: str | None = None
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -41,6 +45,7 @@ class Settings(BaseModel):
             websocket_endpoint=env.get("WEBSOCKET_ENDPOINT") or None,
             jwt_secret=env.get("JWT_SECRET", ""),
             outbox_grace_seconds=int(env.get("OUTBOX_GRACE_SECONDS", "30")),
+            timers_queue_url=env.get("TIMERS_QUEUE_URL") or None,
         )
 
 

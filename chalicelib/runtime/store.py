@@ -44,9 +44,10 @@ class Instance:
         "pk",
         "recent",
         "snapshot",
+        "timers",
         "updated_at",
         "version",
-    )  # fmt: skip
+    )
 
     def __init__(
         self,
@@ -59,8 +60,10 @@ class Instance:
         connections: set[str],
         created_at: str | None,
         updated_at: str | None,
+        timers: dict[str, str] | None = None,
     ) -> None:
         self.pk = pk
+        self.timers = timers or {}
         self.version = version
         self.snapshot = snapshot
         self.owner = owner
@@ -87,6 +90,7 @@ class Instance:
             connections=set(item.get("connections", {}).get("SS", [])),
             created_at=item.get("createdAt", {}).get("S"),
             updated_at=item.get("updatedAt", {}).get("S"),
+            timers=json.loads(item["timers"]["S"]) if "timers" in item else {},
         )
 
 
@@ -133,6 +137,7 @@ def commit(
     pending_after: bool,
     history: Mapping[str, Any],
     now: str,
+    timers: Mapping[str, str] | None = None,
 ) -> int:
     """Write the next version of ``pk`` and its history record in one transaction.
 
@@ -152,6 +157,12 @@ def commit(
     }
     sets = ["#s = :s", "#v = :v", "#st = :st", "#r = :r", "#u = :u"]
     removes = []
+    names["#t"] = "timers"
+    if timers:
+        values[":t"] = {"S": json.dumps(timers, separators=(",", ":"), sort_keys=True)}
+        sets.append("#t = :t")
+    else:
+        removes.append("#t")
     for i, (message_id, message) in enumerate(add_outbox.items()):
         names[f"#ob{i}"] = OUTBOX_PREFIX + message_id
         values[f":ob{i}"] = {"S": json.dumps(message, separators=(",", ":"))}
@@ -237,6 +248,23 @@ def clear_outbox(pk: str, message_ids: Iterable[str], version: int) -> None:
             UpdateExpression=base,
             ExpressionAttributeNames=names,
         )
+
+
+def update_outbox_entry(pk: str, message_id: str, entry: Mapping[str, Any]) -> None:
+    """Rewrite a still-pending outbox message (e.g. its publish attempt count)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        _call(
+            _ddb().update_item,
+            Key=_key(pk, INSTANCE),
+            UpdateExpression="SET #m = :m",
+            ConditionExpression="attribute_exists(#m)",
+            ExpressionAttributeNames={"#m": OUTBOX_PREFIX + message_id},
+            ExpressionAttributeValues={":m": {"S": json.dumps(entry, separators=(",", ":"))}},
+        )
+    except ClientError:
+        return  # already published and cleared by someone else
 
 
 def history(pk: str) -> list[dict[str, Any]]:

@@ -50,8 +50,6 @@ class Workflow:
             for invoke in node.invoke:
                 if invoke.src not in commands:
                     raise ValueError(f"#{node.id} invokes '{invoke.src}', which has no Command")
-            if node.config.get("after"):
-                raise ValueError(f"#{node.id}: durable timers ('after') are not supported yet")
         self.name = name
         self.machine = machine
         self.client_events = dict(client_events)

@@ -17,6 +17,7 @@ QUEUES = {
     "OrderEventsQueue": "order_events",
     "KitchenQueue": "kitchen_commands",
     "DeliveryQueue": "delivery_commands",
+    "TimersQueue": "timer_events",
 }
 PIZZA = {"name": "Tropical dream", "size": "large", "toppings": ["pineapple", "mango"]}
 

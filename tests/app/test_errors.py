@@ -68,7 +68,7 @@ def test_event_not_allowed_now_lists_next_events(shop):
     assert response.status_code == 409
     assert response.json_body["error"] == "EventNotAllowed"
     assert "CONFIRM_PIZZA is not allowed in state bakePizza" in response.json_body["message"]
-    assert response.json_body["nextEvents"] == []
+    assert response.json_body["nextEvents"] == ["CANCEL_ORDER"]
     assert shop.stored(order_id) == before
 
 

@@ -57,7 +57,7 @@ def test_every_sqs_source_reports_batch_item_failures(packaged):
         for event in resource["Properties"].get("Events", {}).values()
         if event["Type"] == "SQS"
     ]
-    assert len(sources) == 3
+    assert len(sources) == 4
     assert all(s["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for s in sources)
 
 
@@ -85,7 +85,12 @@ def test_app_queue_names_are_the_templates():
         for r in load_template()["Resources"].values()
         if r["Type"] == "AWS::SQS::Queue"
     }
-    assert {app.ORDER_EVENTS_QUEUE, app.KITCHEN_QUEUE, app.DELIVERY_QUEUE} <= names
+    assert {
+        app.ORDER_EVENTS_QUEUE,
+        app.KITCHEN_QUEUE,
+        app.DELIVERY_QUEUE,
+        app.TIMERS_QUEUE,
+    } <= names
 
 
 def test_cloudformation_creates_the_storage_and_queues(aws_env):
@@ -158,4 +163,4 @@ def test_provisioner_creates_what_the_template_lists(aws):
         "AWS::SQS::Queue",
         "AWS::SNS::Subscription",
     } <= kinds
-    assert len(aws.queue_urls) == 6
+    assert len(aws.queue_urls) == 8

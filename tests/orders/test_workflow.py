@@ -70,12 +70,96 @@ def test_happy_path_sends_to_kitchen_then_delivery_then_done(machine):
     assert step.snapshot.context["status"] == "Enjoy your tropical pizza!"
 
 
-def test_failure_to_reach_the_kitchen_is_its_own_state(machine):
+def _baking(machine):
     step = _send(machine, _ordering(machine), "CONFIRM_PIZZA")
-    step = _send(machine, step.snapshot, "xstate.error.actor.sendOrderToKitchen", error="down")
-    assert step.snapshot.value == {"bakePizza": "errorInKitchen"}
-    assert step.snapshot.context["kitchen"] == "down"
-    assert step.snapshot.status == "active"
+    return step.snapshot
+
+
+def _kinds(step, kind):
+    return [e for e in step.effects if e.kind == kind]
+
+
+def test_sending_to_the_kitchen_is_retried_with_exponential_backoff(machine):
+    snapshot = _baking(machine)
+    delays = []
+    for attempt in (1, 2):
+        step = _send(machine, snapshot, "xstate.error.actor.sendOrderToKitchen", error="down")
+        assert step.snapshot.value == {"bakePizza": "errorInKitchen"}
+        assert step.snapshot.context["kitchenAttempts"] == attempt
+        [schedule] = _kinds(step, "schedule")
+        delays.append(schedule.delay_ms)
+        step = machine.transition(step.snapshot, schedule.event)
+        assert step.snapshot.value == {"bakePizza": "sendingOrderToKitchen"}
+        assert [e.type for e in _kinds(step, "invoke")] == ["orderPizzaFromKitchen"]
+        snapshot = step.snapshot
+    assert delays == [2000, 4000]
+
+
+def test_after_the_last_attempt_the_order_is_compensated(machine):
+    snapshot = _baking(machine)
+    for _ in range(2):
+        step = _send(machine, snapshot, "xstate.error.actor.sendOrderToKitchen", error="down")
+        snapshot = machine.transition(step.snapshot, _kinds(step, "schedule")[0].event).snapshot
+    step = _send(machine, snapshot, "xstate.error.actor.sendOrderToKitchen", error="down")
+    assert step.snapshot.value == "compensating"
+    assert [e.type for e in _kinds(step, "invoke")] == ["cancelPizzaAtKitchen"]
+    # the retry timer is scheduled on entry and cancelled at once by the eventless exit
+    [retry] = _kinds(step, "schedule")
+    assert [e.id for e in _kinds(step, "cancel_schedule")] == [retry.id]
+    step = _send(machine, step.snapshot, "xstate.done.actor.cancelAtKitchen")
+    assert step.snapshot.value == "cancelled"
+    assert step.snapshot.status == "done"
+    assert step.snapshot.context["status"] == "Order cancelled: the kitchen could not be reached."
+
+
+def test_no_pizza_in_time_escalates_then_compensates(machine):
+    step = _send(machine, _baking(machine), "xstate.done.actor.sendOrderToKitchen")
+    [timeout] = _kinds(step, "schedule")
+    assert timeout.delay_ms == 15 * 60 * 1000
+    step = machine.transition(step.snapshot, timeout.event)
+    assert step.snapshot.value == {"bakePizza": "runningLate"}
+    assert [e.type for e in _kinds(step, "action")] == ["escalate"]
+    [give_up] = _kinds(step, "schedule")
+    step = machine.transition(step.snapshot, give_up.event)
+    assert step.snapshot.value == "compensating"
+    assert step.snapshot.context["cancelReason"] == "the kitchen took too long"
+
+
+def test_a_timer_for_a_state_already_left_is_ignored(machine):
+    step = _send(machine, _baking(machine), "xstate.done.actor.sendOrderToKitchen")
+    [timeout] = _kinds(step, "schedule")
+    ready = _send(machine, step.snapshot, "PIZZA_READY", data={"station": "kitchen"})
+    assert ("cancel_schedule", timeout.id) in [(e.kind, e.id) for e in ready.effects]
+    late = machine.transition(ready.snapshot, timeout.event)
+    assert late.handled is False
+
+
+def test_kitchen_rejection_compensates_with_its_reason(machine):
+    step = _send(machine, _baking(machine), "xstate.done.actor.sendOrderToKitchen")
+    report = {"station": "kitchen", "reason": "the kitchen has no kiwi"}
+    step = _send(machine, step.snapshot, "PIZZA_REJECTED", data=report)
+    step = _send(machine, step.snapshot, "xstate.done.actor.cancelAtKitchen")
+    assert step.snapshot.context["status"] == "Order cancelled: the kitchen has no kiwi."
+
+
+def test_cancel_while_baking_tells_the_kitchen_and_once_out_for_delivery_is_refused(machine):
+    step = _send(machine, _baking(machine), "CANCEL_ORDER")
+    assert step.snapshot.value == "compensating"
+    assert [e.type for e in _kinds(step, "invoke")] == ["cancelPizzaAtKitchen"]
+    delivering = _send(machine, _baking(machine), "xstate.done.actor.sendOrderToKitchen").snapshot
+    delivering = _send(machine, delivering, "PIZZA_READY", data={"station": "kitchen"}).snapshot
+    assert _send(machine, delivering, "CANCEL_ORDER").handled is False
+    assert "CANCEL_ORDER" not in delivering.next_events
+
+
+def test_timing_comes_from_the_environment(monkeypatch):
+    from chalicelib.orders.workflow import Timing
+
+    monkeypatch.setenv("ORDER_RETRY_SECONDS", "0.5")
+    monkeypatch.setenv("ORDER_KITCHEN_TIMEOUT_SECONDS", "7")
+    delays = Timing.from_environment().delays()
+    assert delays["kitchenTimeout"] == 7000
+    assert delays["kitchenRetry"]({"kitchenAttempts": 3}, {}) == 2000
 
 
 def test_cancel_while_ordering_ends_the_order(machine):

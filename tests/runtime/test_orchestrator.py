@@ -126,12 +126,6 @@ def test_workflow_spec_refuses_what_the_runtime_cannot_run():
             Machine({"id": "w", "initial": "a", "states": {"a": {"invoke": {"src": "svc"}}}}),
             {}, {}, {}, lambda s, m: {},
         )  # fmt: skip
-    with pytest.raises(ValueError, match="durable timers"):
-        Workflow(
-            "w",
-            Machine({"id": "w", "initial": "a", "states": {"a": {"after": {"100": "b"}}, "b": {}}}),
-            {}, {}, {}, lambda s, m: {},
-        )  # fmt: skip
     with pytest.raises(ValueError, match="both clients and the bus"):
         Workflow("w", _counter().machine, {"ADD": AddPizza}, {"ADD": AddPizza}, {}, lambda s, m: {})
     assert Command("X", lambda c, i: {}).type == "X"
