@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-REGION = "us-east-1"
-SECRET = "test-secret"
+from tests.shop import REGION, SECRET, open_shop
+
 BASE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -40,3 +40,12 @@ def aws(monkeypatch):
         assert os.environ["TOPIC_ARN"] == made.refs["EventsTopic"]
         yield made
     clients.reset()
+
+
+@pytest.fixture
+def shop(aws, monkeypatch):
+    """The real app on moto, with timers visible at once (fire them with shop.fire_timers)."""
+    from chalicelib.runtime import timers
+
+    monkeypatch.setattr(timers, "MAX_SQS_DELAY_SECONDS", 0)
+    yield from open_shop(aws)

@@ -1,9 +1,11 @@
 """Kitchen and Delivery: services that take a command from the bus, hold the order
 until staff (or the local stack's automatic mode) finish it, then report back.
 
-Each station keeps its work items in the table under ``station#<name>``. A
-duplicate command is stored once; finishing publishes the report event with a
-deterministic CloudEvent id, so a retried finish is recognised downstream.
+Each station keeps its work items in the table under ``station#<name>`` and the
+ids of the commands it has handled under ``station#<name>#seen``, so a command
+delivered again (even after the order was finished) changes nothing. Finishing
+publishes the report event with a deterministic CloudEvent id, so a retried
+finish is recognised downstream.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class Station:
         order_id = data.get("orderId") or event.get("subject")
         if not isinstance(order_id, str) or not order_id:
             raise BadRequest(f"{event['type']} without an orderId")
+        if not store.put_record(f"{self.pk}#seen", event["id"], {"at": now()}, only_new=True):
+            return False  # this very command was handled before: redelivered or re-driven
         if event["type"] == self.cancel:
             store.delete_record(self.pk, order_id)
             return False

@@ -10,8 +10,7 @@ import pytest
 
 from chalicelib.runtime import auth
 from tests.conftest import SECRET
-
-from .conftest import PIZZA
+from tests.shop import PIZZA
 
 
 def _expired():

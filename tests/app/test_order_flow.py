@@ -8,8 +8,7 @@ import pytest
 
 from chalicelib.runtime import bus, orchestrator
 from chalicelib.runtime.errors import Unavailable
-
-from .conftest import PIZZA
+from tests.shop import PIZZA
 
 
 def _to_done(shop, order_id):

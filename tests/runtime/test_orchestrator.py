@@ -65,10 +65,11 @@ def test_races_that_never_settle_end_in_conflict_and_change_nothing(aws, monkeyp
         raise store.ConflictError("someone else won")
 
     before = store.load(wf.key("c1")).snapshot
+    real_commit = store.commit
     monkeypatch.setattr(store, "commit", always_stale)
     with pytest.raises(Conflict, match="gave up after 6 attempts"):
         orchestrator.send(wf, "c1", {"type": "ADD"}, "mine", "client")
-    monkeypatch.undo()
+    monkeypatch.setattr(store, "commit", real_commit)
     assert store.load(wf.key("c1")).snapshot == before
 
 

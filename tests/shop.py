@@ -1,4 +1,5 @@
-"""A shop around the real Chalice app: HTTP client, tokens, SQS delivery, fake websockets."""
+"""A shop around the real Chalice app on moto: HTTP client, tokens, SQS delivery
+(Lambda-shaped), timers on demand, and websocket connections that record what they get."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import json
 from typing import Any
 
 import boto3
-import pytest
 from chalice.test import Client
 
 from chalicelib.runtime import auth, broadcast
-from local.sqs_lambda import deliver_once
-from tests.conftest import REGION, SECRET
+from local.sqs_lambda import deliver_once, sqs_event
+
+REGION = "us-east-1"
+SECRET = "test-secret"
 
 QUEUES = {
     "OrderEventsQueue": "order_events",
@@ -112,15 +114,50 @@ class Shop:
         )
         return item.get("Item", {})
 
+    def fire_timers(self) -> int:
+        """Deliver the timers waiting now, as if their delay had passed; returns how many.
 
-@pytest.fixture
-def shop(aws):
+        Timers those deliveries schedule wait for the next call.
+        """
+        url, arn = self.made.queue_urls["TimersQueue"], self.made.arns["TimersQueue"]
+        messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+        for message in messages:
+            body = json.loads(message["Body"])
+            body["dueAt"] = "2000-01-01T00:00:00.000Z"
+            message["Body"] = json.dumps(body)
+        if messages:
+            result = self.client.lambda_.invoke("timer_events", sqs_event(messages, arn, REGION))
+            assert result.payload["batchItemFailures"] == []
+        for message in messages:
+            self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)
+
+    def settle(self, rounds: int = 10) -> None:
+        """Deliver every queue (not timers) until nothing moves."""
+        for _ in range(rounds):
+            moved = sum(
+                self.deliver(q)[0] for q in ("KitchenQueue", "DeliveryQueue", "OrderEventsQueue")
+            )
+            if not moved:
+                return
+
+    def history(self, order_id: str) -> list[dict[str, Any]]:
+        return self.call("GET", f"/orders/{order_id}/history").json_body["transitions"]
+
+    def view(self, order_id: str) -> dict[str, Any]:
+        return self.call("GET", f"/orders/{order_id}").json_body
+
+
+def open_shop(made: Any):
+    """A Shop on the real app; yields it and restores the websocket sender after."""
     from app import app
 
     sender = FakeSender()
     broadcast.use_sender(sender)
     try:
         with Client(app, stage_name="dev") as client:
-            yield Shop(client, aws, sender)
+            yield Shop(client, made, sender)
     finally:
         broadcast.use_sender(broadcast.Sender())
