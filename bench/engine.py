@@ -48,7 +48,8 @@ def ours() -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
     def check() -> None:
         s2 = machine.transition(stored["waiting"], ready)
         assert s2.snapshot.value == {"deliverPizza": "sendingOrderToDelivery"}
-        assert [e.kind for e in s2.effects] == ["action", "invoke"]
+        assert [e.kind for e in s2.effects] == ["cancel_schedule", "action", "invoke"]
+        assert s2.snapshot.context["deliveryAttempts"] == 1
         assert not machine.transition(stored["ordering"], ready).handled
 
     return {
@@ -59,39 +60,38 @@ def ours() -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
 
 
 class _Order:
-    """The model ``transitions`` drives: the order's context as attributes."""
+    """The order's context and effects, as the peers' callbacks update them (the same
+    updates as ORDER_ACTIONS, plus the effects our engine reports on these paths)."""
 
     def __init__(self, context: dict[str, Any]) -> None:
         self.__dict__.update(context)
         self.effects: list[tuple[str, Any]] = []
 
-    # guards
-    def has_pizzas(self, event: Any) -> bool:
-        return len(self.items) > 0
-
-    def has_room(self, event: Any) -> bool:
+    def has_room(self) -> bool:
         return len(self.items) < MAX_ITEMS
 
-    # actions (the same updates as ORDER_ACTIONS)
-    def add_pizza(self, event: Any) -> None:
-        pizza = event.kwargs["pizza"]
+    def add_pizza(self, pizza: dict[str, Any]) -> None:
         self.items = [*self.items, {"itemId": f"item-{self.nextItemNo}", **pizza}]
         self.nextItemNo += 1
         self.effects.append(("log", "added"))
 
-    def set_kitchen_report(self, event: Any) -> None:
-        self.kitchen = event.kwargs.get("data")
+    def kitchen_report(self, data: Any) -> None:
+        self.kitchen = data
         self.effects.append(("log", "baked"))
 
-    def status_from(self, event: Any) -> None:
-        separator = event.machine.state_cls.separator
-        self.status = ORDER_MESSAGES[self.state.rsplit(separator, 1)[-1]]
+    def set_status(self, leaf: str) -> None:
+        self.status = ORDER_MESSAGES[leaf]
 
-    def start_kitchen_invoke(self, event: Any) -> None:
-        self.effects.append(("invoke", "orderPizzaFromKitchen"))
+    def enter_delivery(self) -> None:
+        self.deliveryAttempts = 0
 
-    def start_delivery_invoke(self, event: Any) -> None:
+    def enter_sending_delivery(self) -> None:
+        self.set_status("sendingOrderToDelivery")
+        self.deliveryAttempts += 1
         self.effects.append(("invoke", "orderDeliveryFromDelivery"))
+
+    def leave_waiting(self) -> None:
+        self.effects.append(("cancel_schedule", "kitchenTimeout"))
 
 
 def _messages(chart: dict[str, Any]) -> dict[str, str]:
@@ -108,11 +108,52 @@ ORDER_MESSAGES = _messages(ORDER_CHART)
 CONTEXT_KEYS = list(ORDER_CHART["context"])
 
 
+def _peer_states() -> dict[str, dict[str, Any]]:
+    """Our stored dicts as (leaf path, context) for the peers."""
+    result = {}
+    for name, data in _our_states().items():
+        value = data["value"]
+        path = [value] if isinstance(value, str) else [*value, *value.values()]
+        result[name] = {"path": path, "context": dict(data["context"])}
+    return result
+
+
+def _snapshot(model: _Order, state: Any) -> dict[str, Any]:
+    return {
+        "state": state,
+        "context": {k: getattr(model, k) for k in CONTEXT_KEYS},
+        "effects": model.effects,
+    }
+
+
 def peer() -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
+    """``transitions``' HierarchicalMachine with the order chart."""
     from transitions.extensions import HierarchicalMachine
 
+    class Model(_Order):
+        def on_add(self, event: Any) -> None:
+            self.add_pizza(event.kwargs["pizza"])
+
+        def can_add(self, event: Any) -> bool:
+            return self.has_room()
+
+        def on_ready(self, event: Any) -> None:
+            self.kitchen_report(event.kwargs.get("data"))
+
+        def enter(self, event: Any) -> None:
+            self.set_status(self.state.rsplit(event.machine.state_cls.separator, 1)[-1])
+
+        def on_enter_delivery(self, event: Any) -> None:
+            self.enter_delivery()
+
+        def on_enter_sending_delivery(self, event: Any) -> None:
+            self.enter_sending_delivery()
+
+        def on_exit_waiting(self, event: Any) -> None:
+            self.leave_waiting()
+
     def leaf(name: str, **extra: Any) -> dict[str, Any]:
-        return {"name": name, "on_enter": ["status_from", *extra.pop("on_enter", [])], **extra}
+        return {"name": name, "on_enter": ["enter"], **extra}
 
     states = [
         leaf("orderPizza"),
@@ -120,20 +161,24 @@ def peer() -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
             "name": "bakePizza",
             "initial": "sendingOrderToKitchen",
             "children": [
-                leaf("sendingOrderToKitchen", on_enter=["start_kitchen_invoke"]),
-                leaf("waitingForPizzaToBeBaked"),
+                leaf("sendingOrderToKitchen"),
+                leaf("waitingForPizzaToBeBaked", on_exit=["on_exit_waiting"]),
+                leaf("runningLate"),
                 leaf("errorInKitchen"),
             ],
         },
         {
             "name": "deliverPizza",
             "initial": "sendingOrderToDelivery",
+            "on_enter": ["on_enter_delivery"],
             "children": [
-                leaf("sendingOrderToDelivery", on_enter=["start_delivery_invoke"]),
+                {"name": "sendingOrderToDelivery", "on_enter": ["on_enter_sending_delivery"]},
                 leaf("waitingForDelivery"),
+                leaf("deliveryRunningLate"),
                 leaf("errorInDelivery"),
             ],
         },
+        leaf("compensating"),
         leaf("done", final=True),
         leaf("cancelled", final=True),
     ]
@@ -145,58 +190,124 @@ def peer() -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
         ignore_invalid_triggers=True,
         auto_transitions=False,
         transitions=[
-            {
-                "trigger": "ADD_PIZZA",
-                "source": "orderPizza",
-                "dest": None,
-                "conditions": "has_room",
-                "after": "add_pizza",
-            },
-            {
-                "trigger": "CONFIRM_PIZZA",
-                "source": "orderPizza",
-                "dest": "bakePizza",
-                "conditions": "has_pizzas",
-            },
-            {"trigger": "CANCEL_ORDER", "source": "orderPizza", "dest": "cancelled"},
-            {
-                "trigger": "PIZZA_READY",
-                "source": "bakePizza",
-                "dest": "deliverPizza",
-                "after": "set_kitchen_report",
-            },
+            {"trigger": "ADD_PIZZA", "source": "orderPizza", "dest": None,
+             "conditions": "can_add", "after": "on_add"},
+            {"trigger": "PIZZA_READY", "source": "bakePizza", "dest": "deliverPizza",
+             "before": "on_ready"},
             {"trigger": "PIZZA_DELIVERED", "source": "deliverPizza", "dest": "done"},
         ],
-    )
+    )  # fmt: skip
     separator = machine.state_cls.separator
-    ours_stored = _our_states()
+    stored = _peer_states()
 
-    def to_peer(data: dict[str, Any]) -> dict[str, Any]:
-        value = data["value"]
-        name = value if isinstance(value, str) else separator.join(next(iter(value.items())))
-        return {"state": name, "context": dict(data["context"])}
-
-    stored = {k: to_peer(v) for k, v in ours_stored.items()}
-
-    def step(stored_order: dict[str, Any], event: str, **payload: Any) -> dict[str, Any]:
-        model = _Order(stored_order["context"])
-        machine.add_model(model, initial=stored_order["state"])
+    def step(order: dict[str, Any], event: str, **payload: Any) -> dict[str, Any]:
+        model = Model(order["context"])
+        machine.add_model(model, initial=separator.join(order["path"]))
         model.trigger(event, **payload)
-        result = {
-            "state": model.state,
-            "context": {k: getattr(model, k) for k in CONTEXT_KEYS},
-            "effects": model.effects,
-        }
+        result = _snapshot(model, model.state)
         machine.remove_model(model)
         return result
 
     def check() -> None:
         s2 = step(stored["waiting"], "PIZZA_READY", data={"oven": 1})
         assert s2["state"] == f"deliverPizza{separator}sendingOrderToDelivery", s2["state"]
-        assert ("invoke", "orderDeliveryFromDelivery") in s2["effects"]
-        s1 = step(stored["ordering"], "ADD_PIZZA", pizza=PIZZA)
-        assert len(s1["context"]["items"]) == 2
+        # transitions runs "before" callbacks ahead of exits: same work, another order
+        assert sorted(s2["effects"]) == [
+            ("cancel_schedule", "kitchenTimeout"), ("invoke", "orderDeliveryFromDelivery"),
+            ("log", "baked"),
+        ], s2["effects"]  # fmt: skip
+        assert s2["context"]["deliveryAttempts"] == 1
+        assert len(step(stored["ordering"], "ADD_PIZZA", pizza=PIZZA)["context"]["items"]) == 2
         assert step(stored["ordering"], "PIZZA_READY")["state"] == "orderPizza"
+
+    return {
+        "S0": lambda: step(stored["ordering"], "PIZZA_READY", data={"oven": 1}),
+        "S1": lambda: step(stored["ordering"], "ADD_PIZZA", pizza=PIZZA),
+        "S2": lambda: step(stored["waiting"], "PIZZA_READY", data={"oven": 1}),
+    }, check
+
+
+def peer_statemachine() -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
+    """``python-statemachine``'s StateChart with the order chart."""
+    from statemachine import State, StateChart
+
+    class OrderChart(StateChart):
+        orderPizza = State(initial=True)
+
+        class bakePizza(State.Compound):
+            sendingOrderToKitchen = State(initial=True)
+            waitingForPizzaToBeBaked = State()
+            runningLate = State()
+            errorInKitchen = State()
+            sent = sendingOrderToKitchen.to(waitingForPizzaToBeBaked)
+            late = waitingForPizzaToBeBaked.to(runningLate)
+            failed = sendingOrderToKitchen.to(errorInKitchen)
+            retry = errorInKitchen.to(sendingOrderToKitchen)
+
+        class deliverPizza(State.Compound):
+            sendingOrderToDelivery = State(initial=True)
+            waitingForDelivery = State()
+            deliveryRunningLate = State()
+            errorInDelivery = State()
+            out = sendingOrderToDelivery.to(waitingForDelivery)
+            late_delivery = waitingForDelivery.to(deliveryRunningLate)
+            failed_delivery = sendingOrderToDelivery.to(errorInDelivery)
+            retry_delivery = errorInDelivery.to(sendingOrderToDelivery)
+
+        compensating = State()
+        done = State(final=True)
+        cancelled = State(final=True)
+        confirm = orderPizza.to(bakePizza)
+        ADD_PIZZA = orderPizza.to.itself(internal=True, cond="has_room", on="on_add")
+        PIZZA_READY = bakePizza.to(deliverPizza, on="on_ready")
+        PIZZA_DELIVERED = deliverPizza.to(done)
+        CANCEL_ORDER = orderPizza.to(cancelled) | bakePizza.to(compensating)
+        cancelled_done = compensating.to(cancelled)
+
+        def __init__(self, order: _Order, configuration: set[str]) -> None:
+            self.order = order
+            self.state = configuration  # the model's state field: the stored configuration
+            super().__init__(model=self, state_field="state")
+
+        def has_room(self) -> bool:
+            return self.order.has_room()
+
+        def on_add(self, pizza: dict[str, Any]) -> None:
+            self.order.add_pizza(pizza)
+
+        def on_ready(self, data: Any = None) -> None:
+            self.order.kitchen_report(data)
+
+        def on_exit_waitingForPizzaToBeBaked(self) -> None:
+            self.order.leave_waiting()
+
+        def on_enter_deliverPizza(self) -> None:
+            self.order.enter_delivery()
+
+        def on_enter_sendingOrderToDelivery(self) -> None:
+            self.order.enter_sending_delivery()
+
+        def on_enter_waitingForDelivery(self) -> None:
+            self.order.set_status("waitingForDelivery")
+
+    stored = _peer_states()
+
+    def step(order: dict[str, Any], event: str, **payload: Any) -> dict[str, Any]:
+        model = _Order(order["context"])
+        chart = OrderChart(model, set(order["path"]))
+        chart.send(event, **payload)
+        return _snapshot(model, sorted(chart.configuration_values))
+
+    def check() -> None:
+        s2 = step(stored["waiting"], "PIZZA_READY", data={"oven": 1})
+        assert s2["state"] == ["deliverPizza", "sendingOrderToDelivery"], s2["state"]
+        assert s2["effects"] == [
+            ("cancel_schedule", "kitchenTimeout"), ("log", "baked"),
+            ("invoke", "orderDeliveryFromDelivery"),
+        ], s2["effects"]  # fmt: skip
+        assert s2["context"]["deliveryAttempts"] == 1
+        assert len(step(stored["ordering"], "ADD_PIZZA", pizza=PIZZA)["context"]["items"]) == 2
+        assert step(stored["ordering"], "PIZZA_READY")["state"] == ["orderPizza"]
 
     return {
         "S0": lambda: step(stored["ordering"], "PIZZA_READY", data={"oven": 1}),
@@ -214,7 +325,11 @@ def _batch_us(fn: Callable[[], Any], n: int) -> float:
 
 def measure(batches: int = 40, per_batch: int = 400) -> dict[str, dict[str, float]]:
     """Median µs per restore+event+serialise for each scenario and engine."""
-    engines = {"ours": ours(), "transitions": peer()}
+    engines = {
+        "ours": ours(),
+        "transitions": peer(),
+        "python-statemachine": peer_statemachine(),
+    }
     for runs, check in engines.values():
         check()
         for fn in runs.values():

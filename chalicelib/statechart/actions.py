@@ -44,7 +44,7 @@ class Assign:
         extra = () if params is None else (params,)
         if self._updater is not None:
             changes = self._updater(context, event, *extra)
-            if not isinstance(changes, Mapping):
+            if type(changes) is not dict and not isinstance(changes, Mapping):
                 raise TypeError("an assign updater must return a dict of keys to replace")
         else:
             changes = {key: fn(context, event, *extra) for key, fn in self._fields.items()}

@@ -18,7 +18,7 @@ _CACHE_LIMIT = 1024
 
 
 def _freeze(value: Any) -> Any:
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         return tuple((k, _freeze(v)) for k, v in value.items())
     return value
 
@@ -47,6 +47,7 @@ class Machine:
         self.id = self.definition.id
         self.root = self.definition.root
         self._nodes_cache: dict[Any, tuple[StateNode, ...]] = {}
+        self._shapes: dict[tuple[StateNode, ...], tuple[Any, tuple[StateNode, ...]]] = {}
 
     # -- transitions ---------------------------------------------------------
 
@@ -71,7 +72,10 @@ class Machine:
         nothing. Raises SnapshotError for another machine's snapshot and TypeError
         for an event without a string ``type``.
         """
-        if not isinstance(event, Mapping) or not isinstance(event.get("type"), str):
+        if (
+            not (type(event) is dict or isinstance(event, Mapping))
+            or type(event.get("type")) is not str
+        ):
             raise TypeError("an event must be a dict with a string 'type'")
         snapshot = self.bind(
             snapshot if isinstance(snapshot, Snapshot) else Snapshot.from_dict(snapshot)
@@ -142,10 +146,19 @@ class Machine:
         return {key: tuple(ids[i] for i in value) for key, value in history.items()}
 
     def _snapshot_of(self, work: algorithm.Work) -> Snapshot:
-        value = tree.state_value(self.root, work.nodes)
+        key = tuple(work.nodes)
+        shape = self._shapes.get(key)
+        if shape is None:
+            value = tree.state_value(self.root, key)
+            # Stored snapshots are restored from their value, so the node order must
+            # be the one the value gives, in memory as after a restore.
+            shape = (value, self._nodes_of_value(value))
+            if len(self._shapes) < _CACHE_LIMIT:
+                self._shapes[key] = shape
+        value, nodes = shape
         return Snapshot(
             self.id,
-            value,
+            tree.copy_value(value),
             work.context,
             work.status,
             work.output,
@@ -153,9 +166,7 @@ class Machine:
             {key: tuple(n.id for n in nodes) for key, nodes in work.history.items()},
             work.children,
             machine=self,
-            # Stored snapshots are restored from their value, so the node order
-            # must be the one the value gives, in memory as after a restore.
-            nodes=self._nodes_of_value(value),
+            nodes=nodes,
         )
 
     def nodes_of(self, snapshot: Snapshot) -> tuple[StateNode, ...]:

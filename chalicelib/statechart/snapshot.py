@@ -174,7 +174,7 @@ class Snapshot:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], machine: Machine | None = None) -> Snapshot:
         """Rebuild a snapshot from ``to_dict()`` output; SnapshotError if it is not one."""
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise SnapshotError("a snapshot must be a dict")
         if data.get("format") != SNAPSHOT_FORMAT:
             raise SnapshotError(

@@ -48,8 +48,9 @@ def adjacency(nodes: Iterable[StateNode]) -> dict[StateNode, list[StateNode]]:
     return adj
 
 
-def _copy_value(value: Any) -> Any:
-    return {k: _copy_value(v) for k, v in value.items()} if isinstance(value, dict) else value
+def copy_value(value: Any) -> Any:
+    """A fresh copy of a state value (values are shared by memo tables)."""
+    return {k: copy_value(v) for k, v in value.items()} if type(value) is dict else value
 
 
 def state_value(root: StateNode, nodes: Iterable[StateNode]) -> Any:
@@ -60,7 +61,7 @@ def state_value(root: StateNode, nodes: Iterable[StateNode]) -> Any:
         value = _value_from_adj(root, adjacency(complete_nodes(key)))
         if len(_value_memo) < _MEMO_LIMIT:
             _value_memo[key] = value
-    return _copy_value(value)
+    return copy_value(value)
 
 
 def complete_nodes(nodes: Iterable[StateNode]) -> dict[StateNode, None]:
