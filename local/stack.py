@@ -96,7 +96,9 @@ def _lambda_context(name: str) -> Any:
     return LambdaContext(name, memory_size=512, max_runtime_ms=60_000)
 
 
-def _sqs_pollers(app: Any, made: Any, session: Any, endpoint: str | None, stop: threading.Event):
+def _sqs_pollers(app: Any, session: Any, endpoint: str | None, stop: threading.Event) -> list[Loop]:
+    """One poller per SQS handler of the app: Lambda-shaped batches, as the event source
+    mapping delivers them (batch size from the decorator, partial failures honoured)."""
     from chalice.app import SQSEventConfig
 
     from local.sqs_lambda import deliver_once
@@ -163,8 +165,6 @@ def main(argv: list[str] | None = None) -> int:
         made = provision(session, endpoint)
         os.environ["TABLE_NAME"] = made.refs["OrdersTable"]
         os.environ["TOPIC_ARN"] = made.refs["EventsTopic"]
-    else:
-        made = None
     os.environ["WEBSOCKET_ENDPOINT"] = f"http://127.0.0.1:{args.manage_port}"
 
     sys.path.insert(0, str(ROOT))
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     gateway = WebsocketGateway(ws_handlers, args.ws_port, args.manage_port)
 
     stop = threading.Event()
-    workers = _sqs_pollers(app, made, session, endpoint, stop)
+    workers = _sqs_pollers(app, session, endpoint, stop)
     sweeper = app.handler_map["outbox_sweeper"]
 
     def sweep() -> bool:

@@ -20,7 +20,7 @@ from chalicelib.runtime.errors import (
 from chalicelib.runtime.orchestrator import CLIENT
 
 from .models import CompleteWork
-from .stations import STATIONS
+from .stations import STATIONS, Station
 from .workflow import MAX_ITEMS, Timing, describe, order_workflow
 
 ORDERS = order_workflow(Timing.from_environment())
@@ -104,7 +104,7 @@ def workflow_definition() -> dict:
     return describe(ORDERS.machine)
 
 
-def _station(principal: auth.Principal, name: str):
+def _station(principal: auth.Principal, name: str) -> Station:
     if not principal.is_staff:
         raise Forbidden(f"the {name} routes need the 'staff' role")
     return STATIONS[name]

@@ -164,3 +164,28 @@ def test_provisioner_creates_what_the_template_lists(aws):
         "AWS::SNS::Subscription",
     } <= kinds
     assert len(aws.queue_urls) == 8
+
+
+def test_the_package_is_self_contained_and_ships_bytecode(packaged, tmp_path):
+    import zipfile
+
+    from infra.precompile import precompile
+
+    archive = tmp_path / "deployment.zip"
+    shutil.copy(packaged / "deployment.zip", archive)
+    assert precompile(archive) > 50
+    with zipfile.ZipFile(archive) as z:
+        names = set(z.namelist())
+        z.extractall(tmp_path / "code")
+    for module in ("app.py", "chalicelib/statechart/machine.py", "pydantic/main.py"):
+        cached = module.replace(".py", "").rsplit("/", 1)
+        folder = f"{cached[0]}/__pycache__/" if len(cached) == 2 else "__pycache__/"
+        assert any(n.startswith(folder + cached[-1] + ".") and n.endswith(".pyc") for n in names)
+    # as on Lambda: only the package (no site-packages), nothing written at import
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", "import app, pydantic; print(pydantic.__file__)"],
+        cwd=tmp_path / "code", env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": os.environ["PATH"]},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(str(tmp_path / "code"))

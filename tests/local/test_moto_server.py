@@ -19,6 +19,7 @@ def moto_server(monkeypatch):
     for key, value in BASE_ENV.items():
         monkeypatch.setenv(key, value)
     server = MotoServer().start()
+    server.reset()
     yield server
     server.stop()
 
@@ -67,3 +68,38 @@ def test_concurrent_conditional_increments_lose_nothing(moto_server):
     item = ddb.get_item(TableName="counter", Key={"pk": {"S": "n"}}, ConsistentRead=True)["Item"]
     assert len(done) == WRITERS * INCREMENTS
     assert int(item["n"]["N"]) == WRITERS * INCREMENTS
+
+
+def test_a_failed_transaction_rolls_back_the_items_it_updated(moto_server):
+    ddb = boto3.client("dynamodb", endpoint_url=moto_server.url)
+    ddb.create_table(
+        TableName="t",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk")],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    a = {"pk": {"S": "a"}, "sk": {"S": "x"}}
+    ddb.put_item(TableName="t", Item={**a, "v": {"N": "1"}})
+    ddb.put_item(TableName="t", Item={"pk": {"S": "b"}, "sk": {"S": "y"}})
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Update": {"TableName": "t", "Key": a, "UpdateExpression": "SET v = :v",
+                            "ExpressionAttributeValues": {":v": {"N": "2"}}}},
+                {"Put": {"TableName": "t", "Item": {"pk": {"S": "c"}, "sk": {"S": "z"}}}},
+                {"Put": {"TableName": "t", "Item": {"pk": {"S": "b"}, "sk": {"S": "y"}},
+                         "ConditionExpression": "attribute_not_exists(sk)"}},
+            ]
+        )  # fmt: skip
+    assert ddb.get_item(TableName="t", Key=a)["Item"]["v"] == {"N": "1"}
+    assert "Item" not in ddb.get_item(TableName="t", Key={"pk": {"S": "c"}, "sk": {"S": "z"}})
+    ddb.transact_write_items(
+        TransactItems=[
+            {"Update": {"TableName": "t", "Key": a, "UpdateExpression": "SET v = :v",
+                        "ExpressionAttributeValues": {":v": {"N": "3"}}}},
+        ]
+    )  # fmt: skip
+    assert ddb.get_item(TableName="t", Key=a)["Item"]["v"] == {"N": "3"}
