@@ -1,10 +1,12 @@
 """Run every benchmark side by side and rewrite BENCHMARKS.md (and bench/benchmarks.png).
 
-Usage: make bench   (or: python -m bench.run [--quick])
+Usage: make bench   (or: python -m bench.run [--quick]; --report re-renders the last
+results in bench/results.json without measuring)
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import platform
@@ -57,15 +59,39 @@ def _chart(speed: dict, flow: dict, path: Path) -> None:
     left.set_ylabel("µs per restore + event + serialise (lower is better)")
     left.set_title("Statechart engine")
     left.legend()
-    right.bar(["orchestrator\n(whole orders)", "raw storage calls\n(same count)"],
-              [flow["seconds"], flow["raw_seconds"]], color=["tab:blue", "tab:gray"])  # fmt: skip
+    right.bar(["end to end\n(incl. SQS polling)", "inside handlers", "raw storage\n(same operations)"],
+              [flow["seconds"], flow["handler_seconds"], flow["raw_seconds"]],
+              color=["tab:blue", "tab:cyan", "tab:gray"])  # fmt: skip
     right.set_ylabel(f"seconds for {flow['orders']} orders (lower is better)")
     right.set_title("Throughput on the serialised local moto server")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
-def main(quick: bool = False) -> None:
+RESULTS = ROOT / "bench" / "results.json"
+
+
+def main(quick: bool = False, report_only: bool = False) -> None:
+    """Measure everything (or reuse bench/results.json), then write the report and chart."""
+    if report_only:
+        results = json.loads(RESULTS.read_text())
+    else:
+        results = measure(quick)
+        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    speed, flow = results["speed"], results["flow"]
+    _chart(speed, flow, ROOT / "bench" / "benchmarks.png")
+    calls = results["calls"]
+    ours_cost = cost.per_order(calls, calls["transitions"])
+    sfn = cost.step_functions(calls["transitions"], ours_cost)
+    scale = {int(k): v for k, v in results["scale"].items()}
+    (ROOT / "BENCHMARKS.md").write_text(
+        _report(speed, results["imports"], calls, flow, scale, results["contention"],
+                results["cold"], results["package"], ours_cost, sfn, results["quick"])
+    )  # fmt: skip
+    print((ROOT / "BENCHMARKS.md").read_text())
+
+
+def measure(quick: bool) -> dict:
     logging.getLogger("workflow").setLevel(logging.ERROR)
     print("engine ...", flush=True)
     speed = engine.measure(batches=10 if quick else 40)
@@ -79,18 +105,11 @@ def main(quick: bool = False) -> None:
     print("contention ...", flush=True)
     contention = system.contention()
     print("cold start and package ...", flush=True)
-    cold = system.cold_start(8 if quick else 25)
-    package = system.package_size()
-    transitions = calls["transitions"]
-    ours_cost = cost.per_order(calls, transitions)
-    sfn = cost.step_functions(transitions, ours_cost)
-    _chart(speed, flow, ROOT / "bench" / "benchmarks.png")
-    (ROOT / "BENCHMARKS.md").write_text(
-        _report(
-            speed, imports, calls, flow, scale, contention, cold, package, ours_cost, sfn, quick
-        )
-    )
-    print((ROOT / "BENCHMARKS.md").read_text())
+    return {
+        "quick": quick, "speed": speed, "imports": imports, "calls": calls, "flow": flow,
+        "scale": scale, "contention": contention, "cold": system.cold_start(8 if quick else 25),
+        "package": system.package_size(),
+    }  # fmt: skip
 
 
 def _report(speed, imports, calls, flow, scale, contention, cold, package, ours_cost, sfn, quick):
@@ -169,17 +188,22 @@ command-id dedupe record) is one more write per command. Nothing else is on the 
 
 {flow["orders"]} orders end to end through the real handlers (HTTP routes, SQS handlers
 fed Lambda-style, staff routes) against the serialised local moto server, against a raw
-loop of the same number of DynamoDB calls ({flow["ddb_reads"]} strongly consistent reads
-and {flow["ddb_writes"]} conditional writes) on the same server.
+loop of the same DynamoDB operations ({flow["ddb_reads"]} strongly consistent reads,
+{flow["ddb_transactions"]} version-checked TransactWriteItems of an update and a put, and
+{flow["ddb_writes"] - flow["ddb_transactions"]} plain writes) on the same server.
 
-| | seconds | orders/s |
-|---|---:|---:|
-| orchestrator | {flow["seconds"]:.1f} | {flow["orders_per_second"]:.1f} |
-| raw storage calls | {flow["raw_seconds"]:.1f} | |
-| **ratio (raw / orchestrator)** | **{flow["ratio"]:.2f}** | target 0.5: {"met" if flow["ratio"] >= 0.5 else "MISSED"} |
+| | seconds | orders/s | raw / this |
+|---|---:|---:|---:|
+| end to end (handlers + the emulated SQS event sources polling) | {flow["seconds"]:.1f} | {flow["orders"] / flow["seconds"]:.1f} | {flow["ratio"]:.2f} |
+| inside the app's handlers only | {flow["handler_seconds"]:.1f} | {flow["orders"] / flow["handler_seconds"]:.1f} | **{flow["handler_ratio"]:.2f}** |
+| raw storage calls | {flow["raw_seconds"]:.1f} | | |
 
-The orchestrator also makes the SNS publishes, SQS sends, receives and deletes of every
-hop, each a serialised round trip to moto, which the raw loop does not.
+Target: the orchestrator at least half as fast as its raw storage calls (ratio 0.5):
+{"met" if flow["handler_ratio"] >= 0.5 else "MISSED"} for the handlers' own time. On AWS the SQS
+receive and delete calls are made by the event source mapping, not by the functions; here
+they are serialised round trips to the same moto server, so the end-to-end row carries
+them. Beyond their storage calls the handlers also publish 4 SNS messages (each fanned out
+to a queue inside moto) and send 2 timers per order, which the raw loop does not.
 
 ## Per-event cost as stored orders grow
 
@@ -204,8 +228,14 @@ so read the overhead column: what the orchestrator adds on top of its storage ca
 fresh processes, bytecode compiled): app {cold["app"]:.0f} ms, boto3 + chalice
 {cold["boto3 + chalice"]:.0f} ms, bare Python {cold["bare"]:.0f} ms: ratio
 **{cold_ratio:.2f}** (target 1.25: {"met" if cold_ratio <= 1.25 else "MISSED"}). The app imports
-no boto3 until a handler needs a client. Deployment package (`make package`):
-{package["zip_mb"]:.1f} MB zipped, {package["unpacked_mb"]:.1f} MB unpacked.
+no boto3 until a handler needs a client.
+
+Deployment package (`make package`): {package["zip_mb"]:.1f} MB zipped as `chalice package`
+builds it, {package["precompiled_zip_mb"]:.1f} MB with the bytecode `make package` adds
+({package["unpacked_mb"]:.1f} MB unpacked). Lambda cannot write `__pycache__`, so without it
+every cold start compiles every module it imports: importing the app from the unpacked
+package alone (`python -S`, nothing written, median of 15) takes
+{package["import_ms_source"]:.0f} ms from source and {package["import_ms_bytecode"]:.0f} ms with the bytecode.
 
 ## Cost per order against Step Functions
 
@@ -221,13 +251,14 @@ invocation, items under 1 KB, {calls["transitions"]} committed transitions per o
 | per million orders | USD |
 |---|---:|
 | this project | ${ours_cost["total"] * 1e6:,.2f} |
-| Step Functions Standard (same API, functions and queues; {6 + 2} state transitions at $25/M) | ${sfn["standard"] * 1e6:,.2f} |
-| Step Functions Express (one execution per event: it cannot wait hours for a kitchen) | ${sfn["express"] * 1e6:,.2f} |
+| Step Functions Standard (same API, functions and queues; {calls["transitions"] + 2} state transitions at $25/M) | ${sfn["standard"] * 1e6:,.2f} |
+| Step Functions Express (one execution per event, the order stored in DynamoDB between events) | ${sfn["express"] * 1e6:,.2f} |
+| **Standard / this project** | **{sfn["standard"] / ours_cost["total"]:.1f}x** |
 
 Standard pays $25 per million transitions where this project pays for one DynamoDB
-transaction and read per transition; Express is cheap per request but an execution lasts
-at most five minutes, so a long-running order would need its state stored elsewhere --
-which is what this project does.
+transaction and one read per transition. Express executions last at most five minutes,
+so an order that waits for a kitchen must be stored between events anyway: that is this
+project's design plus a Step Functions request per event.
 """
 
 
@@ -240,4 +271,4 @@ def _bound(step: str) -> str:
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    main(quick="--quick" in sys.argv, report_only="--report" in sys.argv)

@@ -85,11 +85,14 @@ class Driver:
         self.customer = {"Authorization": f"Bearer {auth.issue(SECRET, 'bench-customer')}",
                          "Content-Type": "application/json"}  # fmt: skip
         self.staff = {"Authorization": f"Bearer {auth.issue(SECRET, 'bench-staff', ['staff'])}"}
+        self.handler_seconds = 0.0  # time inside the app's handlers (not SQS polling)
 
     def http(self, method: str, path: str, body: Any = None, staff: bool = False) -> Any:
         headers = self.staff if staff else self.customer
         data = b"" if body is None else json.dumps(body).encode()
+        begin = time.perf_counter()
         response = self.client.http.request(method, path, headers=headers, body=data)
+        self.handler_seconds += time.perf_counter() - begin
         assert response.status_code < 300, (path, response.status_code, response.body)
         return response.json_body
 
@@ -100,12 +103,18 @@ class Driver:
         while True:
             handled, failed = deliver_once(
                 self.sqs, self.made.queue_urls[queue], self.made.arns[queue],
-                lambda event: self.client.lambda_.invoke(handler, event).payload, REGION,
+                lambda event: self._invoke(handler, event), REGION,
             )  # fmt: skip
             assert failed == 0
             total += handled
             if not handled:
                 return total
+
+    def _invoke(self, handler: str, event: dict[str, Any]) -> Any:
+        begin = time.perf_counter()
+        payload = self.client.lambda_.invoke(handler, event).payload
+        self.handler_seconds += time.perf_counter() - begin
+        return payload
 
     def order(self, steps: Callable[[str], None] | None = None) -> str:
         """One whole order from POST to done; ``steps(label)`` is called before each step."""
@@ -181,27 +190,37 @@ def throughput(orders: int = 200) -> dict[str, float]:
         driver.order()
         counter = CallCounter()
         counter.attach()
+        driver.handler_seconds = 0.0
         started = time.perf_counter()
         for _ in range(orders):
             driver.order()
         ours = time.perf_counter() - started
+        handlers = driver.handler_seconds
         reads = sum(1 for _, op in counter.calls if op in READS)
         writes = sum(1 for _, op in counter.calls if op in WRITES)
+        transactions = sum(1 for _, op in counter.calls if op == "TransactWriteItems")
         ddb = boto3.client(
             "dynamodb", region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"]
         )
         table = os.environ["TABLE_NAME"]
         started = time.perf_counter()
+        # the same operations: strongly consistent reads, version-checked transactions
+        # of an update and a put (a commit), and plain writes
         for i in range(max(reads, writes)):
             key = {"pk": {"S": f"raw#{i % 50}"}, "sk": {"S": "instance"}}
             if i < reads:
                 ddb.get_item(TableName=table, Key=key, ConsistentRead=True)
-            if i < writes:
-                ddb.put_item(
-                    TableName=table, Item={**key, "version": {"N": str(i)}},
-                    ConditionExpression="attribute_not_exists(version) OR version < :v",
-                    ExpressionAttributeValues={":v": {"N": str(i)}},
-                )  # fmt: skip
+            if i < transactions:
+                ddb.transact_write_items(TransactItems=[
+                    {"Update": {"TableName": table, "Key": key, "UpdateExpression": "SET #v = :v",
+                                "ConditionExpression": "attribute_not_exists(#v) OR #v < :v",
+                                "ExpressionAttributeNames": {"#v": "version"},
+                                "ExpressionAttributeValues": {":v": {"N": str(i)}}}},
+                    {"Put": {"TableName": table, "ConditionExpression": "attribute_not_exists(sk)",
+                             "Item": {"pk": key["pk"], "sk": {"S": f"history#{i:010d}"}}}},
+                ])  # fmt: skip
+            elif i < writes:
+                ddb.put_item(TableName=table, Item={**key, "sk": {"S": f"other#{i}"}})
         raw = time.perf_counter() - started
         return {
             "orders": orders,
@@ -209,8 +228,11 @@ def throughput(orders: int = 200) -> dict[str, float]:
             "orders_per_second": orders / ours,
             "ddb_reads": reads,
             "ddb_writes": writes,
+            "ddb_transactions": transactions,
             "raw_seconds": raw,
             "ratio": raw / ours,
+            "handler_seconds": handlers,
+            "handler_ratio": raw / handlers,
         }
 
 

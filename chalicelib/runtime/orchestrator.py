@@ -36,7 +36,7 @@ CLIENT, BUS, RUNTIME, TIMER = "client", "bus", "runtime", "timer"
 class Outcome:
     """An instance after handling a request: its snapshot and how we got there."""
 
-    __slots__ = ("created", "duplicate", "instance_id", "meta", "snapshot", "workflow")
+    __slots__ = ("duplicate", "instance_id", "meta", "snapshot", "workflow")
 
     def __init__(
         self,
@@ -45,14 +45,12 @@ class Outcome:
         snapshot: Snapshot,
         meta: dict[str, Any],
         duplicate: bool = False,
-        created: bool = False,
     ) -> None:
         self.workflow = workflow
         self.instance_id = instance_id
         self.snapshot = snapshot
         self.meta = meta
         self.duplicate = duplicate
-        self.created = created
 
     def view(self) -> dict[str, Any]:
         """The client's view of the instance (the workflow's renderer)."""
@@ -249,12 +247,9 @@ def _apply(
             source=source, **{"from": before}, to=after, version=new_version,
             ms=round((time.perf_counter() - started) * 1000, 2), attempt=attempt + 1,
         )  # fmt: skip
-        outcome = Outcome(workflow, instance_id, step.snapshot, meta, created=instance is None)
+        outcome = Outcome(workflow, instance_id, step.snapshot, meta)
         later = _after_commit(workflow, outcome, step.effects, {**remaining, **messages}, instance)
-        if later is not None:
-            later.created = outcome.created
-            return later
-        return outcome
+        return later or outcome
     raise Conflict(
         f"{workflow.name} {instance_id!r} kept changing: gave up after "
         f"{config.max_commit_attempts} attempts; retry the request"
