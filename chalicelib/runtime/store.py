@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .clients import client
-from .errors import Unavailable
+from .errors import PayloadTooLarge, Unavailable
 from .settings import settings
 
 INSTANCE = "instance"
@@ -214,7 +214,12 @@ def commit(
             ],
         )
     except ClientError as error:
-        raise ConflictError(str(error)) from error
+        reasons = {r.get("Code") for r in error.response.get("CancellationReasons", [])}
+        if reasons & {"ConditionalCheckFailed", "TransactionConflict"} or not reasons:
+            raise ConflictError(str(error)) from error
+        if reasons & {"ValidationError", "ItemCollectionSizeLimitExceeded"}:
+            raise PayloadTooLarge(f"{pk} cannot be stored: {sorted(reasons - {'None'})}") from error
+        raise Unavailable(f"storage error: {sorted(reasons - {'None'})}") from error
     return version
 
 

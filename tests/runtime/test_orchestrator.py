@@ -6,7 +6,14 @@ import pytest
 
 from chalicelib.orders.models import AddPizza, NoPayload
 from chalicelib.runtime import orchestrator, store
-from chalicelib.runtime.errors import Conflict, EventNotAllowed, Forbidden, NotFound
+from chalicelib.runtime.errors import (
+    Conflict,
+    EventNotAllowed,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Unavailable,
+)
 from chalicelib.runtime.workflow import Command, Workflow
 from chalicelib.statechart import Machine, assign
 
@@ -136,3 +143,25 @@ def test_state_key_flattens_values():
     assert orchestrator.state_key("a") == "a"
     assert orchestrator.state_key({"a": {"b": "c"}}) == "a.b.c"
     assert orchestrator.state_key({"p": {"x": "1", "y": {}}}) == "p.(x:1,y)"
+
+
+@pytest.mark.parametrize(
+    "reason, expected",
+    [("ConditionalCheckFailed", store.ConflictError), ("TransactionConflict", store.ConflictError),
+     ("ValidationError", PayloadTooLarge), ("ThrottlingError", Unavailable)],
+)  # fmt: skip
+def test_a_cancelled_commit_says_why(aws, monkeypatch, reason, expected):
+    from botocore.exceptions import ClientError
+
+    from chalicelib.runtime import clients
+
+    def cancelled(**kwargs):
+        response = {
+            "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+            "CancellationReasons": [{"Code": reason}, {"Code": "None"}],
+        }
+        raise ClientError(response, "TransactWriteItems")
+
+    monkeypatch.setattr(clients.client("dynamodb"), "transact_write_items", cancelled)
+    with pytest.raises(expected):
+        store.commit("w#1", None, {}, "s", "o", [], {}, [], False, {"eventType": "E"}, "t")
