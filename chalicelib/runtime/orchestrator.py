@@ -173,87 +173,115 @@ def _apply(
     published: Iterable[str] = (),
     timer: tuple[str, str] | None = None,
 ) -> Outcome:
-    config = settings()
-    pk = workflow.key(instance_id)
-    published = list(published)
-    for attempt in range(config.max_commit_attempts):
+    """Load, transition, commit (retrying lost races), then dispatch the effects."""
+    attempts = settings().max_commit_attempts
+    for attempt in range(attempts):
         started = time.perf_counter()
-        instance = store.load(pk)
-        if instance is None and create is None:
-            raise NotFound(f"no {workflow.name} {instance_id!r}")
-        if instance is not None and caller is not None and instance.owner != caller:
-            raise NotFound(f"no {workflow.name} {instance_id!r}")
-        stale_timer = timer is not None and (
-            instance is None or instance.timers.get(timer[0]) != timer[1]
-        )
-        if instance is not None and (event_id in instance.recent or stale_timer):
-            return Outcome(
-                workflow, instance_id, _restore(workflow, instance), _meta(instance_id, instance),
-                duplicate=True,
-            )  # fmt: skip
-        if instance is None:
-            snapshot = workflow.machine.initial_transition(context=create).snapshot
-            before, recent, outbox, version = None, [], {}, None
-        else:
+        instance = _load_for(workflow, instance_id, caller, create is not None)
+        if instance is not None and (
+            event_id in instance.recent
+            or (timer is not None and instance.timers.get(timer[0]) != timer[1])
+        ):
+            # a redelivered event, or a timer whose state was left: nothing changes
             snapshot = _restore(workflow, instance)
-            before, recent, outbox, version = (
-                state_key(snapshot.value), instance.recent, instance.outbox, instance.version,
-            )  # fmt: skip
-        step = workflow.machine.transition(snapshot, event)
-        if not step.handled:
-            raise EventNotAllowed(
-                f"{event['type']} is not allowed in state {state_key(snapshot.value)}",
-                state=snapshot.value,
-                nextEvents=client_next_events(workflow, snapshot),
-            )
-        time_now = now()
-        messages, timers = _outbound(
-            workflow, instance_id, pk, (version or 0) + 1, step.effects, time_now,
-            dict(instance.timers) if instance else {},
-        )  # fmt: skip
-        remaining = {k: v for k, v in outbox.items() if k not in published}
-        after = state_key(step.snapshot.value)
+            return Outcome(workflow, instance_id, snapshot, _meta(instance_id, instance), True)
         try:
-            new_version = store.commit(
-                pk,
-                version,
-                step.snapshot.to_dict(),
-                after,
-                caller if create is not None else None,
-                [*recent, event_id][-config.recent_event_ids :],
-                messages,
-                [m for m in published if m in outbox],
-                pending_after=bool(remaining or messages),
-                history={
-                    "eventType": event["type"], "eventId": event_id, "source": source,
-                    "from": before, "to": after, "time": time_now,
-                },
-                now=time_now,
-                timers=timers,
+            outcome, effects, outbox = _commit(
+                workflow, instance_id, instance, event, event_id, source, caller, create,
+                list(published),
             )  # fmt: skip
         except store.ConflictError:
-            if create is not None and instance is None:
-                continue  # created concurrently (same Idempotency-Key): reload and answer
-            time.sleep(random.uniform(0, 0.01 * 2**attempt))
-            continue
-        meta = {
-            "id": instance_id,
-            "version": new_version,
-            "createdAt": instance.created_at if instance else time_now,
-            "updatedAt": time_now,
-        }
+            if create is None or instance is not None:
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))
+            continue  # lost the race (or created concurrently): reload and decide again
         journal.transition(
             workflow=workflow.name, instance=instance_id, event=event["type"], eventId=event_id,
-            source=source, **{"from": before}, to=after, version=new_version,
-            ms=round((time.perf_counter() - started) * 1000, 2), attempt=attempt + 1,
+            source=source, **{"from": outcome.meta["from"]}, to=state_key(outcome.snapshot.value),
+            version=outcome.meta["version"], ms=round((time.perf_counter() - started) * 1000, 2),
+            attempt=attempt + 1,
         )  # fmt: skip
-        outcome = Outcome(workflow, instance_id, step.snapshot, meta)
-        later = _after_commit(workflow, outcome, step.effects, {**remaining, **messages}, instance)
-        return later or outcome
+        return _after_commit(workflow, outcome, effects, outbox, instance) or outcome
     raise Conflict(
-        f"{workflow.name} {instance_id!r} kept changing: gave up after "
-        f"{config.max_commit_attempts} attempts; retry the request"
+        f"{workflow.name} {instance_id!r} kept changing: gave up after {attempts} attempts; "
+        "retry the request"
     )
+
+
+def _load_for(
+    workflow: Workflow, instance_id: str, caller: str | None, creating: bool
+) -> store.Instance | None:
+    """The stored instance (None only when creating); NotFound for others' instances."""
+    instance = store.load(workflow.key(instance_id))
+    if instance is None and not creating:
+        raise NotFound(f"no {workflow.name} {instance_id!r}")
+    if instance is not None and caller is not None and instance.owner != caller:
+        raise NotFound(f"no {workflow.name} {instance_id!r}")
+    return instance
+
+
+def _commit(
+    workflow: Workflow,
+    instance_id: str,
+    instance: store.Instance | None,
+    event: Mapping[str, Any],
+    event_id: str,
+    source: str,
+    caller: str | None,
+    create: Mapping[str, Any] | None,
+    published: list[str],
+) -> tuple[Outcome, list[Effect], dict[str, Any]]:
+    """Decide and write the next version; returns it, its effects and the pending outbox.
+
+    Raises EventNotAllowed when the state does not accept the event, and
+    store.ConflictError when another writer committed first.
+    """
+    if instance is None:
+        snapshot = workflow.machine.initial_transition(context=create).snapshot
+        before, recent, outbox, version, timers = None, [], {}, None, {}
+    else:
+        snapshot = _restore(workflow, instance)
+        before, recent, outbox = state_key(snapshot.value), instance.recent, instance.outbox
+        version, timers = instance.version, dict(instance.timers)
+    step = workflow.machine.transition(snapshot, event)
+    if not step.handled:
+        raise EventNotAllowed(
+            f"{event['type']} is not allowed in state {state_key(snapshot.value)}",
+            state=snapshot.value,
+            nextEvents=client_next_events(workflow, snapshot),
+        )
+    time_now = now()
+    pk = workflow.key(instance_id)
+    messages, timers = _outbound(
+        workflow, instance_id, pk, (version or 0) + 1, step.effects, time_now, timers
+    )
+    remaining = {k: v for k, v in outbox.items() if k not in published}
+    after = state_key(step.snapshot.value)
+    new_version = store.commit(
+        pk,
+        version,
+        step.snapshot.to_dict(),
+        after,
+        caller if create is not None else None,
+        [*recent, event_id][-settings().recent_event_ids :],
+        messages,
+        [m for m in published if m in outbox],
+        pending_after=bool(remaining or messages),
+        history={
+            "eventType": event["type"], "eventId": event_id, "source": source,
+            "from": before, "to": after, "time": time_now,
+        },
+        now=time_now,
+        timers=timers,
+    )  # fmt: skip
+    meta = {
+        "id": instance_id,
+        "version": new_version,
+        "createdAt": instance.created_at if instance else time_now,
+        "updatedAt": time_now,
+        "from": before,
+    }
+    outcome = Outcome(workflow, instance_id, step.snapshot, meta)
+    return outcome, step.effects, {**remaining, **messages}
 
 
 def _outbound(
