@@ -30,7 +30,9 @@ def _free_port() -> int:
 
 
 class Stack:
-    def __init__(self, stations: str) -> None:
+    def __init__(
+        self, stations: str, extra: list[str] = (), env: dict[str, str] | None = None
+    ) -> None:
         self.port, self.ws_port, self.manage_port = _free_port(), _free_port(), _free_port()
         self.api = f"http://127.0.0.1:{self.port}"
         self.ws = f"ws://127.0.0.1:{self.ws_port}"
@@ -43,12 +45,13 @@ class Stack:
                 sys.executable, "-m", "local.stack", "--port", str(self.port),
                 "--ws-port", str(self.ws_port), "--manage-port", str(self.manage_port),
                 "--stations", stations, "--bake-seconds", "0.5", "--deliver-seconds", "0.5",
+                *extra,
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "JWT_SECRET": SECRET, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "JWT_SECRET": SECRET, "PYTHONUNBUFFERED": "1", **(env or {})},
         )  # fmt: skip
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -92,8 +95,8 @@ class Stack:
             return self.process.wait()
 
 
-def _start(stations: str):
-    stack = Stack(stations)
+def _start(stations: str, extra: list[str] = (), env: dict[str, str] | None = None):
+    stack = Stack(stations, extra, env)
     if not stack.ready.wait(30):
         stack.stop()
         pytest.fail("the local stack did not start:\n" + "\n".join(stack.output))
@@ -113,3 +116,20 @@ def manual_stack():
     stack = _start("manual")
     yield stack
     assert stack.stop() == 0
+
+
+@pytest.fixture
+def external_stack():
+    """The stack with nothing embedded, pointed at an AWS-compatible endpoint it did not start."""
+    from local.moto_server import MotoServer
+
+    endpoint = MotoServer().start()
+    endpoint.reset()
+    env = {
+        "AWS_ENDPOINT_URL": endpoint.url, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+    }  # fmt: skip
+    stack = _start("auto", ["--aws", "external", "--provision"], env)
+    yield stack, endpoint
+    assert stack.stop() == 0
+    endpoint.stop()

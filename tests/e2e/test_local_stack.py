@@ -94,3 +94,25 @@ def test_manual_mode_moves_on_through_the_staff_endpoints(manual_stack):
     )
     assert final["state"] == "done"
     assert final["delivery"]["by"] == "e2e-staff"
+
+
+def test_external_mode_runs_against_an_endpoint_it_did_not_start(external_stack):
+    import boto3
+
+    stack, endpoint = external_stack
+    _, order = stack.call("POST", "/orders", body={"pizza": PIZZA})
+    stack.call("POST", f"/orders/{order['orderId']}/confirm")
+    final = stack.wait_for(
+        lambda: (v := stack.call("GET", f"/orders/{order['orderId']}")[1])["done"] and v,
+        what="the order to be delivered",
+    )
+    assert final["state"] == "done"
+    table = boto3.client(
+        "dynamodb", endpoint_url=endpoint.url, region_name="us-east-1",
+        aws_access_key_id="x", aws_secret_access_key="x",
+    )  # fmt: skip
+    item = table.get_item(
+        TableName="tropical-pizzas",
+        Key={"pk": {"S": f"order#{order['orderId']}"}, "sk": {"S": "instance"}},
+    )
+    assert item["Item"]["state"]["S"] == "done"

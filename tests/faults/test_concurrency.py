@@ -24,6 +24,7 @@ def moto_stack(monkeypatch):
     for key, value in BASE_ENV.items():
         monkeypatch.setenv(key, value)
     server = MotoServer().start()
+    server.reset()
     monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
     made = provision(boto3.session.Session(region_name=REGION), server.url)
     monkeypatch.setenv("TOPIC_ARN", made.refs["EventsTopic"])
