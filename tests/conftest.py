@@ -49,3 +49,16 @@ def shop(aws, monkeypatch):
 
     monkeypatch.setattr(timers, "MAX_SQS_DELAY_SECONDS", 0)
     yield from open_shop(aws)
+
+
+@pytest.fixture
+def moto_server(monkeypatch):
+    """The local stack's serialised moto server, empty, with test credentials set."""
+    from local.moto_server import MotoServer
+
+    for key, value in BASE_ENV.items():
+        monkeypatch.setenv(key, value)
+    server = MotoServer().start()
+    server.reset()
+    yield server
+    server.stop()

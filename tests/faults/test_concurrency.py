@@ -11,27 +11,21 @@ import pytest
 from chalicelib.orders.service import ORDERS
 from chalicelib.runtime import clients, orchestrator, store
 from chalicelib.runtime.errors import Conflict
-from local.moto_server import MotoServer
 from local.provision import provision
-from tests.conftest import BASE_ENV, REGION
+from tests.conftest import REGION
 from tests.shop import PIZZA
 
 WRITERS = 16
 
 
 @pytest.fixture
-def moto_stack(monkeypatch):
-    for key, value in BASE_ENV.items():
-        monkeypatch.setenv(key, value)
-    server = MotoServer().start()
-    server.reset()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
-    made = provision(boto3.session.Session(region_name=REGION), server.url)
+def moto_stack(moto_server, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    made = provision(boto3.session.Session(region_name=REGION), moto_server.url)
     monkeypatch.setenv("TOPIC_ARN", made.refs["EventsTopic"])
     clients.reset()
     yield made
     clients.reset()
-    server.stop()
 
 
 def test_concurrent_events_on_one_order_lose_nothing(moto_stack):

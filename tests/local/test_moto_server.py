@@ -8,20 +8,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from local.moto_server import MotoServer
-from tests.conftest import BASE_ENV
-
 WRITERS, INCREMENTS = 16, 6
-
-
-@pytest.fixture
-def moto_server(monkeypatch):
-    for key, value in BASE_ENV.items():
-        monkeypatch.setenv(key, value)
-    server = MotoServer().start()
-    server.reset()
-    yield server
-    server.stop()
 
 
 def _increment(table, endpoint, done):
