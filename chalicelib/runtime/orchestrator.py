@@ -235,8 +235,10 @@ def _commit(
     Raises EventNotAllowed when the state does not accept the event, and
     store.ConflictError when another writer committed first.
     """
+    initial: list[Effect] = []
     if instance is None:
-        snapshot = workflow.machine.initial_transition(context=create).snapshot
+        start = workflow.machine.initial_transition(context=create)
+        snapshot, initial = start.snapshot, start.effects
         before, recent, outbox, version, timers = None, [], {}, None, {}
     else:
         snapshot = _restore(workflow, instance)
@@ -251,8 +253,9 @@ def _commit(
         )
     time_now = now()
     pk = workflow.key(instance_id)
+    effects = [*initial, *step.effects]  # a new instance also runs its initial entry
     messages, timers = _outbound(
-        workflow, instance_id, pk, (version or 0) + 1, step.effects, time_now, timers
+        workflow, instance_id, pk, (version or 0) + 1, effects, time_now, timers
     )
     remaining = {k: v for k, v in outbox.items() if k not in published}
     after = state_key(step.snapshot.value)
@@ -281,7 +284,7 @@ def _commit(
         "from": before,
     }
     outcome = Outcome(workflow, instance_id, step.snapshot, meta)
-    return outcome, step.effects, {**remaining, **messages}
+    return outcome, effects, {**remaining, **messages}
 
 
 def _outbound(
@@ -361,17 +364,20 @@ def _run_action(workflow: Workflow, outcome: Outcome, effect: Effect) -> None:
 def publish_outbox(
     workflow: Workflow, instance_id: str, outbox: Mapping[str, Mapping[str, Any]], version: int
 ) -> Outcome | None:
-    """Publish pending messages, then feed invoke completions back (their last outcome).
+    """Send pending messages in order, then feed each invoke's completion (or, for a
+    command given up after ``max_publish_attempts``, its failure) back as an event.
 
-    On a publish failure the rest stays pending for the sweeper: at least once,
-    never for an uncommitted transition (only committed outboxes are published).
+    The first fed-back commit also drops the sent messages from the outbox; without
+    one, a separate clear does. A failure leaves the rest pending for the sweeper: at
+    least once, and never for an uncommitted transition. Returns the last outcome.
     """
-    published: list[str] = []
-    completions: list[tuple[str, str]] = []
-    failed: list[tuple[str, str]] = []
+    tries = settings().max_publish_attempts
     pk = workflow.key(instance_id)
+    sent: list[str] = []
+    feedback: list[tuple[str, dict[str, Any]]] = []
     for message_id in sorted(outbox):
         entry = outbox[message_id]
+        invoke_id = entry.get("invoke")
         try:
             if "timer" in entry:
                 durable.send(entry["timer"])
@@ -383,44 +389,29 @@ def publish_outbox(
                 "publish failed; left in outbox", messageId=message_id, attempt=attempts,
                 error=str(error),
             )  # fmt: skip
-            if entry.get("invoke") and attempts >= settings().max_publish_attempts:
-                failed.append((message_id, entry["invoke"]))
+            if invoke_id and attempts >= tries:
+                # given up: drop it and fail its invoke, so the chart decides what next
+                sent.append(message_id)
+                failure = f"could not publish {message_id} after {tries} attempts"
+                failed = {"type": f"xstate.error.actor.{invoke_id}", "error": failure}
+                feedback.append((f"{message_id}.error", failed))
             else:
                 store.update_outbox_entry(pk, message_id, {**entry, "attempts": attempts})
             break
-        published.append(message_id)
-        if entry.get("invoke"):
-            completions.append((message_id, entry["invoke"]))
-    for message_id, invoke_id in failed:
-        # the command could not be sent: its invoke fails, and the chart decides what next
-        tries = settings().max_publish_attempts
-        error_event = {
-            "type": f"xstate.error.actor.{invoke_id}",
-            "error": f"could not publish {message_id} after {tries} attempts",
-        }
-        try:
-            _apply(
-                workflow, instance_id, error_event, f"{message_id}.error", RUNTIME, None,
-                published=[message_id, *published],
-            )  # fmt: skip
-            published = []
-        except EventNotAllowed:
-            store.clear_outbox(pk, [message_id], version)
-    if not published:
-        return None
-    if not completions:
-        store.clear_outbox(pk, published, version)
+        sent.append(message_id)
+        if invoke_id:
+            done = {"type": f"xstate.done.actor.{invoke_id}", "output": {"messageId": message_id}}
+            feedback.append((f"{message_id}.done", done))
+    everything = len(sent) == len(outbox)
     latest = None
-    for i, (message_id, invoke_id) in enumerate(completions):
-        done = {"type": f"xstate.done.actor.{invoke_id}", "output": {"messageId": message_id}}
+    for event_id, event in feedback:
         try:
-            # the first completion's commit also removes the published messages
-            latest = _apply(
-                workflow, instance_id, done, f"{message_id}.done", RUNTIME, None,
-                published=published if i == 0 else (),
-            )  # fmt: skip
+            latest = _apply(workflow, instance_id, event, event_id, RUNTIME, None, published=sent)
+            sent = []
         except EventNotAllowed:
-            store.clear_outbox(pk, published if i == 0 else [], version)
+            continue  # the state moved on: the invoke is no longer active
+    if sent:
+        store.clear_outbox(pk, sent, version, everything)
     return latest
 
 
@@ -436,7 +427,7 @@ def sweep(workflows: Mapping[str, Workflow], grace_seconds: int | None = None) -
         if workflow is None or instance is None:
             continue
         if not instance.outbox:
-            store.clear_outbox(pk, [], instance.version)
+            store.clear_outbox(pk, [], instance.version, everything=True)  # a stale index entry
             continue
         publish_outbox(workflow, instance_id, instance.outbox, instance.version)
         swept += 1

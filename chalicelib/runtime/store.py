@@ -223,34 +223,36 @@ def commit(
     return version
 
 
-def clear_outbox(pk: str, message_ids: Iterable[str], version: int) -> None:
-    """Drop published messages; also leave the pending index if ``version`` is current."""
+def clear_outbox(pk: str, message_ids: Iterable[str], version: int, everything: bool) -> None:
+    """Drop sent messages. When they were the whole outbox of ``version`` and that is still
+    the stored version, also take the item out of the pending index; otherwise it stays
+    there, so the sweeper finds whatever is left."""
     from botocore.exceptions import ClientError
 
     names = {f"#m{i}": OUTBOX_PREFIX + m for i, m in enumerate(message_ids)}
-    if not names:
-        return
-    base = "REMOVE " + ", ".join(names)
-    try:
+    if everything:
+        try:
+            _call(
+                _ddb().update_item,
+                Key=_key(pk, INSTANCE),
+                UpdateExpression="REMOVE " + ", ".join([*names, "#ps", "#pt"]),
+                ConditionExpression="#v = :v",
+                ExpressionAttributeNames={
+                    **names,
+                    "#ps": "pendingShard",
+                    "#pt": "pendingSince",
+                    "#v": "version",
+                },
+                ExpressionAttributeValues={":v": {"N": str(version)}},
+            )
+            return
+        except ClientError:
+            pass  # a newer commit may have added messages of its own: keep it pending
+    if names:
         _call(
             _ddb().update_item,
             Key=_key(pk, INSTANCE),
-            UpdateExpression=base + ", #ps, #pt",
-            ConditionExpression="#v = :v",
-            ExpressionAttributeNames={
-                **names,
-                "#ps": "pendingShard",
-                "#pt": "pendingSince",
-                "#v": "version",
-            },
-            ExpressionAttributeValues={":v": {"N": str(version)}},
-        )
-    except ClientError:
-        # a newer commit may have added messages of its own: keep it pending
-        _call(
-            _ddb().update_item,
-            Key=_key(pk, INSTANCE),
-            UpdateExpression=base,
+            UpdateExpression="REMOVE " + ", ".join(names),
             ExpressionAttributeNames=names,
         )
 

@@ -165,3 +165,81 @@ def test_a_cancelled_commit_says_why(aws, monkeypatch, reason, expected):
     monkeypatch.setattr(clients.client("dynamodb"), "transact_write_items", cancelled)
     with pytest.raises(expected):
         store.commit("w#1", None, {}, "s", "o", [], {}, [], False, {"eventType": "E"}, "t")
+
+
+def _jobs(config) -> Workflow:
+    machine = Machine(config, actions={"noop": lambda c, e: None})
+    return Workflow(
+        "jobs", machine, {"GO": NoPayload}, {}, {"job": Command("JOB", lambda c, i: {})},
+        lambda snapshot, meta: {"state": snapshot.value},
+    )  # fmt: skip
+
+
+def test_a_new_instance_runs_the_effects_of_its_initial_state(aws, monkeypatch):
+    from chalicelib.runtime import bus
+
+    sent = []
+    monkeypatch.setattr(bus, "publish", lambda event: sent.append(event["type"]) or "id")
+    wf = _jobs({
+        "id": "jobs", "initial": "busy",
+        "states": {
+            "busy": {"invoke": {"id": "job", "src": "job", "onDone": "ok"},
+                     "on": {"GO": {"actions": ["noop"]}}},
+            "ok": {},
+        },
+    })  # fmt: skip
+    outcome = orchestrator.start(wf, "j1", "alice", {}, {"type": "GO"}, "go-1")
+    assert sent == ["JOB"]
+    assert outcome.view() == {"state": "ok"}
+
+
+def test_a_message_left_behind_stays_in_the_pending_index(aws, monkeypatch):
+    """A timer goes out, the command after it does not: the item must stay where the
+    sweeper looks, or the command is never sent."""
+    from chalicelib.runtime import bus
+
+    real_publish = bus.publish
+    sent = []
+
+    def down(event):
+        raise Unavailable("SNS is down")
+
+    monkeypatch.setattr(bus, "publish", down)
+    wf = _jobs({
+        "id": "jobs", "initial": "idle",
+        "states": {
+            "idle": {"on": {"GO": "busy"}},
+            "busy": {"after": {"60000": "late"},
+                     "invoke": {"id": "job", "src": "job", "onDone": "ok"}},
+            "late": {}, "ok": {},
+        },
+    })  # fmt: skip
+    orchestrator.start(wf, "j2", "alice", {}, {"type": "GO"}, "go-2")
+    instance = store.load(wf.key("j2"))
+    assert [m["event"]["type"] for m in instance.outbox.values()] == ["JOB"]
+    assert orchestrator.sweep({"jobs": wf}, grace_seconds=0) == 1  # still found, still down
+
+    def record(event):
+        sent.append(event["type"])
+        return real_publish(event)
+
+    monkeypatch.setattr(bus, "publish", record)
+    orchestrator.sweep({"jobs": wf}, grace_seconds=0)
+    assert sent == ["JOB"]
+    instance = store.load(wf.key("j2"))
+    assert instance.snapshot["value"] == "ok"
+    assert instance.outbox == {}
+    assert orchestrator.sweep({"jobs": wf}, grace_seconds=0) == 0
+
+
+def test_the_sweeper_drops_a_stale_pending_index_entry(aws):
+    wf = _counter()
+    _start(wf)
+    instance = store.load(wf.key("c1"))
+    store.commit(
+        wf.key("c1"), instance.version, instance.snapshot, "open", None, instance.recent, {}, [],
+        pending_after=True, history={"eventType": "X"}, now="2000-01-01T00:00:00.000Z",
+    )  # fmt: skip
+    assert store.pending("2999") == [wf.key("c1")]
+    assert orchestrator.sweep({"counter": wf}, grace_seconds=0) == 0
+    assert store.pending("2999") == []
