@@ -127,12 +127,13 @@ def _sqs_pollers(app: Any, session: Any, endpoint: str | None, stop: threading.E
 
 def _stations(seconds: dict[str, float], stop: threading.Event) -> Loop:
     from chalicelib.orders.stations import STATIONS
+    from chalicelib.runtime import clock
 
     def step() -> bool:
         now = datetime.now(UTC)
         for name, station in STATIONS.items():
             for work in station.orders():
-                received = datetime.fromisoformat(work["receivedAt"].replace("Z", "+00:00"))
+                received = clock.parse(work["receivedAt"])
                 if (now - received).total_seconds() >= seconds[name]:
                     station.finish(work["orderId"], by=f"auto-{name}")
         return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from chalicelib.runtime import auth, broadcast, orchestrator, store
+from chalicelib.runtime import auth, broadcast, clock, orchestrator, store
 from chalicelib.runtime.errors import (
     BadRequest,
     EventNotAllowed,
@@ -34,7 +34,7 @@ def _event_id(principal: auth.Principal, key: str | None) -> str:
 
 def _client_event(event_type: str, body: dict[str, Any]) -> dict[str, Any]:
     payload = orchestrator.validate_payload(ORDERS, event_type, body, CLIENT)
-    return {"type": event_type, **payload, "time": orchestrator.now()}
+    return {"type": event_type, **payload, "time": clock.now()}
 
 
 def place_order(principal: auth.Principal, body: dict[str, Any], key: str | None) -> dict:

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.runtime import bus, store
+from chalicelib.runtime.clock import now
 from chalicelib.runtime.errors import BadRequest, NotFound
-from chalicelib.runtime.orchestrator import now
 
 from .models import FRUIT_TOPPINGS
 

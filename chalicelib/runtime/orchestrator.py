@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.statechart import Effect, Snapshot, SnapshotError
 
-from . import broadcast, bus, journal, store
+from . import broadcast, bus, clock, journal, store
 from . import timers as durable
 from .errors import BadRequest, Conflict, EventNotAllowed, Forbidden, NotFound, WorkflowError
 from .settings import settings
@@ -55,10 +55,6 @@ class Outcome:
     def view(self) -> dict[str, Any]:
         """The client's view of the instance (the workflow's renderer)."""
         return self.workflow.view(self.snapshot, self.meta)
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def state_key(value: Any) -> str:
@@ -251,7 +247,7 @@ def _commit(
             state=snapshot.value,
             nextEvents=client_next_events(workflow, snapshot),
         )
-    time_now = now()
+    time_now = clock.now()
     pk = workflow.key(instance_id)
     effects = [*initial, *step.effects]  # a new instance also runs its initial entry
     messages, timers = _outbound(
@@ -298,7 +294,7 @@ def _outbound(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """Outbox entries (commands, timers) with deterministic ids, and the active timers."""
     messages: dict[str, dict[str, Any]] = {}
-    clock = datetime.fromisoformat(time_now.replace("Z", "+00:00"))
+    moment = clock.parse(time_now)
     for i, effect in enumerate(effects):
         message_id = f"{pk}.v{version}.{i}".replace("#", ".")
         if effect.kind == "invoke":
@@ -317,7 +313,7 @@ def _outbound(
                 effect.event,
                 effect.delay_ms,
                 message_id,
-                clock,
+                moment,
             )
             messages[message_id] = {"timer": body}
         elif effect.kind == "cancel_schedule":
@@ -418,9 +414,9 @@ def publish_outbox(
 def sweep(workflows: Mapping[str, Workflow], grace_seconds: int | None = None) -> int:
     """Publish outboxes left pending longer than the grace period; returns how many."""
     grace = settings().outbox_grace_seconds if grace_seconds is None else grace_seconds
-    cutoff = (datetime.now(UTC) - timedelta(seconds=grace)).isoformat(timespec="milliseconds")
+    cutoff = clock.stamp(datetime.now(UTC) - timedelta(seconds=grace))
     swept = 0
-    for pk in store.pending(cutoff.replace("+00:00", "Z")):
+    for pk in store.pending(cutoff):
         name, _, instance_id = pk.partition("#")
         workflow = workflows.get(name)
         instance = store.load(pk)
@@ -468,7 +464,7 @@ def receive(workflows: Mapping[str, Workflow], workflow_name: str, body: str) ->
     if not isinstance(subject, str) or not subject:
         raise BadRequest("CloudEvent has no subject (the instance id)")
     data = validate_payload(workflow, event["type"], event.get("data"), BUS)
-    machine_event = {"type": event["type"], "data": data, "time": event.get("time") or now()}
+    machine_event = {"type": event["type"], "data": data, "time": event.get("time") or clock.now()}
     try:
         return send(workflow, subject, machine_event, event["id"], BUS)
     except (EventNotAllowed, NotFound) as stale:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from . import clock
 from .clients import client
 from .errors import BadRequest, Unavailable
 from .settings import settings
@@ -36,7 +37,7 @@ def timer(workflow: str, instance_id: str, schedule_id: str, event: Mapping[str,
         "instance": instance_id,
         "scheduleId": schedule_id,
         "event": dict(event),
-        "dueAt": due.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "dueAt": clock.stamp(due),
         "token": token,
     }
 
@@ -51,7 +52,7 @@ def _queue_url() -> str:
 
 def due_in(body: Mapping[str, Any], now: datetime | None = None) -> float:
     """Seconds until the timer is due (negative when late)."""
-    due = datetime.fromisoformat(body["dueAt"].replace("Z", "+00:00"))
+    due = clock.parse(body["dueAt"])
     return (due - (now or datetime.now(UTC))).total_seconds()
 
 

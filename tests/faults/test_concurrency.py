@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from chalicelib.orders.service import ORDERS
-from chalicelib.runtime import clients, orchestrator, store
+from chalicelib.runtime import clients, clock, orchestrator, store
 from chalicelib.runtime.errors import Conflict
 from local.provision import provision
 from tests.conftest import REGION
@@ -30,7 +30,7 @@ def moto_stack(moto_server, monkeypatch):
 
 def test_concurrent_events_on_one_order_lose_nothing(moto_stack):
     order_id = "concurrent-1"
-    add = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": orchestrator.now()}
+    add = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": clock.now()}
     orchestrator.start(
         ORDERS, order_id, "alice", {"orderId": order_id, "customerId": "alice"}, add, "e-0"
     )
