@@ -61,3 +61,8 @@ bench: $(BIN)/.bench-installed
 
 clean:
 	rm -rf $(VENV) $(XSTATE)/node_modules .pytest_cache .ruff_cache .hypothesis
+
+# make chaos  - the long randomized fault schedule (CHAOS_ORDERS=500, CHAOS_SEED=random)
+.PHONY: chaos
+chaos: $(BIN)/.installed
+	$(BIN)/python -m tests.chaos.run

@@ -1,0 +1,443 @@
+"""The checker: every rule over the complete history of a run, read through the API
+(order views, histories, station lists), the table (outbox attributes, the pending
+index), every queue and DLQ, and the harness's own logs (requests and their attempts,
+commands handed to stations, messages SNS accepted, faults injected)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tests.chaos.faults import COMMANDS, FaultInjector
+from tests.chaos.history import History, Request
+from tests.chaos.stack import QUEUES, Stack
+
+STATION_OF = {
+    "MAKE_PIZZA": "kitchen",
+    "CANCEL_PIZZA": "kitchen",
+    "DELIVER_PIZZA": "delivery",
+    "CANCEL_DELIVERY": "delivery",
+}
+CANCEL_OF = {"MAKE_PIZZA": "CANCEL_PIZZA", "DELIVER_PIZZA": "CANCEL_DELIVERY"}
+CLIENT_KINDS = {"PLACE", "ADD_PIZZA", "REMOVE_PIZZA", "CONFIRM_PIZZA", "CANCEL_ORDER"}
+_VERSION = re.compile(r"\.v(\d+)\.(\d+)$")
+
+
+@dataclass(slots=True)
+class Violation:
+    order: str | None
+    rule: str
+    evidence: str
+
+
+def _epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _state(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return ".".join(f"{k}.{_state(v)}" if v else k for k, v in value.items())
+
+
+class Checker:
+    """Reads everything once, then applies each rule; ``violations`` lists what failed."""
+
+    def __init__(self, stack: Stack, history: History, injector: FaultInjector) -> None:
+        self.stack = stack
+        self.history = history
+        self.injector = injector
+        self.violations: list[Violation] = []
+        self.views: dict[str, dict[str, Any]] = {}
+        self.histories: dict[str, list[dict[str, Any]]] = {}
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def flag(self, order: str | None, rule: str, evidence: str) -> None:
+        self.violations.append(Violation(order, rule, evidence))
+
+    # reading -------------------------------------------------------------------
+    def read(self) -> None:
+        ddb, table = self.stack.ddb, "tropical-pizzas"
+        kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+        while True:
+            page = ddb.scan(**kwargs)
+            for item in page.get("Items", []):
+                pk, sk = item["pk"]["S"], item["sk"]["S"]
+                if sk == "instance" and pk.startswith("order#"):
+                    self.items[pk.partition("#")[2]] = item
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        token = self.stack.staff_token
+        for order in sorted(set(self.items) | {r.order for r in self.history.requests if r.order}):
+            view = self.stack.http("GET", f"/orders/{order}", token)
+            hist = self.stack.http("GET", f"/orders/{order}/history", token)
+            if view.status != 200 or hist.status != 200:
+                self.flag(order, "order readable", f"GET answered {view.status}/{hist.status}")
+                continue
+            self.views[order] = view.body
+            self.histories[order] = hist.body["transitions"]
+
+    # rules ---------------------------------------------------------------------
+    def check(self) -> list[Violation]:
+        self.read()
+        for order in self.views:
+            self.terminal(order)
+            self.contiguous(order)
+            self.commands_delivered(order)
+        self.publish_order()
+        self.stations()
+        self.requests()
+        self.outboxes()
+        self.queues()
+        for error in self.history.harness_errors:
+            self.flag(None, "harness error", error)
+        return self.violations
+
+    def terminal(self, order: str) -> None:
+        view = self.views[order]
+        state, status = _state(view["state"]), view.get("status") or ""
+        if state not in ("done", "cancelled"):
+            self.flag(order, "ends done or cancelled", f"state {state}, status {status!r}")
+        elif state == "cancelled" and not re.match(r"^Order cancelled: .+\.$", status):
+            self.flag(order, "cancelled with a reason", f"status {status!r}")
+
+    def contiguous(self, order: str) -> None:
+        hist, view = self.histories[order], self.views[order]
+        versions = [h["version"] for h in hist]
+        if versions != list(range(1, len(hist) + 1)) or view["version"] != len(hist):
+            self.flag(
+                order,
+                "history versions contiguous",
+                f"versions {versions}, order at v{view['version']}",
+            )
+        ids = Counter(h["eventId"] for h in hist)
+        twice = sorted(i for i, n in ids.items() if n > 1)
+        if twice:
+            self.flag(order, "each event id once", f"applied more than once: {twice}")
+
+    def commands_delivered(self, order: str) -> None:
+        """Every command whose send completed (the invoke's done event committed) reached
+        its station and was handled there."""
+        published = {p.id: p for p in self.injector.published}
+        handled = {(d.id, d.station) for d in self.history.deliveries if d.ok}
+        for h in self.histories[order]:
+            if not (
+                h["eventType"].startswith("xstate.done.actor.") and h["eventId"].endswith(".done")
+            ):
+                continue
+            message_id = h["eventId"][: -len(".done")]
+            sent = published.get(message_id)
+            if sent is None:
+                self.flag(
+                    order,
+                    "command published before its send completed",
+                    f"{h['eventType']} v{h['version']} but SNS never took {message_id}",
+                )
+                continue
+            station = STATION_OF.get(sent.type)
+            if station and (message_id, station) not in handled:
+                self.flag(
+                    order,
+                    "committed command delivered",
+                    f"{sent.type} {message_id} (v{h['version']}) never handled by {station}",
+                )
+
+    def publish_order(self) -> None:
+        """Commands go out in commit order, and never after the cancel of their invoke."""
+        per_order: dict[str, list[Any]] = defaultdict(list)
+        for p in self.injector.published:
+            if p.type in COMMANDS and p.subject:
+                per_order[p.subject].append(p)
+        for order, sent in per_order.items():
+            sent.sort(key=lambda p: p.at)
+            first: dict[str, Any] = {}
+            for p in sent:
+                first.setdefault(p.id, p)
+            versions = []
+            for p in first.values():
+                m = _VERSION.search(p.id)
+                if m:
+                    versions.append(((int(m[1]), int(m[2])), p))
+            for (a, pa), (b, pb) in itertools.pairwise(versions):
+                if b < a:
+                    self.flag(
+                        order,
+                        "commands published in commit order",
+                        f"{pb.type} {pb.id} first published after {pa.type} {pa.id}",
+                    )
+            for command, cancel in CANCEL_OF.items():
+                cancels = [p.at for p in sent if p.type == cancel]
+                if not cancels:
+                    continue
+                late = [p for p in sent if p.type == command and p.at > min(cancels)]
+                for p in late:
+                    self.flag(
+                        order,
+                        "no command after its cancel",
+                        f"{p.type} {p.id} published by {p.scope} after {cancel}",
+                    )
+
+    def stations(self) -> None:
+        """No station finishes an order twice, works on it after its cancel, or holds
+        an order at the end (every order has ended)."""
+        finishes: dict[tuple[str, str], list[Request]] = defaultdict(list)
+        for r in self.history.requests:
+            if r.kind == "FINISH" and r.ok:
+                finishes[(r.who.split("-")[0], r.order or "")].append(r)
+        cancelled_at: dict[tuple[str, str], float] = {}
+        for d in self.history.deliveries:
+            if d.ok and d.type.startswith("CANCEL_") and d.order:
+                key = (d.station, d.order)
+                cancelled_at[key] = min(cancelled_at.get(key, d.at), d.at)
+        for (station, order), done in finishes.items():
+            work = {
+                (a.body.get("commandId"), a.body.get("receivedAt"))
+                for r in done
+                for a in r.attempts
+                if a.status == 200 and isinstance(a.body, dict)
+            }
+            if len(work) > 1:
+                self.flag(
+                    order,
+                    "no station does an order's work twice",
+                    f"{station} staff finished {len(work)} work items: {sorted(work)}",
+                )
+            elif len(done) > 1:
+                self.history.count("finishes answered 2xx more than once (one work item)")
+            cancel = cancelled_at.get((station, order))
+            after = [
+                a
+                for r in done
+                for a in r.attempts
+                if a.status == 200 and cancel and a.start > cancel
+            ]
+            if after:
+                self.flag(
+                    order,
+                    "no work after the cancel",
+                    f"{station} staff finished the order after its cancel was handled",
+                )
+        token = self.stack.staff_token
+        for station in ("kitchen", "delivery"):
+            listing = self.stack.http("GET", f"/{station}/orders", token)
+            for work in listing.body.get("orders", []) if listing.status == 200 else []:
+                order = work["orderId"]
+                state = _state(self.views.get(order, {}).get("state", "?"))
+                received = [
+                    (d.type, d.id, "copy" if d.copy else "original")
+                    for d in self.history.deliveries
+                    if d.order == order and d.station == station
+                ]
+                self.flag(
+                    order,
+                    "no station holds an ended order",
+                    f"{station} still holds it; order is {state}; commands handled: {received}",
+                )
+
+    def requests(self) -> None:
+        by_order: dict[str, list[Request]] = defaultdict(list)
+        for r in self.history.requests:
+            if r.order and r.kind != "FINISH":
+                by_order[r.order].append(r)
+        for order, requests in by_order.items():
+            view, hist = self.views.get(order), self.histories.get(order, [])
+            if view is None:
+                continue
+            names = Counter(i["name"] for i in view["items"])
+            removed = {r.removes for r in requests if r.kind == "REMOVE_PIZZA" and r.ok}
+            commits = {h["eventId"]: h for h in hist}
+            for r in requests:
+                self.same_answer(order, r)
+                self.no_false_failure(order, r, commits)
+                if r.pizza is None:
+                    continue
+                count = names.get(r.pizza, 0)
+                if r.kind == "ADD_PIZZA_REUSED_KEY":
+                    if r.ok and count != 1:
+                        self.flag(
+                            order,
+                            "a 2xx is reflected",
+                            f"a different request reusing key {r.key} answered 2xx; "
+                            f"its pizza {r.pizza} is in the order {count} times",
+                        )
+                    continue
+                if r.pizza in removed:
+                    if count:
+                        self.flag(
+                            order,
+                            "a 2xx is reflected",
+                            f"{r.pizza} was removed with a 2xx but is in the order {count} times",
+                        )
+                elif r.ok and count != 1:
+                    self.flag(
+                        order,
+                        "a 2xx is reflected once",
+                        f"{r.kind} {r.pizza} answered 2xx; in the order {count} times",
+                    )
+                elif count > 1:
+                    self.flag(
+                        order,
+                        "a request is applied at most once",
+                        f"{r.kind} {r.pizza} is in the order {count} times",
+                    )
+            if hist and view:
+                self.confirmed_once(order, hist)
+
+    def confirmed_once(self, order: str, hist: list[dict[str, Any]]) -> None:
+        confirms = [h for h in hist if h["eventType"] == "CONFIRM_PIZZA"]
+        if len(confirms) > 1:
+            self.flag(
+                order,
+                "a request is applied at most once",
+                f"CONFIRM_PIZZA committed {len(confirms)} times",
+            )
+
+    def same_answer(self, order: str, r: Request) -> None:
+        """A retry with the same key gets the first answer, status and body."""
+        if r.kind not in CLIENT_KINDS or not r.key:
+            return
+        first = next(
+            (a for a in r.attempts if a.status is not None and 200 <= a.status < 300), None
+        )
+        if first is None:
+            return
+        for a in r.attempts[r.attempts.index(first) + 1 :]:
+            if a.status is None or (a.status == first.status and a.body == first.body):
+                continue
+            if a.status >= 500:
+                self.flag(
+                    order,
+                    "a retry gets the first answer",
+                    f"{r.kind} key {r.key}: first {first.status}, retry {a.status} {a.body}",
+                )
+                continue
+            was, now = first.body or {}, a.body if isinstance(a.body, dict) else {}
+            self.flag(
+                order,
+                "a retry gets the first answer",
+                f"{r.kind} key {r.key}: first {first.status} v{was.get('version')} "
+                f"{_state(was.get('state', '?'))}, retry {a.status} v{now.get('version')} "
+                f"{_state(now.get('state', '?'))}",
+            )
+            return
+
+    def no_false_failure(self, order: str, r: Request, commits: dict[str, dict[str, Any]]) -> None:
+        """A 5xx says nothing was changed: its request must not have committed during it
+        (unless the commit write itself was made ambiguous: it happened, then failed)."""
+        if r.kind not in CLIENT_KINDS or not r.key:
+            return
+        commit = commits.get(f"client.{r.who}.{r.key}")
+        if commit is None:
+            return
+        at = _epoch(commit["time"])
+        for a in r.attempts:
+            if a.status is None or a.status < 500 or not (a.start - 0.002 <= at <= a.end):
+                continue
+            if any(
+                f.kind == "apply_then_fail" and f.operation == "TransactWriteItems"
+                for f in a.faults
+            ):
+                self.history.count("ambiguous 5xx (commit write timed out)")
+                continue
+            faults = [f"{f.kind}@{f.service}.{f.operation}" for f in a.faults]
+            self.flag(
+                order,
+                "a 5xx changed nothing",
+                f"{r.kind} key {r.key} answered {a.status} {a.body} but committed "
+                f"v{commit['version']} during it; faults in that try: {faults}",
+            )
+
+    def outboxes(self) -> None:
+        for order, item in self.items.items():
+            left = sorted(k for k in item if k.startswith("ob_"))
+            if left:
+                self.flag(order, "outbox empty", f"still pending: {left}")
+        pending = self.stack.ddb.scan(TableName="tropical-pizzas", IndexName="pending")
+        for item in pending.get("Items", []):
+            self.flag(
+                item["pk"]["S"].partition("#")[2],
+                "pending index empty",
+                f"still in the pending index since {item.get('pendingSince', {}).get('S')}",
+            )
+
+    def queues(self) -> None:
+        sqs, urls = self.stack.sqs, self.stack.made.queue_urls
+        for queue in QUEUES:
+            attrs = sqs.get_queue_attributes(QueueUrl=urls[queue], AttributeNames=["All"])[
+                "Attributes"
+            ]
+            left = sum(
+                int(attrs.get(k, 0))
+                for k in (
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed",
+                )
+            )
+            if left:
+                self.flag(None, "queues empty", f"{queue} still has {left} messages")
+            dead = []
+            while True:
+                got = sqs.receive_message(
+                    QueueUrl=urls[f"{queue}DLQ"], MaxNumberOfMessages=10, VisibilityTimeout=300
+                ).get("Messages", [])
+                if not got:
+                    break
+                dead += [m["Body"] for m in got]
+            expected = Counter(p.body for p in self.history.poison if p.queue == queue)
+            found = Counter(dead)
+            for body, n in (found - expected).items():
+                self.flag(
+                    _order_in(body), "DLQ holds only poison", f"{queue}DLQ holds {n} x {body[:300]}"
+                )
+            for body in expected - found:
+                self.flag(None, "poison ends in the DLQ", f"{queue}: {body!r} not in its DLQ")
+
+    # reporting -----------------------------------------------------------------
+    def dossier(self, order: str) -> str:
+        """The order's complete history, as the harness and the system saw it."""
+        lines = [f"order {order}: fate {self.history.fates.get(order)}"]
+        view = self.views.get(order, {})
+        lines.append(
+            f"  final: {_state(view.get('state', '?'))} v{view.get('version')} "
+            f"{view.get('status')!r} items {[i['name'] for i in view.get('items', [])]}"
+        )
+        for h in self.histories.get(order, []):
+            lines.append(
+                f"  v{h['version']} {h['time']} {h['eventType']} [{h['eventId']}] "
+                f"{h.get('from')} -> {h.get('to')}"
+            )
+        for r in self.history.requests:
+            if r.order == order:
+                tries = [
+                    f"{a.status}{'(discarded)' if a.discarded else ''}"
+                    f"{[f.kind + '@' + f.operation for f in a.faults] or ''}"
+                    for a in r.attempts
+                ]
+                lines.append(f"  request {r.kind} {r.method} {r.path} key={r.key}: {tries}")
+        for p in self.injector.published:
+            if p.subject == order:
+                lines.append(f"  published {p.at:.3f} {p.type} {p.id} by {p.scope}")
+        for d in self.history.deliveries:
+            if d.order == order:
+                lines.append(
+                    f"  {d.station} handled {d.at:.3f} {d.type} {d.id} ok={d.ok} copy={d.copy}"
+                )
+        for f in self.injector.faults:
+            if f.order == order:
+                lines.append(f"  fault {f.at:.3f} {f.kind} {f.service}.{f.operation} in {f.scope}")
+        return "\n".join(lines)
+
+
+def _order_in(body: str) -> str | None:
+    try:
+        event = json.loads(body)
+        return event.get("subject") or event.get("instance")
+    except (ValueError, AttributeError):
+        return None

@@ -1,0 +1,226 @@
+"""Run a randomized fault schedule over many orders and check the whole history.
+
+    python -m tests.chaos.run            # CHAOS_ORDERS (500), CHAOS_SEED (random)
+
+The seed fixes every actor's plan (what each customer does, each fault draw of each
+invocation, each bus decision); the interleaving of threads is the machine's, so a
+seed replays the same schedule, not always the same interleaving. A failing run
+prints its seed and the complete history of each violating order.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.chaos.actors import Caller, Customer, Staff, Sweeper
+from tests.chaos.bus import Bus
+from tests.chaos.checker import Checker, Violation, _state
+from tests.chaos.faults import Crash, FaultInjector, Rates
+from tests.chaos.history import History
+from tests.chaos.stack import QUEUES, Stack
+
+PUMPS_PER_QUEUE = 2
+QUIET_ROUNDS = 80
+
+
+@dataclass(slots=True)
+class Report:
+    seed: int
+    orders: int
+    seconds: float
+    violations: list[Violation]
+    figures: dict[str, Any] = field(default_factory=dict)
+    dossiers: dict[str, str] = field(default_factory=dict)
+
+    def table(self) -> str:
+        width = max(len(k) for k in self.figures) + 2
+        lines = [f"chaos run: seed {self.seed}, {self.orders} orders, {self.seconds:.1f} s"]
+        lines += [f"  {k.ljust(width)}{v}" for k, v in self.figures.items()]
+        return "\n".join(lines)
+
+    def explain(self) -> str:
+        if not self.violations:
+            return f"0 violations (seed {self.seed})"
+        lines = [f"{len(self.violations)} violations; reproduce with CHAOS_SEED={self.seed}"]
+        lines += [f"- [{v.rule}] order {v.order}: {v.evidence}" for v in self.violations]
+        for text in self.dossiers.values():
+            lines += ["", text]
+        return "\n".join(lines)
+
+
+def _loop(step: Any, stop: threading.Event, history: History, name: str) -> None:
+    while not stop.is_set():
+        try:
+            if not step():
+                time.sleep(random.uniform(0.05, 0.2))  # idle: spare the serialised server
+        except Crash:
+            history.count(f"{name} crashed")
+        except Exception as error:  # noqa: BLE001 - a harness bug: reported, run goes on
+            history.add("harness_errors", f"{name}: {error!r}")
+            time.sleep(0.01)
+
+
+def run(
+    orders: int,
+    seed: int,
+    rates: Rates | None = None,
+    customers: int = 10,
+    tail_seconds: float = 1.0,
+) -> Report:
+    """The whole schedule, quiescence, then the checker."""
+    started = time.time()
+    injector = FaultInjector(seed, rates or Rates())
+    history = History()
+    stack = Stack(injector)
+    try:
+        bus = Bus(stack, injector, history)
+        caller = Caller(stack, injector, history)
+        stop = threading.Event()
+        work, lock = list(range(orders)), threading.Lock()
+        threads = [
+            threading.Thread(target=Customer(caller, seed, work, lock).run, name=f"customer-{i}")
+            for i in range(min(customers, orders))
+        ]
+        background = []
+        for queue in QUEUES:
+            for i in range(PUMPS_PER_QUEUE):
+                rng = random.Random(f"{seed}:pump:{queue}:{i}")
+                step = functools.partial(bus.pump, queue, rng, True)
+                background.append(threading.Thread(target=_loop, args=(step, stop, history, queue)))
+        for station in ("kitchen", "delivery"):
+            for i in range(2):
+                staff = Staff(caller, station, random.Random(f"{seed}:staff:{station}:{i}"), stop)
+                background.append(threading.Thread(target=staff.run))
+        sweeper = Sweeper(stack, injector, history, random.Random(f"{seed}:sweeper"), stop)
+        background.append(threading.Thread(target=sweeper.run))
+        for t in threads + background:
+            t.daemon = True
+            t.start()
+        for t in threads:
+            t.join()
+        time.sleep(tail_seconds)
+        stop.set()
+        for t in background:
+            t.join(timeout=30)
+        injector.enabled = False
+        schedule_done = time.time()
+        quiesce(stack, bus, caller, history)
+        quiet = time.time()
+        checker = Checker(stack, history, injector)
+        violations = checker.check()
+        report = Report(seed, orders, time.time() - started, violations)
+        report.figures = {
+            "seconds: schedule / quiescence / check": (
+                f"{schedule_done - started:.1f} / {quiet - schedule_done:.1f} / "
+                f"{time.time() - quiet:.1f}"
+            ),
+            **figures(history, injector, checker),
+        }
+        for order in dict.fromkeys(v.order for v in violations if v.order):
+            report.dossiers[order] = checker.dossier(order)
+        return report
+    finally:
+        stack.close()
+
+
+def quiesce(stack: Stack, bus: Bus, caller: Caller, history: History) -> None:
+    """Faults off: release what the bus holds, deliver every queue, sweep, let staff
+    finish what they hold (not what they abandoned), and when nothing else moves let
+    the clock run so every timer fires; until nothing moves at all (bounded)."""
+    rng = random.Random(0)
+    token = stack.staff_token
+    for _ in range(QUIET_ROUNDS):
+        moved = 0
+        for queue in QUEUES:
+            for _ in range(500):
+                n = bus.pump(queue, rng, chaos=False)
+                moved += n
+                if not n and not stack.waiting(queue):
+                    break
+        with caller.injector.scope("sweeper (quiescence)", rng, allow=False):
+            moved += stack.sweep()
+        for station in ("kitchen", "delivery"):
+            staff = Staff(caller, station, rng, threading.Event())
+            for order in staff.held(token):
+                staff.finish(order, token, rng)
+                moved += 1
+        if not moved:
+            if not bus.waiting():
+                return
+            moved += bus.release("TimersQueue", held=True, timers=True)
+    history.add("harness_errors", f"no quiescence after {QUIET_ROUNDS} rounds")
+
+
+def figures(history: History, injector: FaultInjector, checker: Checker) -> dict[str, Any]:
+    requests = [r for r in history.requests if r.kind != "LIST"]
+    kinds = Counter(f.kind for f in injector.faults)
+    bad_orders = {v.order for v in checker.violations}
+    ambiguous = [f for f in injector.faults if f.kind == "apply_then_fail"]
+    recovered = sum(
+        1 for f in ambiguous if f.order not in bad_orders and (f.order or not checker.violations)
+    )
+    outcomes = Counter()
+    for view in checker.views.values():
+        state = _state(view["state"])
+        reason = (view.get("status") or "").removeprefix("Order cancelled: ").rstrip(".")
+        outcomes[state if state != "cancelled" else f"cancelled: {reason[:40]}"] += 1
+    rules = Counter(v.rule for v in checker.violations)
+    counts = history.counts
+    return {
+        "orders": len(checker.views),
+        "outcomes": ", ".join(f"{k} {n}" for k, n in outcomes.most_common()),
+        "client requests": len(requests),
+        "attempts (incl. retries)": sum(len(r.attempts) for r in requests),
+        "adapter calls": sum(injector.calls.values()),
+        "faults injected": len(injector.faults),
+        "  fail before applying": kinds["fail_before"],
+        "  throttled": kinds["throttle"],
+        "  apply then fail (ambiguous)": kinds["apply_then_fail"],
+        "  crashes between calls": kinds["crash"],
+        "  command publish outages": kinds["outage"],
+        "ambiguous outcomes recovered": f"{recovered} of {len(ambiguous)}",
+        "dropped connections / client timeouts": (
+            f"{counts.get('dropped connections', 0)} / {counts.get('client timeouts', 0)}"
+        ),
+        "retries after 5xx/409": counts.get("retries after 5xx/409", 0),
+        "SQS redeliveries": counts.get("redelivered", 0),
+        "bus: duplicated / held back / late copies": (
+            f"{counts.get('duplicated', 0)} / {counts.get('held back', 0)} / "
+            f"{counts.get('late copies', 0)}"
+        ),
+        "sweeps (crashed, failed)": (
+            f"{counts.get('sweeps', 0)} ({counts.get('sweeps crashed', 0)}, "
+            f"{counts.get('sweeps failed', 0)})"
+        ),
+        "staff races / double finishes": (
+            f"{counts.get('staff races', 0)} / {counts.get('staff double finishes', 0)}"
+        ),
+        "same work item finished 2xx twice (racing staff)": counts.get(
+            "finishes answered 2xx more than once (one work item)", 0
+        ),
+        "poison messages": len(history.poison),
+        "violations": len(checker.violations),
+        **{f"  {rule}": n for rule, n in rules.most_common()},
+    }
+
+
+def main() -> int:
+    orders = int(os.environ.get("CHAOS_ORDERS", "500"))
+    seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 10**9))
+    print(f"chaos: {orders} orders, seed {seed} (CHAOS_SEED={seed} reproduces it)", flush=True)
+    report = run(orders, seed, tail_seconds=2.0)
+    print(report.table())
+    print(report.explain())
+    return 1 if report.violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""The system under test, as Lambda and API Gateway would run it, on the serialised
+moto server: HTTP requests through Chalice's local gateway, SQS handlers invoked with
+Lambda-shaped batches (partial batch failures honoured, failed messages visible again
+at once, redrive to the DLQ after 5 receives), the scheduled sweeper, and the runtime's
+boto3 clients hooked by the fault injector.
+
+Concurrency is real: each thread is one concurrent Lambda invocation. Chalice keeps
+the current request on the app object, so the app runs as ``LocalChalice`` (a
+thread-local current request, what ``chalice local`` does), the way separate Lambda
+containers would keep their requests apart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from local.sqs_lambda import sqs_event
+from tests.chaos.faults import Crash, FaultInjector
+
+REGION = "us-east-1"
+SECRET = "chaos-secret"
+QUEUES = {
+    "OrderEventsQueue": "order_events",
+    "KitchenQueue": "kitchen_commands",
+    "DeliveryQueue": "delivery_commands",
+    "TimersQueue": "timer_events",
+}
+STATIONS = {"KitchenQueue": "kitchen", "DeliveryQueue": "delivery"}
+ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "JWT_SECRET": SECRET,
+    "TABLE_NAME": "tropical-pizzas",
+    "WEBSOCKET_ENDPOINT": "https://ws.example.invalid/api",
+    "OUTBOX_GRACE_SECONDS": "0",  # the sweeper races the requests that own an outbox
+    "KITCHEN_OUT_OF_STOCK": "lychee",  # orders with lychee are rejected by the kitchen
+}
+QUIET = ("workflow", "tropical-pizzas", "botocore", "urllib3")
+
+
+@dataclass(slots=True)
+class Answer:
+    status: int
+    body: Any
+
+
+class Stack:
+    """The app on a fresh serialised moto server; ``close()`` restores the process."""
+
+    def __init__(self, injector: FaultInjector) -> None:
+        from chalice.config import Config
+        from chalice.local import LocalChalice, LocalGateway
+
+        from chalicelib.runtime import auth, clients
+        from local.moto_server import MotoServer
+        from local.provision import provision
+
+        self.injector = injector
+        self._environ = dict(os.environ)
+        self.moto = MotoServer().start()
+        self.moto.reset()
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.update(ENV, AWS_ENDPOINT_URL=self.moto.url)
+        session = boto3.session.Session(region_name=REGION)
+        self.made = provision(session, self.moto.url)
+        os.environ["TOPIC_ARN"] = self.made.refs["EventsTopic"]
+        os.environ["TIMERS_QUEUE_URL"] = self.made.queue_urls["TimersQueue"]
+        clients.reset()
+        self._clients = clients
+        for service in ("dynamodb", "sns", "sqs"):
+            injector.attach(clients.client(service))
+
+        from chalicelib.runtime import timers
+
+        self._timers, self._max_delay = timers, timers.MAX_SQS_DELAY_SECONDS
+        timers.MAX_SQS_DELAY_SECONDS = 0  # the harness holds timers and decides when they fire
+
+        from app import app
+
+        self._levels = {name: logging.getLogger(name).level for name in QUIET}
+        for name in QUIET:
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        self.app, self._app_class = app, app.__class__
+        if not isinstance(app, LocalChalice):
+            app.__class__ = type("ChaosChalice", (LocalChalice, app.__class__), {})
+        config = Config.create(chalice_stage="dev", app_name="tropical-pizzas", project_dir=".")
+        self.gateway = LocalGateway(app, config)
+        self.sqs = session.client("sqs", endpoint_url=self.moto.url)
+        self.ddb = session.client("dynamodb", endpoint_url=self.moto.url)
+        self.staff_token = auth.issue(SECRET, "staff-1", roles=["staff"])
+        self._auth = auth
+
+    def token(self, user: str) -> str:
+        return self._auth.issue(SECRET, user, ttl_seconds=6 * 3600)
+
+    def http(
+        self, method: str, path: str, token: str, body: Any = None, key: str | None = None
+    ) -> Answer:
+        """One HTTP request through API Gateway (local). Raises Crash when the
+        invocation died: to the client, a dropped connection."""
+        from chalice.local import LocalGatewayException
+
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        if key:
+            headers["Idempotency-Key"] = key
+        raw = b"" if body is None else json.dumps(body).encode()
+        try:
+            response = self.gateway.handle_request(method, path, headers, raw)
+        except LocalGatewayException as error:
+            return Answer(error.CODE, error.body)
+        text = response.get("body") or ""
+        try:
+            parsed = json.loads(text) if text else None
+        except ValueError:
+            parsed = text
+        return Answer(response["statusCode"], parsed)
+
+    def invoke(self, name: str, event: dict[str, Any]) -> Any:
+        """Invoke a Lambda handler of the app (Crash propagates: the invocation died)."""
+        from chalice.local import LambdaContext
+
+        return self.app.handler_map[name](event, LambdaContext(name, memory_size=512))
+
+    def sweep(self) -> int:
+        event = {
+            "version": "0",
+            "id": "chaos",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": "2000-01-01T00:00:00Z",
+            "region": REGION,
+            "resources": [],
+            "detail": {},
+        }
+        result = self.invoke("outbox_sweeper", event) or {}
+        return int(result.get("swept", 0)) if isinstance(result, dict) else 0
+
+    def receive(self, queue: str, most: int = 10) -> list[dict[str, Any]]:
+        return self.sqs.receive_message(
+            QueueUrl=self.made.queue_urls[queue],
+            MaxNumberOfMessages=most,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            VisibilityTimeout=30,
+        ).get("Messages", [])
+
+    def run_batch(self, queue: str, messages: list[dict[str, Any]]) -> set[str]:
+        """Run the queue's handler on one batch; the ids of the messages that failed."""
+        event = sqs_event(messages, self.made.arns[queue], REGION)
+        try:
+            result = self.invoke(QUEUES[queue], event) or {}
+        except Crash:
+            return {m["MessageId"] for m in messages}
+        return {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+
+    def settle_batch(self, queue: str, messages: list[dict[str, Any]], failed: set[str]) -> None:
+        """Delete what succeeded; make what failed visible again (its timeout has passed)."""
+        url = self.made.queue_urls[queue]
+        again = [m for m in messages if m["MessageId"] in failed]
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if again:
+            self.sqs.change_message_visibility_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(again)
+                ],
+            )
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
+                ],
+            )
+
+    def waiting(self, queue: str) -> int:
+        """Messages on the queue, visible or in flight."""
+        attrs = self.sqs.get_queue_attributes(
+            QueueUrl=self.made.queue_urls[queue],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return sum(int(v) for v in attrs.values())
+
+    def send(self, queue: str, body: str) -> None:
+        self.sqs.send_message(QueueUrl=self.made.queue_urls[queue], MessageBody=body)
+
+    def delete(self, queue: str, message: dict[str, Any]) -> None:
+        self.sqs.delete_message(
+            QueueUrl=self.made.queue_urls[queue], ReceiptHandle=message["ReceiptHandle"]
+        )
+
+    def close(self) -> None:
+        self.app.__class__ = self._app_class
+        self._timers.MAX_SQS_DELAY_SECONDS = self._max_delay
+        self.moto.stop()
+        os.environ.clear()
+        os.environ.update(self._environ)
+        self._clients.reset()
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
