@@ -138,7 +138,7 @@ class Customer:
         place.order = order_id
         self.history.fates[order_id] = fate
         items = list(answer.body["items"])
-        adds = rng.randint(55, 60) if fate["big"] else rng.randint(0, 3)
+        adds = rng.randint(55, 60) if fate["big"] else rng.choice([0, 1, 2, 3, 3, 7, 8, 9])
         used: list[Request] = []
         for i in range(1, adds + 1):
             if items and rng.random() < 0.25:
@@ -187,7 +187,7 @@ class Customer:
             )
             request.kind = "ADD_PIZZA_REUSED_KEY"
             self.caller.send(request, token, rng, may_time_out=False)
-        if fate["late_retry"]:
+        if fate["late_retry"] or fate["big"]:
             self._late_retry(place, token, rng)
         if fate["cancel_early"]:
             self._cancel(order_id, user, token, rng, "early")

@@ -172,15 +172,24 @@ class Checker:
                         f"{pb.type} {pb.id} first published after {pa.type} {pa.id}",
                     )
             for command, cancel in CANCEL_OF.items():
-                cancels = [p.at for p in sent if p.type == cancel]
+                cancels = [p for p in sent if p.type == cancel]
                 if not cancels:
                     continue
-                late = [p for p in sent if p.type == command and p.at > min(cancels)]
-                for p in late:
+                cancelled = min(c.at for c in cancels)
+                by_canceller = {c.invocation for c in cancels}
+                for p in sent:
+                    if p.type != command:
+                        continue
+                    if p.invocation in by_canceller:
+                        why = "by the invocation that committed its cancel"
+                    elif p.scope_started > cancelled:
+                        why = f"by {p.scope}, which began after {cancel} was sent"
+                    else:
+                        continue  # a publisher that loaded before the cancel: stations guard
                     self.flag(
                         order,
-                        "no command after its cancel",
-                        f"{p.type} {p.id} published by {p.scope} after {cancel}",
+                        "no command for an invoke no longer active",
+                        f"{p.type} {p.id} published {why}",
                     )
 
     def stations(self) -> None:

@@ -16,6 +16,7 @@ harness opens one around every handler invocation) from that scope's own seeded 
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import threading
@@ -39,6 +40,9 @@ WRITES = {
     "DeleteMessage",
 }
 COMMANDS = {"MAKE_PIZZA", "DELIVER_PIZZA", "CANCEL_PIZZA", "CANCEL_DELIVERY"}
+
+
+_SERIALS = itertools.count(1)
 
 
 class Crash(BaseException):
@@ -81,6 +85,8 @@ class Scope:
     rng: random.Random
     allow: bool = True
     faults: list[Fault] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+    serial: int = field(default_factory=lambda: next(_SERIALS))
 
 
 def _order_of(service: str, params: dict[str, Any]) -> str | None:
@@ -114,6 +120,8 @@ class Published:
     type: str
     subject: str | None
     scope: str
+    scope_started: float  # when the invocation that published it began
+    invocation: int  # which invocation published it (unique per scope)
 
 
 class FaultInjector:
@@ -230,6 +238,8 @@ class FaultInjector:
             str(message.get("type")),
             message.get("subject"),
             scope.name if scope else "-",
+            scope.started if scope else 0.0,
+            scope.serial if scope else 0,
         )
         with self._lock:
             self.published.append(entry)
