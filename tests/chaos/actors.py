@@ -138,7 +138,7 @@ class Customer:
         place.order = order_id
         self.history.fates[order_id] = fate
         items = list(answer.body["items"])
-        adds = rng.randint(55, 60) if fate["big"] else rng.choice([0, 1, 2, 3, 3, 7, 8, 9])
+        adds = rng.randint(70, 80) if fate["big"] else rng.choice([0, 1, 2, 3, 3, 7, 8, 9])
         used: list[Request] = []
         for i in range(1, adds + 1):
             if items and rng.random() < 0.25:
@@ -350,7 +350,7 @@ class Sweeper:
         )
 
     def run(self) -> None:
-        while not self.stop.wait(self.rng.uniform(0.01, 0.15)):
+        while not self.stop.wait(self.rng.uniform(0.1, 0.6)):
             with self.injector.scope("sweeper", random.Random(self.rng.getrandbits(64))):
                 try:
                     self.stack.sweep()

@@ -42,11 +42,13 @@ class Bus:
             messages = self._timer_intake(messages, rng, chaos)
         if not messages:
             return received
-        if chaos and len(messages) > 1 and rng.random() < 0.05:
+        if chaos and rng.random() < 0.08:
             late = messages.pop(rng.randrange(len(messages)))  # held back: delivered later
             self.stack.delete(queue, late)
             self._hold(queue, late["Body"], rng.uniform(0.05, 1.0), copy=False)
             self.history.count("held back")
+            if not messages:
+                return received
         if chaos:
             rng.shuffle(messages)
         batches = [messages]
@@ -145,8 +147,13 @@ class Bus:
             except (ValueError, KeyError, TypeError):
                 deliver.append(m)
                 continue
-            if due == FIRE_NOW or (chaos and rng.random() < 0.05):
-                deliver.append(m)  # due, or early (the runtime must send it again)
+            if due == FIRE_NOW:
+                deliver.append(m)
+                self.history.count("timers fired")
+                continue
+            if chaos and rng.random() < 0.05:
+                deliver.append(m)  # early: the runtime must send it again for the rest
+                self.history.count("timers delivered early")
                 continue
             self.stack.delete(TIMERS, m)
             fire_in = self._fire_in(schedule, str(body.get("instance")), rng, chaos)

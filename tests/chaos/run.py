@@ -74,6 +74,7 @@ def run(
     rates: Rates | None = None,
     customers: int = 10,
     tail_seconds: float = 1.0,
+    progress: Any = None,
 ) -> Report:
     """The whole schedule, quiescence, then the checker."""
     started = time.time()
@@ -105,15 +106,27 @@ def run(
             t.daemon = True
             t.start()
         for t in threads:
-            t.join()
+            while t.is_alive():
+                t.join(timeout=15)
+                if progress and t.is_alive():
+                    progress(
+                        f"  {time.time() - started:5.0f} s  {orders - len(work)} orders started, "
+                        f"{len(history.requests)} requests, {len(injector.faults)} faults"
+                    )
         time.sleep(tail_seconds)
         stop.set()
         for t in background:
             t.join(timeout=30)
         injector.enabled = False
         schedule_done = time.time()
+        if progress:
+            progress(f"  {schedule_done - started:5.0f} s  schedule done; quiescence (faults off)")
         quiesce(stack, bus, caller, history)
+        if stack.unhooked_clients():
+            history.add("harness_errors", "the runtime made boto3 clients the injector missed")
         quiet = time.time()
+        if progress:
+            progress(f"  {quiet - started:5.0f} s  quiet; checking the history")
         checker = Checker(stack, history, injector)
         violations = checker.check()
         report = Report(seed, orders, time.time() - started, violations)
@@ -143,7 +156,7 @@ def quiesce(stack: Stack, bus: Bus, caller: Caller, history: History) -> None:
             for _ in range(500):
                 n = bus.pump(queue, rng, chaos=False)
                 moved += n
-                if not n and not stack.waiting(queue):
+                if not n and not stack.visible(queue):
                     break
         with caller.injector.scope("sweeper (quiescence)", rng, allow=False):
             moved += stack.sweep()
@@ -206,6 +219,9 @@ def figures(history: History, injector: FaultInjector, checker: Checker) -> dict
         "same work item finished 2xx twice (racing staff)": counts.get(
             "finishes answered 2xx more than once (one work item)", 0
         ),
+        "timers fired / delivered early": (
+            f"{counts.get('timers fired', 0)} / {counts.get('timers delivered early', 0)}"
+        ),
         "poison messages": len(history.poison),
         "violations": len(checker.violations),
         **{f"  {rule}": n for rule, n in rules.most_common()},
@@ -216,7 +232,7 @@ def main() -> int:
     orders = int(os.environ.get("CHAOS_ORDERS", "500"))
     seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 10**9))
     print(f"chaos: {orders} orders, seed {seed} (CHAOS_SEED={seed} reproduces it)", flush=True)
-    report = run(orders, seed, tail_seconds=2.0)
+    report = run(orders, seed, tail_seconds=2.0, progress=lambda line: print(line, flush=True))
     print(report.table())
     print(report.explain())
     return 1 if report.violations else 0

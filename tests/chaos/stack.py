@@ -184,13 +184,12 @@ class Stack:
                 ],
             )
 
-    def waiting(self, queue: str) -> int:
-        """Messages on the queue, visible or in flight."""
+    def visible(self, queue: str) -> int:
+        """Messages on the queue that a receive would get now."""
         attrs = self.sqs.get_queue_attributes(
-            QueueUrl=self.made.queue_urls[queue],
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            QueueUrl=self.made.queue_urls[queue], AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]
-        return sum(int(v) for v in attrs.values())
+        return int(attrs["ApproximateNumberOfMessages"])
 
     def send(self, queue: str, body: str) -> None:
         self.sqs.send_message(QueueUrl=self.made.queue_urls[queue], MessageBody=body)
@@ -199,6 +198,12 @@ class Stack:
         self.sqs.delete_message(
             QueueUrl=self.made.queue_urls[queue], ReceiptHandle=message["ReceiptHandle"]
         )
+
+    def unhooked_clients(self) -> int:
+        """Runtime clients created after the hooks were attached (their calls escaped
+        the injector); 0 when the factory is still the one cached function."""
+        info = getattr(self._clients.client, "cache_info", None)
+        return max(0, info().currsize - 3) if info else 0
 
     def close(self) -> None:
         self.app.__class__ = self._app_class
