@@ -11,6 +11,7 @@ import pytest
 from chalicelib.orders.service import ORDERS
 from chalicelib.runtime import clients, clock, orchestrator, store
 from chalicelib.runtime.errors import Conflict
+from chalicelib.runtime.orchestrator import CLIENT, Incoming
 from local.provision import provision
 from tests.conftest import REGION
 from tests.shop import PIZZA
@@ -32,8 +33,9 @@ def test_concurrent_events_on_one_order_lose_nothing(moto_stack):
     order_id = "concurrent-1"
     add = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": clock.now()}
     orchestrator.start(
-        ORDERS, order_id, "alice", {"orderId": order_id, "customerId": "alice"}, add, "e-0"
-    )
+        ORDERS, order_id, "alice", {"orderId": order_id, "customerId": "alice"},
+        Incoming(add, "e-0", CLIENT),
+    )  # fmt: skip
     barrier = threading.Barrier(WRITERS)
     errors: list[BaseException] = []
     conflicts: list[int] = []
@@ -43,7 +45,8 @@ def test_concurrent_events_on_one_order_lose_nothing(moto_stack):
             barrier.wait()
             for _ in range(5):  # a 409 Conflict tells the client to retry
                 try:
-                    orchestrator.send(ORDERS, order_id, add, f"e-{n}", "client", caller="alice")
+                    incoming = Incoming(add, f"e-{n}", CLIENT, caller="alice", keyed=True)
+                    orchestrator.send(ORDERS, order_id, incoming)
                     return
                 except Conflict:
                     conflicts.append(n)
