@@ -41,7 +41,7 @@ from .errors import (
 )
 from .settings import settings
 from .validation import BUS, CLIENT, RUNTIME, TIMER, validate_model, validate_payload
-from .workflow import Workflow
+from .workflow import MAX_INSTANCE_ID, Workflow, is_instance_id
 
 __all__ = [
     "BUS",
@@ -170,11 +170,14 @@ def _load_for(
     workflow: Workflow, instance_id: str, caller: str | None, creating: bool
 ) -> store.Instance | None:
     """The stored instance (None only when creating); NotFound for others' instances."""
+    missing = NotFound(f"no {workflow.name} {instance_id[:MAX_INSTANCE_ID]!r}")
+    if not is_instance_id(instance_id):
+        raise missing
     instance = store.load(workflow.key(instance_id))
     if instance is None and not creating:
-        raise NotFound(f"no {workflow.name} {instance_id!r}")
+        raise missing
     if instance is not None and caller is not None and instance.owner != caller:
-        raise NotFound(f"no {workflow.name} {instance_id!r}")
+        raise missing
     return instance
 
 

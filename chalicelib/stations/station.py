@@ -30,6 +30,7 @@ from chalicelib.runtime.clients import client
 from chalicelib.runtime.clock import now
 from chalicelib.runtime.errors import BadRequest, NotFound, Unavailable
 from chalicelib.runtime.settings import settings
+from chalicelib.runtime.workflow import is_instance_id
 
 WORK, CLOSED = "work", "closed"
 
@@ -67,8 +68,8 @@ class Station:
             raise BadRequest(f"{self.name} takes {self.command}, not {event['type']}")
         data = event.get("data") or {}
         order_id = data.get("orderId") or event.get("subject")
-        if not isinstance(order_id, str) or not order_id:
-            raise BadRequest(f"{event['type']} without an orderId")
+        if not isinstance(order_id, str) or not is_instance_id(order_id):
+            raise BadRequest(f"{event['type']} without a valid orderId")
         if event["type"] == self.cancel:
             self._close(order_id, event["id"], "cancelled", delete_work=True)
             return False
@@ -165,6 +166,8 @@ class Station:
 
     def held(self, order_id: str) -> dict[str, Any] | None:
         """The work item of ``order_id`` if the station holds it (strongly consistent)."""
+        if not is_instance_id(order_id):
+            return None  # not an order id: no key to look up
         item = store.call(
             client("dynamodb").get_item,
             Key=store.key(self._pk(order_id), WORK),
