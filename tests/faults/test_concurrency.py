@@ -130,3 +130,35 @@ def test_the_sweeper_and_a_request_sending_the_same_outbox_at_once(moto_stack, m
     assert len(bodies) == len(published)
     assert [json.loads(b)["id"] for b in bodies][:1] == [f"order.{order_id}.v2.1"]
     assert [w["orderId"] for w in KITCHEN.orders()] == [order_id]
+
+
+def test_concurrent_requests_with_one_idempotency_key_commit_once(moto_stack):
+    order_id = "same-key-1"
+    add = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": clock.now()}
+    orchestrator.start(
+        ORDERS, order_id, "alice", {"orderId": order_id, "customerId": "alice"},
+        Incoming(add, "e-0", CLIENT),
+    )  # fmt: skip
+    barrier = threading.Barrier(8)
+    answers: list[dict] = []
+    errors: list[BaseException] = []
+
+    def twin() -> None:
+        try:
+            barrier.wait()
+            incoming = Incoming(add, "client.alice.k-1", CLIENT, caller="alice", keyed=True)
+            answers.append(orchestrator.send(ORDERS, order_id, incoming).view())
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=twin) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(isinstance(e, Conflict) and "in progress" in e.message for e in errors), errors
+    assert answers and all(a == answers[0] for a in answers)
+    assert answers[0]["version"] == 2
+    instance = store.load(ORDERS.key(order_id))
+    assert instance.version == 2
+    assert len(instance.snapshot["context"]["items"]) == 2
