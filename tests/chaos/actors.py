@@ -299,7 +299,7 @@ class Staff:
     def step(self, token: str) -> None:
         held = self.held(token)
         if not held:
-            time.sleep(self.rng.uniform(0.05, 0.2))
+            time.sleep(self.rng.uniform(0.2, 0.5))  # each listing is a table scan on moto
             return
         order_id = self.rng.choice(held)
         r = self.rng.random()

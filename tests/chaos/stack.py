@@ -51,6 +51,50 @@ ENV = {
 QUIET = ("workflow", "tropical-pizzas", "botocore", "urllib3")
 
 
+def _partition_queries() -> Any:
+    """Make moto answer a Query from the items it can match instead of the whole table.
+
+    moto's ``Table.query`` sorts every item of the table on each call, also for a query on
+    one partition, so a long run slows down with every stored event. During a run, a
+    query on the table reads only its partition and a query on an index only the items
+    that carry the index's hash key attribute; what moto does with them is unchanged.
+    Safe because the server handles one request at a time. Returns the undo.
+    """
+    from moto.dynamodb.models.table import Table
+
+    original = Table.query
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name:
+            index = next(i for i in self.all_indexes() if i.name == index_name)
+            names = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+            items = [
+                item
+                for group in self.items.values()
+                for item in (group.values() if self.range_key_attr else [group])
+                if all(item.attrs.get(n) for n in names)
+            ]
+        elif self.range_key_attr:
+            items = list(self.items.get(hash_key, {}).values())
+        else:
+            items = [self.items[hash_key]] if hash_key in self.items else []
+        self.all_items = lambda: sorted(
+            items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key
+        )
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    Table.query = query
+
+    def undo() -> None:
+        Table.query = original
+
+    return undo
+
+
 @dataclass(slots=True)
 class Answer:
     status: int
@@ -70,6 +114,7 @@ class Stack:
 
         self.injector = injector
         self._environ = dict(os.environ)
+        self._undo_queries = _partition_queries()
         self.moto = MotoServer().start()
         self.moto.reset()
         os.environ.pop("AWS_PROFILE", None)
@@ -213,6 +258,7 @@ class Stack:
         self.app.__class__ = self._app_class
         self._timers.MAX_SQS_DELAY_SECONDS = self._max_delay
         self.moto.stop()
+        self._undo_queries()
         os.environ.clear()
         os.environ.update(self._environ)
         self._clients.reset()
