@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     from chalice.local import create_local_server
 
     from chalicelib.runtime import clients
+    from local.serving import widen_backlog
 
     clients.reset()
     import app as app_module
@@ -185,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()),
     )  # fmt: skip
     server = create_local_server(app, config, "127.0.0.1", args.port)
+    widen_backlog(server.server)  # chalice's server keeps socketserver's backlog of 5
     http = threading.Thread(target=server.server.serve_forever, name="http", daemon=True)
 
     from local.gateway import WebsocketGateway
