@@ -92,7 +92,7 @@ class Stack:
     def stop(self) -> int:
         self.process.send_signal(signal.SIGINT)
         try:
-            return self.process.wait(timeout=15)
+            return self.process.wait(timeout=30)  # generous: CI machines run suites side by side
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait()
