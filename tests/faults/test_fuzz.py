@@ -95,9 +95,10 @@ def nested(depth: int, kind: str, leaf: str = "1") -> str:
     return "".join(chain) + leaf + "".join(closing[o] for o in reversed(chain))
 
 
+depths = st.one_of(st.sampled_from([31, 32, 33, 1000, 3000, 6000]), st.integers(1, 6000))
 nested_texts = st.builds(
     nested,
-    st.integers(1, 6000),
+    depths,
     st.sampled_from(["list", "object", "mixed"]),
     st.sampled_from(["1", "null", '"x"', *NOT_JSON_NUMBERS[:4]]),
 )
@@ -343,6 +344,9 @@ messages = st.one_of(
     st.text(max_size=300),
     nested_texts,
     cloud_events.map(json.dumps),
+    st.tuples(cloud_events, nested_texts).map(
+        lambda t: json.dumps(t[0])[:-1] + f', "data": {t[1]}}}'
+    ),
     timer_messages.map(json.dumps),
     st.tuples(cloud_events, st.sampled_from(NOT_JSON_NUMBERS)).map(
         lambda t: json.dumps(t[0])[:-1] + f', "n": {t[1]}}}'
