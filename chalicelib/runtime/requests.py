@@ -24,6 +24,8 @@ _STRUCTURE = re.compile(r'[\[\]{}"\\]')
 
 def _nesting_exceeds(text: str, limit: int) -> bool:
     """Whether arrays and objects nest deeper than ``limit`` (brackets in strings ignored)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False  # the usual case, without a scan
     depth = 0
     in_string = False
     escaped_at = -1
