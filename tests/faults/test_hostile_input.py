@@ -238,10 +238,6 @@ def _dynamodb_key_limits() -> None:
     clients.client("dynamodb").meta.events.register("before-call.dynamodb.*", check)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.py/service pass any path segment to DynamoDB as a key (lead: bound order ids)",
-)
 @pytest.mark.parametrize(
     "method, path",
     [("GET", "/orders/{long}"), ("GET", "/orders/{long}/history"),
@@ -253,7 +249,6 @@ def test_an_order_id_longer_than_a_dynamodb_key_is_404_not_503(shop, method, pat
     _refused(response, 404, "no order")
 
 
-@pytest.mark.xfail(strict=True, reason="service.connect passes orderId to DynamoDB as a key")
 def test_a_websocket_order_id_longer_than_a_dynamodb_key_is_404_not_503(shop):
     _dynamodb_key_limits()
     answer = shop.ws("connect", "conn-1", {"orderId": "a" * 2100, "token": shop.customer})
