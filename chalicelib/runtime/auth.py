@@ -23,6 +23,7 @@ from .requests import decode_json
 
 STAFF = "staff"
 LEEWAY_SECONDS = 30
+MAX_SUBJECT = 128
 # far above any real token (ours are ~200 characters), far below what costs time to refuse
 MAX_TOKEN_CHARS = 8 * 1024
 MAX_TOKEN_DEPTH = 4
@@ -124,6 +125,9 @@ def verify(token: str | None, secret: str, now: float | None = None) -> Principa
     user = claims.get("sub")
     if not isinstance(user, str) or not user:
         raise Unauthorized("token has no subject ('sub')")
+    if len(user) > MAX_SUBJECT or not user.isprintable():
+        # the subject is part of table keys (Idempotency-Key records, owners)
+        raise Unauthorized(f"token subject ('sub') must be 1-{MAX_SUBJECT} printable characters")
     roles = claims.get("roles", [])
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise Unauthorized("token 'roles' must be a list of strings")

@@ -153,3 +153,13 @@ def test_a_token_over_8_kib_is_refused_before_decoding():
 def test_malformed_segments_say_which(token, message):
     with pytest.raises(Unauthorized, match=message):
         auth.verify(token, SECRET)
+
+
+def test_a_subject_too_long_for_a_table_key_is_refused():
+    """Event ids embed the subject (client.<sub>.<key>) and become table keys: a 6 KB
+    subject inside an 8 KiB token would fail DynamoDB's key limit as a 503."""
+    from chalicelib.runtime import auth as tokens
+
+    with pytest.raises(Unauthorized, match="1-128 printable"):
+        tokens.verify(tokens.issue("s3cret", "u" * 129), "s3cret")
+    assert tokens.verify(tokens.issue("s3cret", "u" * 128), "s3cret").user == "u" * 128

@@ -157,3 +157,15 @@ HOSTILE_TIMERS = {
 def test_hostile_timer_messages_are_bad_requests(body):
     with pytest.raises(BadRequest):
         timers.parse(body)
+
+
+def test_a_cloudevent_id_too_long_for_a_dedupe_key_is_a_bad_request():
+    import json
+
+    from chalicelib.runtime import bus
+    from chalicelib.runtime.errors import BadRequest
+
+    event = {"specversion": "1.0", "id": "x" * 257, "source": "s", "type": "PIZZA_READY"}
+    with pytest.raises(BadRequest, match="longer than 256"):
+        bus.parse(json.dumps(event))
+    assert bus.parse(json.dumps({**event, "id": "x" * 256}))["id"] == "x" * 256
