@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -127,15 +128,17 @@ def _sqs_pollers(app: Any, session: Any, endpoint: str | None, stop: threading.E
 
 def _stations(seconds: dict[str, float], stop: threading.Event) -> Loop:
     from chalicelib.runtime import clock
+    from chalicelib.runtime.errors import NotFound
     from chalicelib.stations import STATIONS
 
     def step() -> bool:
         now = datetime.now(UTC)
         for name, station in STATIONS.items():
-            for work in station.orders():
+            for work in station.orders():  # the index lags a finished order a moment
                 received = clock.parse(work["receivedAt"])
                 if (now - received).total_seconds() >= seconds[name]:
-                    station.finish(work["orderId"], by=f"auto-{name}")
+                    with suppress(NotFound):  # finished or cancelled since it was listed
+                        station.finish(work["orderId"], by=f"auto-{name}")
         return False
 
     return Loop("stations", step, 0.25, stop)
