@@ -2,8 +2,8 @@
 
 It walks every shard of the pending index, oldest first within a shard, each page in
 turn, and handles each instance (and each shard's read) alone: one that fails is
-logged and skipped, the rest are still swept. A run is bounded (instances and seconds); whatever it leaves waits
-for the next run, which starts at another shard.
+logged and skipped, the rest are still swept. A run is bounded (instances and
+seconds); whatever it leaves waits for the next run, which starts at another shard.
 """
 
 from __future__ import annotations
