@@ -149,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     os.environ.setdefault("JWT_SECRET", DEV_SECRET)
     os.environ.setdefault("OUTBOX_GRACE_SECONDS", "5")
+    # shards spread DynamoDB partitions on AWS; moto answers each index query with a scan
+    # of the whole table, so locally fewer shards keep a long session fast
+    os.environ.setdefault("OUTBOX_SHARDS", "4")
+    os.environ.setdefault("STATION_SHARDS", "1")
     import boto3
 
     moto = None
