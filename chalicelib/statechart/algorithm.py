@@ -14,12 +14,11 @@ from collections.abc import Iterable, Mapping
 from .definition import ActionRef, GuardRef, InvokeDef, StateNode, Transition
 from .snapshot import Effect
 from .tree import (
-    adjacency,
     children_of,
     in_final_state,
     is_descendant,
     matches_state,
-    state_value,
+    shared_value,
 )
 
 TYPE_CHECKING = False  # typing stays out of the Lambda's import path (cold start)
@@ -93,7 +92,7 @@ def evaluate_guard(guard: GuardRef, work: Work, event: Mapping[str, Any]) -> boo
     state = guard.state
     if isinstance(state, str) and state.startswith("#"):
         return work.definition.node_by_id(state) in work.nodes
-    return matches_state(state, state_value(work.definition.root, work.nodes))
+    return matches_state(state, shared_value(work.definition.root, work.nodes))
 
 
 def matches_descriptor(event_type: str, descriptor: str) -> bool:
@@ -134,19 +133,26 @@ def _next(node: StateNode, work: Work, event: Mapping[str, Any]) -> list[Transit
 
 
 def select_transitions(work: Work, event: Mapping[str, Any]) -> list[Transition]:
-    adj = adjacency(work.nodes)
+    """XState's ``transitionNode``: walk the state *value* by its shape, not the node set.
 
-    def visit(node: StateNode) -> list[Transition]:
-        kids = adj.get(node)
-        if not kids:
-            return _next(node, work, event)
-        if node.type == "parallel":
-            found = [t for kid in kids for t in visit(kid)]
-        else:
-            found = visit(kids[0])
+    The value is that of the completed node set, and its shape decides: a value
+    with one key is walked as a compound state, with several keys as a parallel
+    one, whatever the node's type. They differ after transitions that leave the
+    active set without some ancestors (a region re-entered through history while
+    its parallel parent re-enters), and XState's choice is the one to match.
+    """
+
+    def visit(node: StateNode, value: Any) -> list[Transition]:
+        if type(value) is str:
+            return _next(node.states[value], work, event) or _next(node, work, event)
+        if len(value) == 1:
+            for key, sub in value.items():
+                return visit(node.states[key], sub) or _next(node, work, event)
+        found = [t for key, sub in value.items() for t in visit(node.states[key], sub)]
         return found or _next(node, work, event)
 
-    return visit(work.definition.root)
+    root = work.definition.root
+    return visit(root, shared_value(root, work.nodes))
 
 
 def select_eventless(work: Work, event: Mapping[str, Any]) -> list[Transition]:

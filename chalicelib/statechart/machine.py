@@ -46,8 +46,7 @@ class Machine:
         self.config = config
         self.id = self.definition.id
         self.root = self.definition.root
-        self._nodes_cache: dict[Any, tuple[StateNode, ...]] = {}
-        self._shapes: dict[tuple[StateNode, ...], tuple[Any, tuple[StateNode, ...]]] = {}
+        self._restore_cache: dict[Any, tuple[Any, tuple[StateNode, ...]]] = {}
 
     # -- transitions ---------------------------------------------------------
 
@@ -108,7 +107,7 @@ class Machine:
                 f"snapshot belongs to machine '{snapshot.machine_id}', not '{self.id}'"
             )
         try:
-            nodes = self._nodes_of_value(snapshot.value)
+            value, nodes = self._restored_shape(snapshot.value)
             for key, ids in snapshot.history.items():
                 self.definition.ids[key]
                 for node_id in ids:
@@ -119,7 +118,7 @@ class Machine:
             ) from None
         return Snapshot(
             snapshot.machine_id,
-            snapshot.value,
+            snapshot.value if value is None else tree.copy_value(value),
             snapshot.context,
             snapshot.status,
             snapshot.output,
@@ -130,14 +129,22 @@ class Machine:
             nodes=nodes,
         )
 
-    def _nodes_of_value(self, value: Any) -> tuple[StateNode, ...]:
+    def _restored_shape(self, value: Any) -> tuple[Any, tuple[StateNode, ...]]:
+        """The active nodes a stored value restores to (XState's ``restoreSnapshot``).
+
+        Returns ``(None, nodes)`` when the value of those nodes is the stored one,
+        else ``(value, nodes)``: a value stored from an incomplete active set (see
+        ``_snapshot_of``) restores to a completed set whose value can differ.
+        """
         key = value if isinstance(value, str) else _freeze(value)
-        nodes = self._nodes_cache.get(key)
-        if nodes is None:
+        shape = self._restore_cache.get(key)
+        if shape is None:
             nodes = tree.nodes_from_value(self.root, value)
-            if len(self._nodes_cache) < _CACHE_LIMIT:
-                self._nodes_cache[key] = nodes
-        return nodes
+            restored = tree.shared_value(self.root, nodes)
+            shape = (None if restored == value else restored, nodes)
+            if len(self._restore_cache) < _CACHE_LIMIT:
+                self._restore_cache[key] = shape
+        return shape
 
     def _history_nodes(
         self, history: Mapping[str, tuple[str, ...]]
@@ -146,19 +153,14 @@ class Machine:
         return {key: tuple(ids[i] for i in value) for key, value in history.items()}
 
     def _snapshot_of(self, work: algorithm.Work) -> Snapshot:
-        key = tuple(work.nodes)
-        shape = self._shapes.get(key)
-        if shape is None:
-            value = tree.state_value(self.root, key)
-            # Stored snapshots are restored from their value, so the node order must
-            # be the one the value gives, in memory as after a restore.
-            shape = (value, self._nodes_of_value(value))
-            if len(self._shapes) < _CACHE_LIMIT:
-                self._shapes[key] = shape
-        value, nodes = shape
+        # The active set is kept as the step left it, as XState keeps ``_nodes``: it
+        # can lack an ancestor the value shows (a region re-entered through history
+        # while its parallel parent re-enters), and XState's next step exits and
+        # enters by that set, not by the value. Only a restore completes it.
+        nodes = tuple(work.nodes)
         return Snapshot(
             self.id,
-            tree.copy_value(value),
+            tree.state_value(self.root, nodes),
             work.context,
             work.status,
             work.output,

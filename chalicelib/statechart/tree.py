@@ -55,13 +55,18 @@ def copy_value(value: Any) -> Any:
 
 def state_value(root: StateNode, nodes: Iterable[StateNode]) -> Any:
     """XState's ``getStateValue``: the value of the completed node set (a fresh object)."""
+    return copy_value(shared_value(root, nodes))
+
+
+def shared_value(root: StateNode, nodes: Iterable[StateNode]) -> Any:
+    """Like ``state_value`` but memoised and shared: never mutate the result."""
     key = tuple(nodes)
     value = _value_memo.get(key)
     if value is None:
         value = _value_from_adj(root, adjacency(complete_nodes(key)))
         if len(_value_memo) < _MEMO_LIMIT:
             _value_memo[key] = value
-    return copy_value(value)
+    return value
 
 
 def complete_nodes(nodes: Iterable[StateNode]) -> dict[StateNode, None]:

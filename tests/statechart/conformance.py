@@ -72,8 +72,14 @@ def _view(snapshot: Snapshot, effects: list[Effect], probes: list[dict]) -> dict
     }
 
 
-def run_python(case: dict[str, Any], round_trip: bool = True) -> dict[str, Any]:
-    """This engine's results in the runner's shape; each event applied to a stored copy."""
+def run_python(case: dict[str, Any], round_trip: bool | None = None) -> dict[str, Any]:
+    """This engine's results in the runner's shape.
+
+    Each event is applied to a copy restored from JSON, as the runtime does, unless
+    the case says ``"restore": false`` (snapshots chained in memory, as one actor).
+    """
+    if round_trip is None:
+        round_trip = case.get("restore", True)
     try:
         machine = build(case["config"])
         step = machine.initial_transition()
