@@ -393,10 +393,12 @@ def resolve_actions(work: Work, event: Mapping[str, Any], actions: Iterable[Acti
             )
         else:  # stop
             invoke = action.impl
+            work.changed = True
+            # Exiting a state whose invoke is not running (a restore brought the state
+            # back without its child) stops nothing, as in XState: no effect.
             if invoke.id in work.children:
                 work.children = {k: v for k, v in work.children.items() if k != invoke.id}
-            work.changed = True
-            work.effects.append(Effect("cancel_invoke", invoke.src, id=invoke.id, event=event))
+                work.effects.append(Effect("cancel_invoke", invoke.src, id=invoke.id, event=event))
 
 
 def _raise(work: Work, event: Mapping[str, Any], action: ActionRef) -> None:

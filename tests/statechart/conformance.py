@@ -96,3 +96,14 @@ def run_python(case: dict[str, Any], round_trip: bool | None = None) -> dict[str
         return {"steps": json.loads(json.dumps(steps))}
     except Exception as exc:  # noqa: BLE001 - compared with XState's failure
         return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def first_difference(ours: dict, theirs: dict, events: list) -> str:
+    """Where two runs first part ways, for a failure message."""
+    if "error" in ours or "error" in theirs:
+        return f"ours: {ours.get('error')!r}, xstate: {theirs.get('error')!r}"
+    for i, (a, b) in enumerate(zip(ours["steps"], theirs["steps"], strict=False)):
+        if a != b:
+            event = events[i - 1] if i else "(initial)"
+            return f"step {i} after {event}:\n ours:   {json.dumps(a)}\n xstate: {json.dumps(b)}"
+    return f"{len(ours['steps'])} steps against {len(theirs['steps'])}"

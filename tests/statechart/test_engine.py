@@ -193,6 +193,43 @@ def test_final_state_sets_done_status_and_output():
     assert step.snapshot.next_events == []
 
 
+_ENDING = {
+    "id": "m",
+    "initial": "a",
+    # root transitions XState's pure transition() would still take from a done snapshot
+    "on": {"RESTART": {"target": ".a", "actions": ["log"]}, "NOTE": {"actions": ["log"]}},
+    "states": {
+        "a": {"invoke": {"id": "job", "src": "job"}, "on": {"END": "b"}},
+        "b": {"type": "final"},
+    },
+}
+
+
+def _ended(machine: Machine, how: str) -> Snapshot:
+    start = machine.initial_transition().snapshot
+    event = {"type": "END"} if how == "done" else {"type": "xstate.error.actor.job", "error": "x"}
+    ended = machine.transition(start, event).snapshot
+    assert ended.status == how
+    return ended
+
+
+@pytest.mark.parametrize("how", ["done", "error"])
+@pytest.mark.parametrize("event", ["RESTART", "NOTE", "xstate.done.actor.job"])
+@pytest.mark.parametrize("restored", [False, True], ids=["in_memory", "restored"])
+def test_a_done_or_error_snapshot_handles_no_event(how, event, restored):
+    machine = make(_ENDING)
+    ended = _ended(machine, how)
+    if restored:
+        ended = machine.restore(json.loads(json.dumps(ended.to_dict())))
+    step = machine.transition(ended, {"type": event})
+    assert step.handled is False
+    assert step.snapshot is ended
+    assert step.effects == []
+    assert step.snapshot.status == how
+    assert ended.can({"type": event}) is False
+    assert ended.next_events == []
+
+
 def test_raise_is_processed_in_the_same_macrostep():
     config = {
         "id": "m",

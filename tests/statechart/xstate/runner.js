@@ -75,7 +75,8 @@ function normalizeActions(list) {
     } else if (a.type === 'xstate.spawnChild') {
       out.push({ kind: 'invoke', id: p.id, type: p.src, input: p.input === undefined ? null : p.input });
     } else if (a.type === 'xstate.stopChild') {
-      out.push({ kind: 'cancel_invoke', id: p ? p.id : null });
+      // a stop of a child the snapshot does not have resolves to no actor: a no-op
+      if (p) out.push({ kind: 'cancel_invoke', id: p.id });
     } else if (a.type === 'xstate.assign') {
       // assign is applied inside the transition; nothing to run afterwards
     } else {
