@@ -198,6 +198,9 @@ class Definition:
         self.id: str = config.get("id") or "(machine)"
         self.ids: dict[str, StateNode] = {}
         self.nodes: list[StateNode] = []
+        # memo tables of the step algorithm (algorithm.py, plans.py), per machine
+        self.plans: dict[Any, Any] = {}
+        self.always_chains: dict[tuple[StateNode, ...], Any] = {}
         self.root = self._build(config, None, "")
         for node in self.nodes:
             self._initialize(node)

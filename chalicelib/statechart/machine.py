@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 
 from . import algorithm, tree
-from .definition import Definition, StateNode
+from .definition import Definition, StateNode, Transition
 from .snapshot import Snapshot, SnapshotError, Step
 
 TYPE_CHECKING = False  # typing stays out of the Lambda's import path (cold start)
@@ -47,6 +47,10 @@ class Machine:
         self.id = self.definition.id
         self.root = self.definition.root
         self._restore_cache: dict[Any, tuple[Any, tuple[StateNode, ...]]] = {}
+        # XState's initial microstep: one reentering transition from the root to
+        # every initial state (made once, so its plan is made once too)
+        targets = tuple(tree.initial_nodes(self.root))
+        self._boot = Transition(self.root, "", targets, (), None, True, {})
 
     # -- transitions ---------------------------------------------------------
 
@@ -57,9 +61,7 @@ class Machine:
             start.update(context)
         work = algorithm.Work(self.definition, start, (self.root,), {}, {})
         init_event = {"type": "xstate.init"}
-        targets = list(tree.initial_nodes(self.root))
-        boot = algorithm.Transition(self.root, "", tuple(targets), (), None, True, {})
-        algorithm.microstep(work, [boot], init_event, initial=True)
+        algorithm.microstep(work, [self._boot], init_event, initial=True)
         algorithm.macrostep(work, init_event, initial=True)
         return Step(self._snapshot_of(work), work.effects, True)
 
