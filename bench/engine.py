@@ -13,8 +13,9 @@ Scenarios (what a Lambda does per event):
 
 Every engine starts from ``json.loads`` of the stored string, builds its machine once
 (as a warm Lambda would) and ends with the JSON string to store, through the same
-compact encoder. Timings interleave the Python engines batch by batch, so machine
-noise hits all alike; Node runs its own batches right after, in the same run.
+compact encoder. Times are CPU time per operation (median of batches), so other load
+on the machine does not count; the Python engines are interleaved batch by batch, and
+Node runs its own batches right after, in the same run.
 """
 
 from __future__ import annotations
@@ -395,10 +396,11 @@ def peer_statemachine() -> tuple[dict[str, Callable[[], Any]], Callable[[], None
 
 
 def _batch_us(fn: Callable[[], Any], n: int) -> float:
-    start = time.perf_counter()
+    # CPU time, not wall time: other load on a shared machine then does not count
+    start = time.process_time()
     for _ in range(n):
         fn()
-    return (time.perf_counter() - start) / n * 1e6
+    return (time.process_time() - start) / n * 1e6
 
 
 NODE = "XState (Node)"
@@ -437,7 +439,7 @@ def xstate_in_node(batches: int, per_batch: int) -> dict[str, float]:
 
 
 def measure(batches: int = 40, per_batch: int = 400) -> dict[str, dict[str, float]]:
-    """Median µs per handler path (JSON in, event(s), JSON out), per scenario and engine."""
+    """Median CPU µs per handler path (JSON in, event(s), JSON out), per scenario and engine."""
     engines = {
         "ours": ours(),
         "transitions": peer(),

@@ -183,23 +183,24 @@ def _always_chains(nodes: tuple[StateNode, ...]) -> tuple[tuple[Transition, ...]
 
 
 def resolve_actions(work: Work, event: Mapping[str, Any], actions: Iterable[ActionRef]) -> None:
+    """Apply assigns and raises to ``work``; record every other action as an effect."""
+    effects = work.effects
     for action in actions:
         kind = action.kind
-        params = action.params
-        if callable(params):
-            params = params(work.context, event)
-        if kind == "effect":
-            work.effects.append(
-                Effect("action", action.type, params=params, event=event, context=work.context)
-            )
-        elif kind == "assign":
+        params = action.params(work.context, event) if action.dynamic else action.params
+        if kind == "assign":
             work.context = action.impl.apply(work.context, event, params)
             work.changed = True
+        elif kind == "effect":
+            # Effect(kind, type, id, params, input, delay_ms, event, context)
+            effects.append(
+                Effect("action", action.type, None, params, None, None, event, work.context)
+            )
         elif kind == "raise":
             _raise(work, event, action)
         elif kind == "cancel":
-            work.effects.append(
-                Effect("cancel_schedule", "xstate.cancel", id=action.impl.send_id, event=event)
+            effects.append(
+                Effect("cancel_schedule", "xstate.cancel", action.impl.send_id, event=event)
             )
         elif kind == "spawn":
             invoke = action.impl
@@ -208,15 +209,8 @@ def resolve_actions(work: Work, event: Mapping[str, Any], actions: Iterable[Acti
                 data = data(work.context, event)
             work.children = {**work.children, invoke.id: invoke.src}
             work.changed = True
-            work.effects.append(
-                Effect(
-                    "invoke",
-                    invoke.src,
-                    id=invoke.id,
-                    input=data,
-                    event=event,
-                    context=work.context,
-                )
+            effects.append(
+                Effect("invoke", invoke.src, invoke.id, None, data, None, event, work.context)
             )
         else:  # stop
             invoke = action.impl
@@ -225,7 +219,7 @@ def resolve_actions(work: Work, event: Mapping[str, Any], actions: Iterable[Acti
             # back without its child) stops nothing, as in XState: no effect.
             if invoke.id in work.children:
                 work.children = {k: v for k, v in work.children.items() if k != invoke.id}
-                work.effects.append(Effect("cancel_invoke", invoke.src, id=invoke.id, event=event))
+                effects.append(Effect("cancel_invoke", invoke.src, invoke.id, event=event))
 
 
 def _raise(work: Work, event: Mapping[str, Any], action: ActionRef) -> None:

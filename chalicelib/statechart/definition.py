@@ -61,13 +61,14 @@ def _as_list(value: Any) -> list[Any]:
 class ActionRef:
     """One resolved action: kind is assign | raise | cancel | effect | spawn | stop."""
 
-    __slots__ = ("impl", "kind", "params", "type")
+    __slots__ = ("dynamic", "impl", "kind", "params", "type")
 
     def __init__(self, kind: str, type: str, params: Any = None, impl: Any = None) -> None:  # noqa: A002
         self.kind = kind
         self.type = type
         self.params = params
         self.impl = impl
+        self.dynamic = callable(params)  # params computed from (context, event)
 
 
 class GuardRef:

@@ -18,8 +18,11 @@ _CACHE_LIMIT = 1024
 
 
 def _freeze(value: Any) -> Any:
+    """A hashable key for a state value (nested dicts of strings)."""
+    if type(value) is str:
+        return value
     if type(value) is dict or isinstance(value, Mapping):
-        return tuple((k, _freeze(v)) for k, v in value.items())
+        return tuple((k, v if type(v) is str else _freeze(v)) for k, v in value.items())
     return value
 
 
@@ -83,12 +86,9 @@ class Machine:
         )
         if snapshot.status != "active":
             return Step(snapshot, [], False)
+        history = self._history_nodes(snapshot.history) if snapshot.history else {}
         work = algorithm.Work(
-            self.definition,
-            snapshot.context,
-            snapshot._nodes,
-            self._history_nodes(snapshot.history),
-            snapshot.children,
+            self.definition, snapshot.context, snapshot._nodes, history, snapshot.children
         )
         if not algorithm.macrostep(work, event):
             return Step(snapshot, work.effects, False)
@@ -101,23 +101,14 @@ class Machine:
         return Snapshot.from_dict(data, machine=self)
 
     def bind(self, snapshot: Snapshot) -> Snapshot:
-        """Check that ``snapshot`` belongs to this machine and attach it; SnapshotError if not."""
+        """Check that ``snapshot`` belongs to this machine and attach it; SnapshotError if not.
+
+        Returns ``snapshot`` itself when it is already bound to this machine, else a
+        bound copy whose active nodes are restored from its value.
+        """
         if snapshot._machine is self:
             return snapshot
-        if snapshot.machine_id != self.id:
-            raise SnapshotError(
-                f"snapshot belongs to machine '{snapshot.machine_id}', not '{self.id}'"
-            )
-        try:
-            value, nodes = self._restored_shape(snapshot.value)
-            for key, ids in snapshot.history.items():
-                self.definition.ids[key]
-                for node_id in ids:
-                    self.definition.ids[node_id]
-        except KeyError as bad:
-            raise SnapshotError(
-                f"snapshot does not fit machine '{self.id}': {bad.args[0]}"
-            ) from None
+        value, nodes = self._fit(snapshot)
         return Snapshot(
             snapshot.machine_id,
             snapshot.value if value is None else tree.copy_value(value),
@@ -131,6 +122,34 @@ class Machine:
             nodes=nodes,
         )
 
+    def _adopt(self, snapshot: Snapshot) -> Snapshot:
+        """``bind`` for a snapshot nobody else holds yet (``Snapshot.from_dict``): in place."""
+        value, nodes = self._fit(snapshot)
+        if value is not None:
+            snapshot.value = tree.copy_value(value)
+        snapshot._machine = self
+        snapshot._nodes = nodes
+        return snapshot
+
+    def _fit(self, snapshot: Snapshot) -> tuple[Any, tuple[StateNode, ...]]:
+        """``_restored_shape`` of the snapshot's value, once it is known to be ours."""
+        if snapshot.machine_id != self.id:
+            raise SnapshotError(
+                f"snapshot belongs to machine '{snapshot.machine_id}', not '{self.id}'"
+            )
+        try:
+            shape = self._restored_shape(snapshot.value)
+            ids = self.definition.ids
+            for key, remembered in snapshot.history.items():
+                ids[key]
+                for node_id in remembered:
+                    ids[node_id]
+        except KeyError as bad:
+            raise SnapshotError(
+                f"snapshot does not fit machine '{self.id}': {bad.args[0]}"
+            ) from None
+        return shape
+
     def _restored_shape(self, value: Any) -> tuple[Any, tuple[StateNode, ...]]:
         """The active nodes a stored value restores to (XState's ``restoreSnapshot``).
 
@@ -138,7 +157,7 @@ class Machine:
         else ``(value, nodes)``: a value stored from an incomplete active set (see
         ``_snapshot_of``) restores to a completed set whose value can differ.
         """
-        key = value if isinstance(value, str) else _freeze(value)
+        key = _freeze(value)
         shape = self._restore_cache.get(key)
         if shape is None:
             nodes = tree.nodes_from_value(self.root, value)
