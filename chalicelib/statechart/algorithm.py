@@ -2,8 +2,10 @@
 
 A macrostep takes one external event and runs microsteps (the event's
 transitions, then eventless transitions and raised events) until the chart is
-stable. Nothing here does I/O: actions other than assign/raise are recorded as
-effects in a ``Work`` and returned.
+stable. Transitions are selected here (guards need the context); what each
+microstep exits and enters comes from its plan (``plans.py``). Nothing here does
+I/O: actions other than assign/raise are recorded as effects in a ``Work`` and
+returned.
 """
 
 from __future__ import annotations

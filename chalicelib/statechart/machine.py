@@ -33,6 +33,16 @@ class Machine:
     ``(context, event[, params])`` that the runtime runs as effects; ``guards``
     maps names to ``(context, event[, params]) -> bool``; ``delays`` maps names
     to milliseconds or ``(context, event) -> ms``. Raises MachineDefinitionError.
+
+    A snapshot in memory keeps the active set exactly as XState's ``_nodes``: a
+    step can leave it without an ancestor its value shows (a transition that
+    re-enters a parallel state while one of its regions is entered through
+    history). Storing keeps only the value, and a restore completes the set, as
+    XState's ``restoreSnapshot`` does; so, as in XState, the next step of a
+    restored snapshot can differ from that of the one it was stored from.
+
+    Build it once per process: it memoises the work of each kind of step (see
+    ``plans.py``), so a warm machine only runs guards and actions.
     """
 
     def __init__(
@@ -71,10 +81,14 @@ class Machine:
     def transition(self, snapshot: Snapshot | Mapping[str, Any], event: Mapping[str, Any]) -> Step:
         """Apply ``event`` to ``snapshot`` (or its ``to_dict()`` form); pure.
 
-        ``handled`` is False when no transition was enabled; the returned
-        snapshot is then the input one. A snapshot that is not ``active`` handles
-        nothing. Raises SnapshotError for another machine's snapshot and TypeError
-        for an event without a string ``type``.
+        Returns the Step of one XState macrostep: the next snapshot and the effects
+        to run, in XState's order. ``handled`` is False when no transition was
+        enabled; the returned snapshot is then the input one (bound to this
+        machine). A snapshot whose status is ``done`` or ``error`` handles no event
+        at all (the actor's behaviour: ``handled`` False, no effects), although
+        XState's pure ``transition()`` would still move a done one. Raises
+        SnapshotError for another machine's snapshot and TypeError for an event
+        without a string ``type``.
         """
         if (
             not (type(event) is dict or isinstance(event, Mapping))
@@ -199,13 +213,16 @@ class Machine:
     # -- queries ---------------------------------------------------------------
 
     def next_events(self, snapshot: Snapshot) -> list[str]:
-        """Event types some active state has a transition for (excluding ``xstate.*``)."""
+        """Event types some active state has a transition for (excluding ``xstate.*``);
+        none for a ``done`` or ``error`` snapshot, which handles no event."""
         if snapshot.status != "active":
             return []
         events = {e for n in self.nodes_of(snapshot) for e in n.own_events}
         return sorted(e for e in events if not e.startswith("xstate."))
 
     def can(self, snapshot: Snapshot, event: Mapping[str, Any]) -> bool:
+        """XState's ``snapshot.can``: a transition would be taken that has a target or
+        actions; always False for a ``done`` or ``error`` snapshot."""
         snapshot = self.bind(snapshot)
         if snapshot.status != "active":
             return False

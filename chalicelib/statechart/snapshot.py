@@ -72,8 +72,11 @@ class Effect:
 class Snapshot:
     """One machine instance at rest: state value, context, status and bookkeeping.
 
-    Treat it as immutable. ``to_dict()`` is JSON-safe when the context is; a
-    snapshot made by ``Snapshot.from_dict`` is bound to a machine on its first use.
+    ``status`` is ``active``, ``done`` (a top-level final state was reached;
+    ``output`` holds the machine's output) or ``error`` (an invoke failed with no
+    ``onError`` to take; ``error`` holds why). Only an ``active`` snapshot handles
+    events. Treat it as immutable. ``to_dict()`` is JSON-safe when the context is;
+    a snapshot made by ``Snapshot.from_dict`` is bound to a machine on its first use.
     """
 
     __slots__ = (

@@ -17,6 +17,8 @@ from chalicelib.statechart import (
 )
 from chalicelib.statechart.algorithm import InfiniteLoopError
 
+from .cases import REGION_LEFT_OUT
+
 CONFIG = {
     "id": "order",
     "initial": "ordering",
@@ -228,6 +230,41 @@ def test_a_done_or_error_snapshot_handles_no_event(how, event, restored):
     assert step.snapshot.status == how
     assert ended.can({"type": event}) is False
     assert ended.next_events == []
+
+
+def _kinds(step) -> list[tuple[str, str]]:
+    return [(e.kind, e.type if e.kind == "action" else e.id) for e in step.effects]
+
+
+@pytest.mark.parametrize("restored", [False, True], ids=["in_memory", "restored"])
+def test_a_region_left_out_of_the_active_set_is_exited_only_after_a_restore(restored):
+    machine = Machine(REGION_LEFT_OUT, actions={"rIn": _log, "rOut": _log})
+    step = machine.transition(machine.initial_transition().snapshot, {"type": "B"})
+    assert _kinds(step) == [("action", "rOut"), ("cancel_invoke", "job")]
+    assert step.snapshot.value == {"other": {}, "r": "x"}
+    assert step.snapshot.children == {}
+    snapshot = step.snapshot
+    if restored:
+        snapshot = machine.restore(json.loads(json.dumps(snapshot.to_dict())))
+    step = machine.transition(snapshot, {"type": "C"})
+    if restored:
+        # r is back in the set, so it is exited; its invoke has no child to stop
+        assert _kinds(step) == [("action", "rOut"), ("action", "rIn"), ("invoke", "job")]
+    else:
+        assert _kinds(step) == [("action", "rIn"), ("invoke", "job")]
+    assert step.snapshot.children == {"job": "worker"}
+
+
+def test_a_repeated_step_is_planned_once():
+    machine = make()
+    start = machine.initial_transition().snapshot
+    added = machine.transition(start, {"type": "ADD", "item": "kiwi"}).snapshot
+    machine.transition(added, {"type": "CONFIRM"})
+    planned = dict(machine.definition.plans)
+    stored = machine.restore(json.loads(json.dumps(added.to_dict())))
+    again = machine.transition(stored, {"type": "CONFIRM"})
+    assert again.snapshot.value == {"baking": "sending"}
+    assert machine.definition.plans == planned
 
 
 def test_raise_is_processed_in_the_same_macrostep():
