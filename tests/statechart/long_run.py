@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         for done, found in pool.map(check_chunk, *zip(*chunks, strict=True)):
             compared += done
             differences += found
+            if compared % 2000 < CHUNK:
+                print(f"... {compared} machines, {len(differences)} differ", flush=True)
     seconds = time.monotonic() - start
     print(
         f"{compared} machines x {args.events} events (seeds {args.seed}..{end - 1}, even "
