@@ -126,8 +126,8 @@ def _sqs_pollers(app: Any, session: Any, endpoint: str | None, stop: threading.E
 
 
 def _stations(seconds: dict[str, float], stop: threading.Event) -> Loop:
-    from chalicelib.orders.stations import STATIONS
     from chalicelib.runtime import clock
+    from chalicelib.stations import STATIONS
 
     def step() -> bool:
         now = datetime.now(UTC)

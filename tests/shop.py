@@ -24,6 +24,11 @@ QUEUES = {
 PIZZA = {"name": "Tropical dream", "size": "large", "toppings": ["pineapple", "mango"]}
 
 
+class Crash(BaseException):
+    """A handler's process dying half-way: no handler catches it. An HTTP client sees a
+    dropped connection; the SQS event source sees a failed invocation (whole batch)."""
+
+
 class FakeSender(broadcast.Sender):
     """Collects what would go to each websocket connection; ``gone`` ones refuse."""
 
@@ -68,9 +73,15 @@ class Shop:
             self.sqs,
             self.made.queue_urls[queue],
             self.made.arns[queue],
-            lambda event: self.client.lambda_.invoke(QUEUES[queue], event).payload,
+            lambda event: self._invoke(QUEUES[queue], event),
             REGION,
         )
+
+    def _invoke(self, handler: str, event: dict[str, Any]) -> Any:
+        try:
+            return self.client.lambda_.invoke(handler, event).payload
+        except Crash as crash:
+            raise RuntimeError(f"invocation died: {crash}") from None
 
     def ws(self, kind: str, connection_id: str, query: dict[str, str] | None = None) -> dict:
         """Invoke a websocket handler with an API Gateway-shaped event."""

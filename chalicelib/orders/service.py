@@ -9,7 +9,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from chalicelib.runtime import auth, broadcast, clock, orchestrator, store
+from chalicelib.runtime import (
+    auth,
+    broadcast,
+    clock,
+    connections,
+    intake,
+    orchestrator,
+    sweeper,
+)
 from chalicelib.runtime.errors import (
     BadRequest,
     EventNotAllowed,
@@ -17,10 +25,10 @@ from chalicelib.runtime.errors import (
     NotFound,
     PayloadTooLarge,
 )
-from chalicelib.runtime.orchestrator import CLIENT
+from chalicelib.runtime.orchestrator import CLIENT, Incoming
+from chalicelib.stations import STATIONS, Station
 
 from .models import CompleteWork
-from .stations import STATIONS, Station
 from .workflow import MAX_ITEMS, Timing, describe, order_workflow
 
 ORDERS = order_workflow(Timing.from_environment())
@@ -28,8 +36,12 @@ WORKFLOWS = {ORDERS.name: ORDERS}
 _IDS = uuid.UUID("6f1c3e52-7d0a-4b8e-9a55-2f7c1d9e8b40")
 
 
-def _event_id(principal: auth.Principal, key: str | None) -> str:
-    return f"client.{principal.user}.{key}" if key else f"client.{uuid.uuid4().hex}"
+def _incoming(
+    principal: auth.Principal, event: dict[str, Any], key: str | None, caller: str | None
+) -> Incoming:
+    """A client event; with an Idempotency-Key its id is the caller's key, remembered."""
+    event_id = f"client.{principal.user}.{key}" if key else f"client.{uuid.uuid4().hex}"
+    return Incoming(event, event_id, CLIENT, caller=caller, keyed=key is not None)
 
 
 def _client_event(event_type: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -42,10 +54,8 @@ def place_order(principal: auth.Principal, body: dict[str, Any], key: str | None
     event = _client_event("ADD_PIZZA", body)
     order_id = uuid.uuid5(_IDS, f"{principal.user}/{key}").hex if key else uuid.uuid4().hex
     context = {"orderId": order_id, "customerId": principal.user}
-    outcome = orchestrator.start(
-        ORDERS, order_id, principal.user, context, event, _event_id(principal, key)
-    )
-    return outcome.view()
+    incoming = _incoming(principal, event, key, principal.user)
+    return orchestrator.start(ORDERS, order_id, principal.user, context, incoming).view()
 
 
 def send_event(
@@ -55,7 +65,7 @@ def send_event(
     event = _client_event(event_type, body)
     try:
         outcome = orchestrator.send(
-            ORDERS, order_id, event, _event_id(principal, key), CLIENT, caller=principal.user
+            ORDERS, order_id, _incoming(principal, event, key, principal.user)
         )
     except EventNotAllowed:
         if event_type == "ADD_PIZZA":
@@ -124,12 +134,12 @@ def station_finish(
 
 def on_order_event(body: str) -> None:
     """An event for an order from the bus (PIZZA_READY, PIZZA_DELIVERED)."""
-    orchestrator.receive(WORKFLOWS, ORDERS.name, body)
+    intake.receive(WORKFLOWS, ORDERS.name, body)
 
 
 def on_timer(body: str) -> None:
     """A durable timer from the timers queue."""
-    orchestrator.fire_timer(WORKFLOWS, body)
+    intake.fire_timer(WORKFLOWS, body)
 
 
 def on_station_command(name: str, body: str) -> None:
@@ -138,7 +148,7 @@ def on_station_command(name: str, body: str) -> None:
 
 
 def sweep_outboxes() -> int:
-    return orchestrator.sweep(WORKFLOWS)
+    return sweeper.sweep(WORKFLOWS)
 
 
 def connect(connection_id: str, order_id: str | None, token: str | None, secret: str) -> None:
@@ -147,19 +157,19 @@ def connect(connection_id: str, order_id: str | None, token: str | None, secret:
     if not order_id:
         raise NotFound("connect with ?orderId=<id>&token=<jwt>")
     orchestrator.read(ORDERS, order_id, _reader(principal))
-    store.add_connection(ORDERS.key(order_id), connection_id)
+    connections.add(ORDERS.key(order_id), connection_id)
 
 
 def disconnect(connection_id: str) -> None:
-    store.remove_connection(connection_id)
+    connections.remove(connection_id)
 
 
 def push_current_view(connection_id: str) -> None:
     """Send the followed order's view to the connection (the answer to any message)."""
-    target = store.connection_target(connection_id)
+    target = connections.target(connection_id)
     if target is None:
         raise NotFound("this connection follows no order")
     _, _, order_id = target.partition("#")
     view = orchestrator.read(ORDERS, order_id, None).view()
     if broadcast.broadcast([connection_id], view):
-        store.remove_connection(connection_id, target)
+        connections.remove(connection_id, target)

@@ -38,16 +38,19 @@ def _log(what: str) -> dict[str, Any]:
     return {"type": "log", "params": {"what": what}}
 
 
-def _compensate(reason: str) -> dict[str, Any]:
+def _compensate(reason: str, target: str = "#order.compensating") -> dict[str, Any]:
     """Leave for compensation, recording why (the customer's status will say it)."""
-    return {
-        "target": "#order.compensating",
-        "actions": [{"type": "setReason", "params": {"reason": reason}}],
-    }
+    return {"target": target, "actions": [{"type": "setReason", "params": {"reason": reason}}]}
 
 
 def _station_stage(
-    station: str, sending: str, waiting: str, late: str, error: str, service: dict[str, Any]
+    station: str,
+    sending: str,
+    waiting: str,
+    late: str,
+    error: str,
+    service: dict[str, Any],
+    compensation: str = "#order.compensating",
 ) -> dict[str, Any]:
     """Send a command (retried with backoff), wait for the report, escalate, give up."""
     key = f"{station}Attempts"
@@ -64,13 +67,13 @@ def _station_stage(
             late: _state(
                 service["late"],
                 entry=({"type": "escalate", "params": {"station": station}},),
-                after={give_up: _compensate(f"the {station} took too long")},
+                after={give_up: _compensate(f"the {station} took too long", compensation)},
             ),
             error: _state(
                 service["error"],
                 always={
                     "guard": {"type": "attemptsExhausted", "params": {"key": key}},
-                    **_compensate(f"the {station} could not be reached"),
+                    **_compensate(f"the {station} could not be reached", compensation),
                 },
                 after={retry: sending},
             ),
@@ -159,6 +162,7 @@ ORDER_CHART: dict[str, Any] = {
                     "error": "Ooops! The courier got lost... trying again",
                     "invoke": {"id": "sendOrderToDelivery", "src": "orderDeliveryFromDelivery"},
                 },
+                compensation="#order.cancellingDelivery",
             ),
             "on": {
                 "PIZZA_DELIVERED": {
@@ -172,6 +176,15 @@ ORDER_CHART: dict[str, Any] = {
             invoke={
                 "id": "cancelAtKitchen",
                 "src": "cancelPizzaAtKitchen",
+                "onDone": "cancelled",
+                "onError": "cancelled",
+            },
+        ),
+        "cancellingDelivery": _state(
+            "Cancelling your order...",
+            invoke={
+                "id": "cancelAtDelivery",
+                "src": "cancelDeliveryAtDelivery",
                 "onDone": "cancelled",
                 "onError": "cancelled",
             },
@@ -344,6 +357,10 @@ def _work_order(ctx: Mapping[str, Any], _input: Any) -> dict[str, Any]:
 COMMANDS = {
     "orderPizzaFromKitchen": Command("MAKE_PIZZA", _work_order),
     "orderDeliveryFromDelivery": Command("DELIVER_PIZZA", _work_order),
+    "cancelDeliveryAtDelivery": Command(
+        "CANCEL_DELIVERY",
+        lambda ctx, _input: {"orderId": ctx["orderId"], "reason": ctx["cancelReason"]},
+    ),
     "cancelPizzaAtKitchen": Command(
         "CANCEL_PIZZA",
         lambda ctx, _input: {"orderId": ctx["orderId"], "reason": ctx["cancelReason"]},

@@ -54,6 +54,13 @@ class Conflict(WorkflowError):
     code = "Conflict"
 
 
+class IdempotencyKeyReused(WorkflowError):
+    """An Idempotency-Key already answered a different request (route, body or instance)."""
+
+    status = 422
+    code = "IdempotencyKeyReused"
+
+
 class PayloadTooLarge(WorkflowError):
     status = 413
     code = "PayloadTooLarge"

@@ -1,60 +1,114 @@
-"""Handle one event for one workflow instance: load, transition, commit, dispatch.
+"""Handle one event for one workflow instance: load, decide, commit, dispatch.
 
-1. load the instance (one strongly consistent read);
-2. a redelivered event id is answered with the current state, changing nothing;
+1. a client's Idempotency-Key seen before is answered with its first answer (or
+   refused, when it was used for a different request);
+2. load the instance (one strongly consistent read);
 3. ``machine.transition``; an event the state does not accept is refused (409);
-4. commit snapshot, version + 1, event id, history record and the outbound
-   messages in one conditional write; on a lost race reload and retry (bounded,
-   jittered);
-5. after the commit: run the named actions, publish the outbox (then feed each
-   invoke's completion back as an event), push the new view to websockets.
+4. commit snapshot, version + 1, history record, dedupe record and the outbound
+   messages in one transaction, conditional on the version read; on a lost race reload
+   and retry (bounded, jittered); a redelivered event id is refused by its dedupe
+   record and changes nothing;
+5. after the commit the request has succeeded, whatever happens next: run the named
+   actions, push the new view to websockets, send the outbox and feed each invoke's
+   completion back as an event. A failure there is logged and left to the sweeper.
 
-A crash after 4 leaves the messages in the outbox; ``sweep`` publishes them.
+The answer to a request is the view its own commit produced, so a retry with the same
+Idempotency-Key gets exactly the first answer.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import time
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic import BaseModel, ValidationError
 
 from chalicelib.statechart import Effect, Snapshot, SnapshotError
 
-from . import broadcast, bus, clock, journal, store
-from . import timers as durable
-from .errors import BadRequest, Conflict, EventNotAllowed, Forbidden, NotFound, WorkflowError
+from . import broadcast, clock, connections, journal, store
+from . import outbox as outbox_
+from .errors import (
+    Conflict,
+    EventNotAllowed,
+    IdempotencyKeyReused,
+    NotFound,
+    PayloadTooLarge,
+    Unavailable,
+    WorkflowError,
+)
 from .settings import settings
-from .workflow import Workflow
+from .validation import BUS, CLIENT, RUNTIME, TIMER, validate_model, validate_payload
+from .workflow import MAX_INSTANCE_ID, Workflow, is_instance_id
 
-CLIENT, BUS, RUNTIME, TIMER = "client", "bus", "runtime", "timer"
+__all__ = [
+    "BUS",
+    "CLIENT",
+    "RUNTIME",
+    "TIMER",
+    "Incoming",
+    "Outcome",
+    "client_next_events",
+    "dispatch_outbox",
+    "history",
+    "read",
+    "send",
+    "start",
+    "state_key",
+    "validate_model",
+    "validate_payload",
+]
 
 
+@dataclass(slots=True)
 class Outcome:
-    """An instance after handling a request: its snapshot and how we got there."""
+    """An instance after handling a request: its snapshot and how we got there.
 
-    __slots__ = ("duplicate", "instance_id", "meta", "snapshot", "workflow")
+    ``duplicate`` marks an event recognised as applied before; ``response`` is the
+    stored first answer to a retried Idempotency-Key.
+    """
 
-    def __init__(
-        self,
-        workflow: Workflow,
-        instance_id: str,
-        snapshot: Snapshot,
-        meta: dict[str, Any],
-        duplicate: bool = False,
-    ) -> None:
-        self.workflow = workflow
-        self.instance_id = instance_id
-        self.snapshot = snapshot
-        self.meta = meta
-        self.duplicate = duplicate
+    workflow: Workflow
+    instance_id: str
+    snapshot: Snapshot
+    meta: dict[str, Any]
+    duplicate: bool = False
+    response: dict[str, Any] | None = None
 
     def view(self) -> dict[str, Any]:
         """The client's view of the instance (the workflow's renderer)."""
+        if self.response is not None:
+            return self.response
         return self.workflow.view(self.snapshot, self.meta)
+
+
+@dataclass(slots=True, frozen=True)
+class Incoming:
+    """One event to apply and where it comes from.
+
+    ``caller`` set means owner-only access; ``keyed`` means ``id`` carries a client's
+    Idempotency-Key (remembered with its answer for a day); ``timer`` is the (schedule
+    id, token) of a durable timer; ``published`` the outbox messages sent before this
+    runtime event, dropped from the outbox in its commit.
+    """
+
+    event: Mapping[str, Any]
+    id: str
+    source: str
+    caller: str | None = None
+    keyed: bool = False
+    timer: tuple[str, str] | None = None
+    published: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _Decision:
+    write: store.Commit
+    outcome: Outcome
+    effects: list[Effect] = field(default_factory=list)
+    outbox: dict[str, Any] = field(default_factory=dict)
 
 
 def state_key(value: Any) -> str:
@@ -72,58 +126,35 @@ def client_next_events(workflow: Workflow, snapshot: Snapshot) -> list[str]:
     return [e for e in snapshot.next_events if e in workflow.client_events]
 
 
-def validate_model(model: type[BaseModel], payload: Any, what: str | None = None) -> BaseModel:
-    """``payload`` checked by ``model``; BadRequest carrying pydantic's detail if not."""
-    try:
-        return model.model_validate(payload if payload is not None else {})
-    except ValidationError as error:
-        details = error.errors(include_url=False, include_context=False, include_input=False)
-        raise BadRequest(f"invalid {what or model.__name__}", details=details) from None
-
-
-def validate_payload(workflow: Workflow, event_type: str, payload: Any, source: str) -> dict:
-    """The event's payload as JSON data after its model checked it; BadRequest if not."""
-    allowed = workflow.client_events if source == CLIENT else workflow.bus_events
-    if event_type not in allowed:
-        other = workflow.bus_events if source == CLIENT else workflow.client_events
-        if event_type in other:
-            raise Forbidden(f"event {event_type!r} may not come from a {source}")
-        raise BadRequest(f"unknown event type {event_type!r}", accepted=sorted(allowed))
-    model = validate_model(allowed[event_type], payload, f"{event_type} payload")
-    return model.model_dump(mode="json", exclude_none=True)
-
-
 def start(
     workflow: Workflow,
     instance_id: str,
     owner: str,
     context: Mapping[str, Any],
-    event: Mapping[str, Any],
-    event_id: str,
+    incoming: Incoming,
 ) -> Outcome:
     """Create an instance and apply its first client event in the same commit.
 
-    A repeated call with the same ``event_id`` (an Idempotency-Key) returns the
-    instance it created; NotFound if that id belongs to someone else's instance.
+    A repeated call with the same keyed id returns the first answer;
+    IdempotencyKeyReused if the key answered a different request.
     """
-    return _apply(workflow, instance_id, event, event_id, CLIENT, owner, create=context)
+    return _apply(workflow, instance_id, incoming, create=context, owner=owner)
 
 
-def send(
-    workflow: Workflow,
-    instance_id: str,
-    event: Mapping[str, Any],
-    event_id: str,
-    source: str,
-    caller: str | None = None,
-) -> Outcome:
-    """Apply one event to an existing instance; ``caller`` set means owner-only access."""
-    return _apply(workflow, instance_id, event, event_id, source, caller)
+def send(workflow: Workflow, instance_id: str, incoming: Incoming) -> Outcome:
+    """Apply one event to an existing instance.
+
+    Raises NotFound (no such instance, or another owner's), EventNotAllowed (409),
+    IdempotencyKeyReused (422), PayloadTooLarge (413), Conflict (races never settled)
+    and Unavailable (storage failed; the message says whether anything may have changed).
+    """
+    return _apply(workflow, instance_id, incoming)
 
 
 def read(workflow: Workflow, instance_id: str, caller: str | None) -> Outcome:
     """The instance as stored; NotFound when it does not exist or is someone else's."""
-    instance = _load(workflow, instance_id, caller)
+    instance = _load_for(workflow, instance_id, caller, creating=False)
+    assert instance is not None
     return Outcome(
         workflow, instance_id, _restore(workflow, instance), _meta(instance_id, instance)
     )
@@ -131,14 +162,22 @@ def read(workflow: Workflow, instance_id: str, caller: str | None) -> Outcome:
 
 def history(workflow: Workflow, instance_id: str, caller: str | None) -> list[dict[str, Any]]:
     """Every committed transition of the instance, oldest first."""
-    _load(workflow, instance_id, caller)
+    _load_for(workflow, instance_id, caller, creating=False)
     return store.history(workflow.key(instance_id))
 
 
-def _load(workflow: Workflow, instance_id: str, caller: str | None) -> store.Instance:
+def _load_for(
+    workflow: Workflow, instance_id: str, caller: str | None, creating: bool
+) -> store.Instance | None:
+    """The stored instance (None only when creating); NotFound for others' instances."""
+    missing = NotFound(f"no {workflow.name} {instance_id[:MAX_INSTANCE_ID]!r}")
+    if not is_instance_id(instance_id):
+        raise missing
     instance = store.load(workflow.key(instance_id))
-    if instance is None or (caller is not None and instance.owner != caller):
-        raise NotFound(f"no {workflow.name} {instance_id!r}")
+    if instance is None and not creating:
+        raise missing
+    if instance is not None and caller is not None and instance.owner != caller:
+        raise missing
     return instance
 
 
@@ -149,198 +188,220 @@ def _restore(workflow: Workflow, instance: store.Instance) -> Snapshot:
         raise WorkflowError(f"stored snapshot of {instance.pk} is unusable: {error}") from None
 
 
-def _meta(instance_id: str, instance: store.Instance, version: int | None = None) -> dict:
+def _meta(instance_id: str, instance: store.Instance) -> dict[str, Any]:
     return {
         "id": instance_id,
-        "version": version if version is not None else instance.version,
+        "version": instance.version,
         "createdAt": instance.created_at,
         "updatedAt": instance.updated_at,
     }
 
 
+def _fingerprint(workflow: Workflow, instance_id: str, incoming: Incoming) -> str:
+    """What a keyed request asked for: workflow, instance, event and payload (not its time)."""
+    event = {k: v for k, v in incoming.event.items() if k != "time"}
+    text = json.dumps([workflow.name, instance_id, event], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replay(
+    workflow: Workflow, instance_id: str, incoming: Incoming, prior: store.Idempotency
+) -> Outcome:
+    """The first answer to a retried Idempotency-Key; 422 if it asked something else."""
+    if prior.fingerprint != _fingerprint(workflow, instance_id, incoming):
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used for a different request (another route, "
+            "body or order); use a new key for a new request"
+        )
+    instance = _load_for(workflow, instance_id, incoming.caller, creating=False)
+    assert instance is not None
+    snapshot = _restore(workflow, instance)
+    meta = _meta(instance_id, instance)
+    return Outcome(workflow, instance_id, snapshot, meta, duplicate=True, response=prior.response)
+
+
 def _apply(
     workflow: Workflow,
     instance_id: str,
-    event: Mapping[str, Any],
-    event_id: str,
-    source: str,
-    caller: str | None,
+    incoming: Incoming,
     create: Mapping[str, Any] | None = None,
-    published: Iterable[str] = (),
-    timer: tuple[str, str] | None = None,
+    owner: str | None = None,
 ) -> Outcome:
-    """Load, transition, commit (retrying lost races), then dispatch the effects."""
+    """Load, decide, commit (retrying lost races), then dispatch the effects."""
+    if incoming.keyed:
+        prior = store.idempotency(incoming.id)
+        if prior is not None:
+            return _replay(workflow, instance_id, incoming, prior)
     attempts = settings().max_commit_attempts
     for attempt in range(attempts):
         started = time.perf_counter()
-        instance = _load_for(workflow, instance_id, caller, create is not None)
-        if instance is not None and (
-            event_id in instance.recent
-            or (timer is not None and instance.timers.get(timer[0]) != timer[1])
+        instance = _load_for(workflow, instance_id, incoming.caller, create is not None)
+        if incoming.timer is not None and (
+            instance is None or instance.timers.get(incoming.timer[0]) != incoming.timer[1]
         ):
-            # a redelivered event, or a timer whose state was left: nothing changes
-            snapshot = _restore(workflow, instance)
-            return Outcome(workflow, instance_id, snapshot, _meta(instance_id, instance), True)
+            return _current(workflow, instance_id, instance)  # its state was left: stale
+        decision = _decide(workflow, instance_id, instance, incoming, create, owner)
         try:
-            outcome, effects, outbox = _commit(
-                workflow, instance_id, instance, event, event_id, source, caller, create,
-                list(published),
-            )  # fmt: skip
+            _commit(decision.write, incoming)
         except store.ConflictError:
             if create is None or instance is not None:
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
             continue  # lost the race (or created concurrently): reload and decide again
+        except store.DuplicateEvent:
+            return _current(workflow, instance_id, instance)
+        except store.IdempotencyTaken:
+            prior = store.idempotency(incoming.id)
+            if prior is None:
+                raise Conflict("a request with this Idempotency-Key is in progress") from None
+            return _replay(workflow, instance_id, incoming, prior)
+        outcome = decision.outcome
         journal.transition(
-            workflow=workflow.name, instance=instance_id, event=event["type"], eventId=event_id,
-            source=source, **{"from": outcome.meta["from"]}, to=state_key(outcome.snapshot.value),
-            version=outcome.meta["version"], ms=round((time.perf_counter() - started) * 1000, 2),
-            attempt=attempt + 1,
+            workflow=workflow.name, instance=instance_id, event=incoming.event["type"],
+            eventId=incoming.id, source=incoming.source, **{"from": outcome.meta["from"]},
+            to=state_key(outcome.snapshot.value), version=outcome.meta["version"],
+            ms=round((time.perf_counter() - started) * 1000, 2), attempt=attempt + 1,
         )  # fmt: skip
-        return _after_commit(workflow, outcome, effects, outbox, instance) or outcome
+        _after_commit(workflow, decision, instance.watchers if instance else 0)
+        return outcome
     raise Conflict(
         f"{workflow.name} {instance_id!r} kept changing: gave up after {attempts} attempts; "
         "retry the request"
     )
 
 
-def _load_for(
-    workflow: Workflow, instance_id: str, caller: str | None, creating: bool
-) -> store.Instance | None:
-    """The stored instance (None only when creating); NotFound for others' instances."""
-    instance = store.load(workflow.key(instance_id))
-    if instance is None and not creating:
+def _current(workflow: Workflow, instance_id: str, instance: store.Instance | None) -> Outcome:
+    """The instance as it is, for an event that changes nothing (duplicate or stale)."""
+    instance = store.load(workflow.key(instance_id)) or instance
+    if instance is None:
         raise NotFound(f"no {workflow.name} {instance_id!r}")
-    if instance is not None and caller is not None and instance.owner != caller:
-        raise NotFound(f"no {workflow.name} {instance_id!r}")
-    return instance
+    snapshot = _restore(workflow, instance)
+    return Outcome(workflow, instance_id, snapshot, _meta(instance_id, instance), duplicate=True)
 
 
-def _commit(
+def _decide(
     workflow: Workflow,
     instance_id: str,
     instance: store.Instance | None,
-    event: Mapping[str, Any],
-    event_id: str,
-    source: str,
-    caller: str | None,
+    incoming: Incoming,
     create: Mapping[str, Any] | None,
-    published: list[str],
-) -> tuple[Outcome, list[Effect], dict[str, Any]]:
-    """Decide and write the next version; returns it, its effects and the pending outbox.
+    owner: str | None,
+) -> _Decision:
+    """The next version: its snapshot, effects and everything its commit writes.
 
-    Raises EventNotAllowed when the state does not accept the event, and
-    store.ConflictError when another writer committed first.
+    Raises EventNotAllowed when the state does not accept the event, PayloadTooLarge
+    when the instance would outgrow what one item may hold.
     """
     initial: list[Effect] = []
     if instance is None:
-        start = workflow.machine.initial_transition(context=create)
-        snapshot, initial = start.snapshot, start.effects
-        before, recent, outbox, version, timers = None, [], {}, None, {}
+        first = workflow.machine.initial_transition(context=create)
+        snapshot, initial = first.snapshot, first.effects
+        before, version, pending, timers = None, None, {}, {}
     else:
         snapshot = _restore(workflow, instance)
-        before, recent, outbox = state_key(snapshot.value), instance.recent, instance.outbox
-        version, timers = instance.version, dict(instance.timers)
-    step = workflow.machine.transition(snapshot, event)
+        before, version = state_key(snapshot.value), instance.version
+        pending, timers = instance.outbox, instance.timers
+    step = workflow.machine.transition(snapshot, incoming.event)
     if not step.handled:
         raise EventNotAllowed(
-            f"{event['type']} is not allowed in state {state_key(snapshot.value)}",
+            f"{incoming.event['type']} is not allowed in state {state_key(snapshot.value)}",
             state=snapshot.value,
             nextEvents=client_next_events(workflow, snapshot),
         )
-    time_now = clock.now()
-    pk = workflow.key(instance_id)
+    now = clock.now()
+    new_version = (version or 0) + 1
     effects = [*initial, *step.effects]  # a new instance also runs its initial entry
-    messages, timers = _outbound(
-        workflow, instance_id, pk, (version or 0) + 1, effects, time_now, timers
-    )
-    remaining = {k: v for k, v in outbox.items() if k not in published}
+    out = outbox_.outbound(workflow, instance_id, new_version, effects, now, timers, pending)
+    gone = out.drop | (set(incoming.published) & set(pending))
+    remaining = {m: e for m, e in pending.items() if m not in gone}
     after = state_key(step.snapshot.value)
-    new_version = store.commit(
-        pk,
-        version,
-        step.snapshot.to_dict(),
-        after,
-        caller if create is not None else None,
-        [*recent, event_id][-settings().recent_event_ids :],
-        messages,
-        [m for m in published if m in outbox],
-        pending_after=bool(remaining or messages),
-        history={
-            "eventType": event["type"], "eventId": event_id, "source": source,
-            "from": before, "to": after, "time": time_now,
-        },
-        now=time_now,
-        timers=timers,
-    )  # fmt: skip
     meta = {
         "id": instance_id,
         "version": new_version,
-        "createdAt": instance.created_at if instance else time_now,
-        "updatedAt": time_now,
+        "createdAt": instance.created_at if instance else now,
+        "updatedAt": now,
         "from": before,
     }
     outcome = Outcome(workflow, instance_id, step.snapshot, meta)
-    return outcome, effects, {**remaining, **messages}
-
-
-def _outbound(
-    workflow: Workflow,
-    instance_id: str,
-    pk: str,
-    version: int,
-    effects: list[Effect],
-    time_now: str,
-    timers: dict[str, str],
-) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """Outbox entries (commands, timers) with deterministic ids, and the active timers."""
-    messages: dict[str, dict[str, Any]] = {}
-    moment = clock.parse(time_now)
-    for i, effect in enumerate(effects):
-        message_id = f"{pk}.v{version}.{i}".replace("#", ".")
-        if effect.kind == "invoke":
-            command = workflow.commands[effect.type]
-            data = command.data(effect.context, effect.input)
-            messages[message_id] = {
-                "event": bus.cloud_event(message_id, command.type, instance_id, data, time_now),
-                "invoke": effect.id,
-            }
-        elif effect.kind == "schedule":
-            timers[effect.id] = message_id
-            body = durable.timer(
-                workflow.name,
-                instance_id,
-                effect.id,
-                effect.event,
-                effect.delay_ms,
-                message_id,
-                moment,
+    write = store.Commit(
+        pk=workflow.key(instance_id),
+        expected_version=version,
+        snapshot=step.snapshot.to_dict(),
+        state=after,
+        now=now,
+        history={
+            "eventType": incoming.event["type"],
+            "eventId": incoming.id,
+            "source": incoming.source,
+            "from": before,
+            "to": after,
+            "time": now,
+        },
+        owner=owner,
+        timers=out.timers,
+        add_outbox=out.add,
+        remove_outbox=sorted(gone),
+        pending_after=bool(remaining or out.add),
+        dedupe=None if incoming.source == CLIENT else incoming.id,
+        idempotency=(
+            store.Idempotency(
+                incoming.id, _fingerprint(workflow, instance_id, incoming), outcome.view()
             )
-            messages[message_id] = {"timer": body}
-        elif effect.kind == "cancel_schedule":
-            token = timers.pop(effect.id, None)
-            messages.pop(token, None)  # scheduled and cancelled in this very step
-    return messages, timers
+            if incoming.keyed
+            else None
+        ),
+    )
+    size, limit = store.instance_bytes(instance, write), settings().max_instance_bytes
+    if size > limit:
+        raise PayloadTooLarge(
+            f"{workflow.name} {instance_id!r} would grow to {size} bytes, over the "
+            f"{limit}-byte limit of one stored instance; nothing was changed"
+        )
+    return _Decision(write, outcome, effects, {**remaining, **out.add})
 
 
-def _after_commit(
-    workflow: Workflow,
-    outcome: Outcome,
-    effects: list[Effect],
-    outbox: Mapping[str, Mapping[str, Any]],
-    instance: store.Instance | None,
-) -> Outcome | None:
-    """Run actions, update websockets, publish; the latest outcome if events were fed back."""
-    for effect in effects:
+def _commit(write: store.Commit, incoming: Incoming) -> None:
+    """``store.commit``, resolving an ambiguous failure by reading back the history."""
+    try:
+        store.commit(write)
+    except store.Ambiguous as error:
+        try:
+            applied = store.committed_event(write.pk, write.version) == incoming.id
+        except Unavailable:
+            raise Unavailable(
+                f"{error.message}; the change may or may not have been stored: retry with the "
+                "same Idempotency-Key to be sure it is applied once"
+            ) from None
+        if not applied:
+            raise Unavailable(f"{error.message}; nothing was changed") from None
+
+
+def _after_commit(workflow: Workflow, decision: _Decision, watchers: int) -> None:
+    """Run actions, update websockets, send the outbox. Never raises: the commit stands,
+    and what is left undone here is the sweeper's."""
+    outcome = decision.outcome
+    for effect in decision.effects:
         if effect.kind == "action":
             _run_action(workflow, outcome, effect)
-    connections = instance.connections if instance else set()
-    if connections:
-        gone = broadcast.broadcast(connections, outcome.view())
-        for connection_id in gone:
-            store.remove_connection(connection_id, workflow.key(outcome.instance_id))
-    if outbox:
-        return publish_outbox(workflow, outcome.instance_id, outbox, outcome.meta["version"])
-    return None
+    try:
+        if watchers > 0:
+            _broadcast(workflow, outcome, watchers)
+        if decision.outbox:
+            dispatch_outbox(workflow, outcome.instance_id, decision.outbox, outcome.meta["version"])
+    except Exception as error:  # noqa: BLE001 - committed: report, leave it to the sweeper
+        journal.problem(
+            "after-commit step failed; the sweeper will finish it", workflow=workflow.name,
+            instance=outcome.instance_id, version=outcome.meta["version"], error=repr(error),
+        )  # fmt: skip
+
+
+def _broadcast(workflow: Workflow, outcome: Outcome, watchers: int) -> None:
+    pk = workflow.key(outcome.instance_id)
+    following = connections.following(pk)
+    if not following:
+        connections.forget_watchers(pk, watchers)
+        return
+    for connection_id in broadcast.broadcast(following, outcome.view()):
+        connections.remove(connection_id, pk)
 
 
 def _run_action(workflow: Workflow, outcome: Outcome, effect: Effect) -> None:
@@ -357,118 +418,25 @@ def _run_action(workflow: Workflow, outcome: Outcome, effect: Effect) -> None:
         )  # fmt: skip
 
 
-def publish_outbox(
-    workflow: Workflow, instance_id: str, outbox: Mapping[str, Mapping[str, Any]], version: int
-) -> Outcome | None:
-    """Send pending messages in order, then feed each invoke's completion (or, for a
-    command given up after ``max_publish_attempts``, its failure) back as an event.
+def dispatch_outbox(
+    workflow: Workflow, instance_id: str, entries: Mapping[str, Any], version: int
+) -> None:
+    """Send pending messages in commit order, then feed each invoke's completion (or, for
+    a command given up, its failure) back as an event.
 
-    The first fed-back commit also drops the sent messages from the outbox; without
-    one, a separate clear does. A failure leaves the rest pending for the sweeper: at
-    least once, and never for an uncommitted transition. Returns the last outcome.
+    The first fed-back commit also drops the sent messages from the outbox; without one,
+    a separate clear does. A failure leaves the rest pending for the sweeper: at least
+    once, and never for an uncommitted transition.
     """
-    tries = settings().max_publish_attempts
     pk = workflow.key(instance_id)
-    sent: list[str] = []
-    feedback: list[tuple[str, dict[str, Any]]] = []
-    for message_id in sorted(outbox):
-        entry = outbox[message_id]
-        invoke_id = entry.get("invoke")
+    result = outbox_.send(pk, entries)
+    sent = list(result.sent)
+    for event_id, event in result.feedback:
+        incoming = Incoming(event, event_id, RUNTIME, published=tuple(sent))
         try:
-            if "timer" in entry:
-                durable.send(entry["timer"])
-            else:
-                bus.publish(entry["event"])
-        except WorkflowError as error:
-            attempts = int(entry.get("attempts", 0)) + 1
-            journal.problem(
-                "publish failed; left in outbox", messageId=message_id, attempt=attempts,
-                error=str(error),
-            )  # fmt: skip
-            if invoke_id and attempts >= tries:
-                # given up: drop it and fail its invoke, so the chart decides what next
-                sent.append(message_id)
-                failure = f"could not publish {message_id} after {tries} attempts"
-                failed = {"type": f"xstate.error.actor.{invoke_id}", "error": failure}
-                feedback.append((f"{message_id}.error", failed))
-            else:
-                store.update_outbox_entry(pk, message_id, {**entry, "attempts": attempts})
-            break
-        sent.append(message_id)
-        if invoke_id:
-            done = {"type": f"xstate.done.actor.{invoke_id}", "output": {"messageId": message_id}}
-            feedback.append((f"{message_id}.done", done))
-    everything = len(sent) == len(outbox)
-    latest = None
-    for event_id, event in feedback:
-        try:
-            latest = _apply(workflow, instance_id, event, event_id, RUNTIME, None, published=sent)
-            sent = []
+            if not _apply(workflow, instance_id, incoming).duplicate:
+                sent = []  # its commit dropped them from the outbox
         except EventNotAllowed:
             continue  # the state moved on: the invoke is no longer active
     if sent:
-        store.clear_outbox(pk, sent, version, everything)
-    return latest
-
-
-def sweep(workflows: Mapping[str, Workflow], grace_seconds: int | None = None) -> int:
-    """Publish outboxes left pending longer than the grace period; returns how many."""
-    grace = settings().outbox_grace_seconds if grace_seconds is None else grace_seconds
-    cutoff = clock.stamp(datetime.now(UTC) - timedelta(seconds=grace))
-    swept = 0
-    for pk in store.pending(cutoff):
-        name, _, instance_id = pk.partition("#")
-        workflow = workflows.get(name)
-        instance = store.load(pk)
-        if workflow is None or instance is None:
-            continue
-        if not instance.outbox:
-            store.clear_outbox(pk, [], instance.version, everything=True)  # a stale index entry
-            continue
-        publish_outbox(workflow, instance_id, instance.outbox, instance.version)
-        swept += 1
-    return swept
-
-
-def fire_timer(workflows: Mapping[str, Workflow], body: str) -> Outcome | None:
-    """Deliver a due timer's event; re-send one that is early (delays past 15 minutes).
-
-    A timer whose token the instance no longer holds (its state was left) changes nothing.
-    """
-    timer = durable.parse(body)
-    if durable.due_in(timer) > 1:
-        durable.send(timer)
-        return None
-    workflow = workflows.get(timer["workflow"])
-    if workflow is None:
-        raise BadRequest(f"timer for unknown workflow {timer['workflow']!r}")
-    try:
-        return _apply(
-            workflow, timer["instance"], timer["event"], f"timer.{timer['token']}", TIMER, None,
-            timer=(timer["scheduleId"], timer["token"]),
-        )  # fmt: skip
-    except (EventNotAllowed, NotFound) as stale:
-        journal.problem("timer not applied", timer=timer["scheduleId"], why=str(stale))
-        return None
-
-
-def receive(workflows: Mapping[str, Workflow], workflow_name: str, body: str) -> Outcome | None:
-    """Apply a CloudEvent from the bus; None when it is stale or unknown (acknowledged).
-
-    Raises for what must be retried (storage or bus unavailable, lost races) and
-    for malformed messages (so they reach the dead-letter queue).
-    """
-    event = bus.parse(body)
-    workflow = workflows[workflow_name]
-    subject = event.get("subject")
-    if not isinstance(subject, str) or not subject:
-        raise BadRequest("CloudEvent has no subject (the instance id)")
-    data = validate_payload(workflow, event["type"], event.get("data"), BUS)
-    machine_event = {"type": event["type"], "data": data, "time": event.get("time") or clock.now()}
-    try:
-        return send(workflow, subject, machine_event, event["id"], BUS)
-    except (EventNotAllowed, NotFound) as stale:
-        journal.problem(
-            "bus event not applied", event=event["type"], id=event["id"], why=str(stale)
-        )
-        return None
+        store.clear_outbox(pk, sent, version, result.complete)

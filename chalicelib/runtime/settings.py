@@ -28,9 +28,24 @@ class Settings(BaseModel):
     jwt_secret: str = ""
     event_source: str = "tropical-pizzas"
     max_commit_attempts: int = Field(default=6, ge=1)
-    recent_event_ids: int = Field(default=64, ge=1)
     outbox_grace_seconds: int = Field(default=30, ge=0)
     max_publish_attempts: int = Field(default=3, ge=1)
+    # how long ids are remembered: bus and timer events for SQS's longest retention
+    # (14 days) plus a day; Idempotency-Keys for a day (Stripe's window)
+    event_id_ttl_seconds: int = Field(default=15 * 86400, ge=60)
+    idempotency_ttl_seconds: int = Field(default=86400, ge=60)
+    # shards of the pending index: one GSI partition key takes ~1,000 writes/s
+    outbox_shards: int = Field(default=32, ge=1, le=1000)
+    station_shards: int = Field(default=8, ge=1, le=1000)
+    # the sweeper's work per run (the rest waits for the next run)
+    sweep_max_instances: int = Field(default=500, ge=1)
+    sweep_max_seconds: float = Field(default=40.0, gt=0)
+    # websocket connections following one instance, and how long a record lives
+    # (API Gateway closes a websocket after 2 hours)
+    max_connections_per_instance: int = Field(default=100, ge=1)
+    connection_ttl_seconds: int = Field(default=2 * 3600 + 300, ge=60)
+    # refuse a commit before the instance item nears DynamoDB's 400 KB item limit
+    max_instance_bytes: int = Field(default=350 * 1024, ge=1024)
     timers_queue: str = "tropical-timers"
     timers_queue_url: str | None = None
 
@@ -45,6 +60,17 @@ class Settings(BaseModel):
             websocket_endpoint=env.get("WEBSOCKET_ENDPOINT") or None,
             jwt_secret=env.get("JWT_SECRET", ""),
             outbox_grace_seconds=int(env.get("OUTBOX_GRACE_SECONDS", "30")),
+            **{
+                name: int(env[name.upper()])
+                for name in (
+                    "outbox_shards",
+                    "station_shards",
+                    "sweep_max_instances",
+                    "max_connections_per_instance",
+                    "max_instance_bytes",
+                )
+                if env.get(name.upper())
+            },
             timers_queue_url=env.get("TIMERS_QUEUE_URL") or None,
         )
 

@@ -1,22 +1,34 @@
-"""The DynamoDB adapter: workflow instances, their history, outbox and connections.
+"""The DynamoDB adapter: workflow instances, their history, outbox and dedupe records.
 
-One table, ``pk``/``sk`` strings. Under ``pk = <workflow>#<instanceId>``:
+One table, ``pk``/``sk`` strings, TTL on ``expiresAt`` (epoch seconds). Under
+``pk = <workflow>#<instanceId>``:
 
-- ``sk = "instance"``: the snapshot (JSON), ``version``, the owner, recent event ids,
-  the websocket connection ids, and one ``ob_<messageId>`` attribute per outbound
-  message not yet published (the outbox). While any are pending, ``pendingShard`` /
-  ``pendingSince`` put the item in the sparse ``pending`` index the sweeper reads.
+- ``sk = "instance"``: the snapshot (JSON), ``version``, the owner, the active
+  timers, the number of websocket watchers, and one ``ob_<messageId>`` attribute per
+  outbound message not yet published (the outbox). While any are pending,
+  ``pendingShard`` (``outbox#NN``, by hash of the key) and ``pendingSince`` put the
+  item in the sparse ``pending`` index the sweeper walks shard by shard.
 - ``sk = "history#<version>"``: one record per committed transition.
+- ``sk = "event#<eventId>"``: the event ids applied (bus, timer, runtime), each its own
+  record with a TTL, so a redelivery is recognised however many events came since and
+  the instance item never grows with them.
 
-A commit is one ``TransactWriteItems`` call: the instance update, conditional on
-the version it was read at, plus the history record. Outbox messages live in
-separate attributes so that clearing the published ones needs no version check.
+Under ``pk = idempotency#<eventId>``: a client's Idempotency-Key, the fingerprint of
+the request it answered and that first answer.
+
+A commit is one ``TransactWriteItems`` call: the instance update, conditional on the
+version it was read at, the history record, and the dedupe record (conditional on
+not existing). Outbox messages live in separate attributes so that clearing the
+published ones needs no version check.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import time
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from .clients import client
@@ -26,52 +38,38 @@ from .settings import settings
 INSTANCE = "instance"
 OUTBOX_PREFIX = "ob_"
 PENDING_INDEX = "pending"
-PENDING_SHARD = "outbox"
+_COMPACT = {"separators": (",", ":")}
 
 
 class ConflictError(Exception):
     """The item changed since it was read (another writer committed first)."""
 
 
+class DuplicateEvent(Exception):
+    """The event id was applied before: the commit was refused and changed nothing."""
+
+
+class IdempotencyTaken(Exception):
+    """Another request with the same Idempotency-Key committed first."""
+
+
+class Ambiguous(Unavailable):
+    """Storage failed in a way that leaves unknown whether the commit was applied."""
+
+
+@dataclass(slots=True)
 class Instance:
     """One stored workflow instance as read from the table."""
 
-    __slots__ = (
-        "connections",
-        "created_at",
-        "outbox",
-        "owner",
-        "pk",
-        "recent",
-        "snapshot",
-        "timers",
-        "updated_at",
-        "version",
-    )
-
-    def __init__(
-        self,
-        pk: str,
-        version: int,
-        snapshot: dict[str, Any],
-        owner: str | None,
-        recent: list[str],
-        outbox: dict[str, dict[str, Any]],
-        connections: set[str],
-        created_at: str | None,
-        updated_at: str | None,
-        timers: dict[str, str] | None = None,
-    ) -> None:
-        self.pk = pk
-        self.timers = timers or {}
-        self.version = version
-        self.snapshot = snapshot
-        self.owner = owner
-        self.recent = recent
-        self.outbox = outbox
-        self.connections = connections
-        self.created_at = created_at
-        self.updated_at = updated_at
+    pk: str
+    version: int
+    snapshot: dict[str, Any]
+    owner: str | None
+    outbox: dict[str, dict[str, Any]]
+    created_at: str | None
+    updated_at: str | None
+    timers: dict[str, str] = field(default_factory=dict)
+    watchers: int = 0
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Instance:
@@ -85,21 +83,59 @@ class Instance:
             version=int(item["version"]["N"]),
             snapshot=json.loads(item["snapshot"]["S"]),
             owner=item.get("owner", {}).get("S"),
-            recent=[v["S"] for v in item.get("recent", {}).get("L", [])],
             outbox=outbox,
-            connections=set(item.get("connections", {}).get("SS", [])),
             created_at=item.get("createdAt", {}).get("S"),
             updated_at=item.get("updatedAt", {}).get("S"),
             timers=json.loads(item["timers"]["S"]) if "timers" in item else {},
+            watchers=int(item.get("watchers", {}).get("N", "0")),
         )
+
+
+@dataclass(slots=True)
+class Idempotency:
+    """A client's Idempotency-Key: the request it is bound to and the answer it got."""
+
+    event_id: str
+    fingerprint: str
+    response: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Commit:
+    """Everything one committed transition writes, in one transaction.
+
+    ``expected_version`` None creates the instance. ``dedupe`` is the event id to
+    remember under the instance (bus, timer and runtime events); ``idempotency`` the
+    client's key with the response to keep for its retries.
+    """
+
+    pk: str
+    expected_version: int | None
+    snapshot: Mapping[str, Any]
+    state: str
+    now: str
+    history: Mapping[str, Any]
+    owner: str | None = None
+    timers: Mapping[str, str] = field(default_factory=dict)
+    add_outbox: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    remove_outbox: Iterable[str] = ()
+    pending_after: bool = False
+    dedupe: str | None = None
+    idempotency: Idempotency | None = None
+
+    @property
+    def version(self) -> int:
+        return (self.expected_version or 0) + 1
 
 
 def _ddb() -> Any:
     return client("dynamodb")
 
 
-def _call(fn: Any, with_table: bool = True, **kwargs: Any) -> Any:
-    """Call DynamoDB; storage failures become ``Unavailable`` (nothing was changed)."""
+def call(fn: Any, with_table: bool = True, **kwargs: Any) -> Any:
+    """Call DynamoDB; storage failures become ``Unavailable``. Conditional failures
+    (``ConditionalCheckFailedException``, ``TransactionCanceledException``) are raised
+    as botocore's ClientError for the caller to interpret."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     if with_table:
@@ -115,112 +151,181 @@ def _call(fn: Any, with_table: bool = True, **kwargs: Any) -> Any:
         raise Unavailable(f"storage error: {error}") from error
 
 
-def load(pk: str) -> Instance | None:
-    """The instance under ``pk`` (strongly consistent read), or None."""
-    item = _call(_ddb().get_item, Key=_key(pk, INSTANCE), ConsistentRead=True).get("Item")
-    return Instance.from_item(item) if item else None
-
-
-def _key(pk: str, sk: str) -> dict[str, Any]:
+def key(pk: str, sk: str) -> dict[str, Any]:
+    """A table key in DynamoDB's JSON."""
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
-def commit(
-    pk: str,
-    expected_version: int | None,
-    snapshot: Mapping[str, Any],
-    state: str,
-    owner: str | None,
-    recent: list[str],
-    add_outbox: Mapping[str, Mapping[str, Any]],
-    remove_outbox: Iterable[str],
-    pending_after: bool,
-    history: Mapping[str, Any],
-    now: str,
-    timers: Mapping[str, str] | None = None,
-) -> int:
-    """Write the next version of ``pk`` and its history record in one transaction.
+def expires_in(seconds: float) -> dict[str, str]:
+    """An ``expiresAt`` value (TTL) ``seconds`` from now."""
+    return {"N": str(int(time.time() + seconds))}
 
-    ``expected_version`` None creates the instance. Returns the new version;
-    raises ConflictError when the stored version is not the expected one.
+
+def shard(pk: str, prefix: str, shards: int) -> str:
+    """The pending-index partition of ``pk``: ``<prefix>#NN`` by a stable hash."""
+    return f"{prefix}#{zlib.crc32(pk.encode()) % shards:02d}"
+
+
+def load(pk: str) -> Instance | None:
+    """The instance under ``pk`` (strongly consistent read), or None."""
+    item = call(_ddb().get_item, Key=key(pk, INSTANCE), ConsistentRead=True).get("Item")
+    return Instance.from_item(item) if item else None
+
+
+def instance_bytes(instance: Instance | None, commit: Commit) -> int:
+    """An upper estimate of the instance item's size after ``commit`` (DynamoDB counts
+    attribute names plus values; the outbox and snapshot are nearly all of it)."""
+    outbox = dict(instance.outbox) if instance else {}
+    for message_id in commit.remove_outbox:
+        outbox.pop(message_id, None)
+    outbox.update(commit.add_outbox)
+    size = 400  # names and small scalars: version, owner, times, shard, watchers
+    size += len(json.dumps(commit.snapshot, **_COMPACT).encode())
+    size += len(json.dumps(dict(commit.timers), **_COMPACT).encode())
+    for message_id, message in outbox.items():
+        size += len(OUTBOX_PREFIX) + len(message_id) + len(json.dumps(message, **_COMPACT).encode())
+    return size
+
+
+def commit(write: Commit) -> int:
+    """Write the next version, its history record and its dedupe record in one transaction.
+
+    Returns the new version. Raises ConflictError when the stored version is not the
+    expected one, DuplicateEvent when the event id was applied before, IdempotencyTaken
+    when the client's key was used by a request that committed first, PayloadTooLarge
+    when the item cannot be stored, Ambiguous when the outcome is unknown.
     """
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    version = (expected_version or 0) + 1
-    names = {"#s": "snapshot", "#v": "version", "#st": "state", "#r": "recent", "#u": "updatedAt"}
+    table = settings().table_name
+    items = [{"Update": {"TableName": table, **_instance_update(write)}}]
+    record = {k: {"S": str(v)} for k, v in write.history.items() if v is not None}
+    record.update(key(write.pk, f"history#{write.version:010d}"))
+    record["version"] = {"N": str(write.version)}
+    items.append({"Put": {"TableName": table, "Item": record, **_NEW}})
+    if write.dedupe is not None:
+        dedupe = {
+            **key(write.pk, f"event#{write.dedupe}"),
+            "version": {"N": str(write.version)},
+            "expiresAt": expires_in(settings().event_id_ttl_seconds),
+        }
+        items.append({"Put": {"TableName": table, "Item": dedupe, **_NEW}})
+    if write.idempotency is not None:
+        items.append({"Put": {"TableName": table, "Item": _idempotency_item(write), **_NEW}})
+    try:
+        _ddb().transact_write_items(TransactItems=items)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+        if code == "TransactionCanceledException":
+            _raise_cancelled(write, reasons)
+        if code in ("ProvisionedThroughputExceededException", "ThrottlingException"):
+            raise Unavailable(f"storage error: {code}") from error  # refused: nothing written
+        if code == "ValidationException" and "size" in str(error).lower():
+            raise PayloadTooLarge(f"{write.pk} cannot be stored: {error}") from error
+        raise Ambiguous(f"storage error: {code or error}") from error
+    except BotoCoreError as error:
+        raise Ambiguous(f"storage error: {error}") from error
+    return write.version
+
+
+_NEW = {"ConditionExpression": "attribute_not_exists(sk)"}
+
+
+def _raise_cancelled(write: Commit, reasons: list[str | None]) -> None:
+    """Say why a transaction was cancelled, from its per-item reasons (items in the order
+    instance, history, dedupe, idempotency)."""
+    failed = {i for i, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"}
+    extra = 2
+    if write.dedupe is not None:
+        if extra in failed:
+            raise DuplicateEvent(write.dedupe)
+        extra += 1
+    if write.idempotency is not None and extra in failed:
+        raise IdempotencyTaken(write.idempotency.event_id)
+    if failed or "TransactionConflict" in reasons or not reasons:
+        raise ConflictError(f"{write.pk}: {reasons}")
+    if {"ValidationError", "ItemCollectionSizeLimitExceeded"} & set(reasons):
+        raise PayloadTooLarge(f"{write.pk} cannot be stored: {sorted(set(reasons) - {'None'})}")
+    raise Unavailable(f"storage error: {sorted({r for r in reasons if r} - {'None'})}")
+
+
+def _instance_update(write: Commit) -> dict[str, Any]:
+    names = {"#s": "snapshot", "#v": "version", "#st": "state", "#u": "updatedAt", "#t": "timers"}
     values: dict[str, Any] = {
-        ":s": {"S": json.dumps(snapshot, separators=(",", ":"))},
-        ":v": {"N": str(version)},
-        ":st": {"S": state},
-        ":r": {"L": [{"S": e} for e in recent]},
-        ":u": {"S": now},
+        ":s": {"S": json.dumps(write.snapshot, **_COMPACT)},
+        ":v": {"N": str(write.version)},
+        ":st": {"S": write.state},
+        ":u": {"S": write.now},
     }
-    sets = ["#s = :s", "#v = :v", "#st = :st", "#r = :r", "#u = :u"]
+    sets = ["#s = :s", "#v = :v", "#st = :st", "#u = :u"]
     removes = []
-    names["#t"] = "timers"
-    if timers:
-        values[":t"] = {"S": json.dumps(timers, separators=(",", ":"), sort_keys=True)}
+    if write.timers:
+        values[":t"] = {"S": json.dumps(dict(write.timers), sort_keys=True, **_COMPACT)}
         sets.append("#t = :t")
     else:
         removes.append("#t")
-    for i, (message_id, message) in enumerate(add_outbox.items()):
+    for i, (message_id, message) in enumerate(write.add_outbox.items()):
         names[f"#ob{i}"] = OUTBOX_PREFIX + message_id
-        values[f":ob{i}"] = {"S": json.dumps(message, separators=(",", ":"))}
+        values[f":ob{i}"] = {"S": json.dumps(message, **_COMPACT)}
         sets.append(f"#ob{i} = :ob{i}")
-    for i, message_id in enumerate(remove_outbox):
+    for i, message_id in enumerate(write.remove_outbox):
         names[f"#rm{i}"] = OUTBOX_PREFIX + message_id
         removes.append(f"#rm{i}")
     names.update({"#ps": "pendingShard", "#pt": "pendingSince"})
-    if pending_after:
-        values.update({":ps": {"S": PENDING_SHARD}, ":pt": {"S": now}})
+    if write.pending_after:
+        values[":ps"] = {"S": shard(write.pk, "outbox", settings().outbox_shards)}
+        values[":pt"] = {"S": write.now}
         sets += ["#ps = :ps", "#pt = if_not_exists(#pt, :pt)"]
     else:
         removes += ["#ps", "#pt"]
-    if expected_version is None:
+    if write.expected_version is None:
         names.update({"#c": "createdAt", "#o": "owner", "#w": "pk"})
-        values.update({":c": {"S": now}, ":o": {"S": owner or ""}})
+        values.update({":c": {"S": write.now}, ":o": {"S": write.owner or ""}})
         sets += ["#c = :c", "#o = :o"]
         condition = "attribute_not_exists(#w)"
     else:
-        values[":old"] = {"N": str(expected_version)}
+        values[":old"] = {"N": str(write.expected_version)}
         condition = "#v = :old"
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-    table = settings().table_name
-    record = {k: {"S": str(v)} for k, v in history.items() if v is not None}
-    record.update(_key(pk, f"history#{version:010d}"))
-    record["version"] = {"N": str(version)}
-    try:
-        _call(
-            _ddb().transact_write_items,
-            with_table=False,
-            TransactItems=[
-                {
-                    "Update": {
-                        "TableName": table,
-                        "Key": _key(pk, INSTANCE),
-                        "UpdateExpression": expression,
-                        "ConditionExpression": condition,
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": values,
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": table,
-                        "Item": record,
-                        "ConditionExpression": "attribute_not_exists(sk)",
-                    }
-                },
-            ],
-        )
-    except ClientError as error:
-        reasons = {r.get("Code") for r in error.response.get("CancellationReasons", [])}
-        if reasons & {"ConditionalCheckFailed", "TransactionConflict"} or not reasons:
-            raise ConflictError(str(error)) from error
-        if reasons & {"ValidationError", "ItemCollectionSizeLimitExceeded"}:
-            raise PayloadTooLarge(f"{pk} cannot be stored: {sorted(reasons - {'None'})}") from error
-        raise Unavailable(f"storage error: {sorted(reasons - {'None'})}") from error
-    return version
+    return {
+        "Key": key(write.pk, INSTANCE),
+        "UpdateExpression": expression,
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
+def _idempotency_item(write: Commit) -> dict[str, Any]:
+    assert write.idempotency is not None
+    return {
+        **key(f"idempotency#{write.idempotency.event_id}", "idempotency"),
+        "fingerprint": {"S": write.idempotency.fingerprint},
+        "response": {"S": json.dumps(write.idempotency.response, default=str, **_COMPACT)},
+        "instance": {"S": write.pk},
+        "version": {"N": str(write.version)},
+        "expiresAt": expires_in(settings().idempotency_ttl_seconds),
+    }
+
+
+def idempotency(event_id: str) -> Idempotency | None:
+    """The stored Idempotency-Key record of ``event_id`` (strongly consistent), or None."""
+    item = call(
+        _ddb().get_item, Key=key(f"idempotency#{event_id}", "idempotency"), ConsistentRead=True
+    ).get("Item")
+    if item is None:
+        return None
+    return Idempotency(event_id, item["fingerprint"]["S"], json.loads(item["response"]["S"]))
+
+
+def committed_event(pk: str, version: int) -> str | None:
+    """The event id the history records at ``version``, or None (resolves an ambiguous
+    commit: it was applied if its own event id is there)."""
+    item = call(_ddb().get_item, Key=key(pk, f"history#{version:010d}"), ConsistentRead=True).get(
+        "Item"
+    )
+    return item["eventId"]["S"] if item and "eventId" in item else None
 
 
 def clear_outbox(pk: str, message_ids: Iterable[str], version: int, everything: bool) -> None:
@@ -232,9 +337,9 @@ def clear_outbox(pk: str, message_ids: Iterable[str], version: int, everything: 
     names = {f"#m{i}": OUTBOX_PREFIX + m for i, m in enumerate(message_ids)}
     if everything:
         try:
-            _call(
+            call(
                 _ddb().update_item,
-                Key=_key(pk, INSTANCE),
+                Key=key(pk, INSTANCE),
                 UpdateExpression="REMOVE " + ", ".join([*names, "#ps", "#pt"]),
                 ConditionExpression="#v = :v",
                 ExpressionAttributeNames={
@@ -249,9 +354,9 @@ def clear_outbox(pk: str, message_ids: Iterable[str], version: int, everything: 
         except ClientError:
             pass  # a newer commit may have added messages of its own: keep it pending
     if names:
-        _call(
+        call(
             _ddb().update_item,
-            Key=_key(pk, INSTANCE),
+            Key=key(pk, INSTANCE),
             UpdateExpression="REMOVE " + ", ".join(names),
             ExpressionAttributeNames=names,
         )
@@ -262,13 +367,13 @@ def update_outbox_entry(pk: str, message_id: str, entry: Mapping[str, Any]) -> N
     from botocore.exceptions import ClientError
 
     try:
-        _call(
+        call(
             _ddb().update_item,
-            Key=_key(pk, INSTANCE),
+            Key=key(pk, INSTANCE),
             UpdateExpression="SET #m = :m",
             ConditionExpression="attribute_exists(#m)",
             ExpressionAttributeNames={"#m": OUTBOX_PREFIX + message_id},
-            ExpressionAttributeValues={":m": {"S": json.dumps(entry, separators=(",", ":"))}},
+            ExpressionAttributeValues={":m": {"S": json.dumps(entry, **_COMPACT)}},
         )
     except ClientError:
         return  # already published and cleared by someone else
@@ -277,110 +382,39 @@ def update_outbox_entry(pk: str, message_id: str, entry: Mapping[str, Any]) -> N
 def history(pk: str) -> list[dict[str, Any]]:
     """Every history record of ``pk``, oldest first."""
     records: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :h)",
-        "ExpressionAttributeValues": {":pk": {"S": pk}, ":h": {"S": "history#"}},
-        "ConsistentRead": True,
-    }
+    for item in query(
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :h)",
+        ExpressionAttributeValues={":pk": {"S": pk}, ":h": {"S": "history#"}},
+        ConsistentRead=True,
+    ):
+        record = {k: v.get("S", v.get("N")) for k, v in item.items() if k not in ("pk", "sk")}
+        record["version"] = int(record["version"])
+        records.append(record)
+    return records
+
+
+def query(**kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item a query matches, page after page."""
     while True:
-        page = _call(_ddb().query, **kwargs)
-        for item in page.get("Items", []):
-            record = {k: v.get("S", v.get("N")) for k, v in item.items() if k not in ("pk", "sk")}
-            record["version"] = int(record["version"])
-            records.append(record)
+        page = call(_ddb().query, **kwargs)
+        yield from page.get("Items", [])
         if "LastEvaluatedKey" not in page:
-            return records
+            return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def pending(older_than: str, limit: int = 100) -> list[str]:
-    """Instances whose outbox has been pending since before ``older_than`` (ISO time)."""
-    page = _call(
-        _ddb().query,
+def pending(shard_key: str, older_than: str) -> Iterator[str]:
+    """Instances in one shard of the pending index whose outbox has been pending since
+    before ``older_than`` (ISO time), oldest first; every page is read as iterated."""
+    for item in query(
         IndexName=PENDING_INDEX,
         KeyConditionExpression="pendingShard = :s AND pendingSince < :t",
-        ExpressionAttributeValues={":s": {"S": PENDING_SHARD}, ":t": {"S": older_than}},
-        Limit=limit,
-    )
-    return [item["pk"]["S"] for item in page.get("Items", [])]
+        ExpressionAttributeValues={":s": {"S": shard_key}, ":t": {"S": older_than}},
+        Limit=100,  # a page at a time: a long backlog is read as the sweeper gets to it
+    ):
+        yield item["pk"]["S"]
 
 
-def add_connection(pk: str, connection_id: str) -> None:
-    """Follow ``pk`` from ``connection_id``; the instance must exist."""
-    ddb = _ddb()
-    _call(
-        ddb.update_item,
-        Key=_key(pk, INSTANCE),
-        UpdateExpression="ADD connections :c",
-        ConditionExpression="attribute_exists(pk)",
-        ExpressionAttributeValues={":c": {"SS": [connection_id]}},
-    )
-    _call(
-        ddb.put_item,
-        Item={**_key(f"connection#{connection_id}", "connection"), "target": {"S": pk}},
-    )
-
-
-def connection_target(connection_id: str) -> str | None:
-    """The instance key a connection follows, or None."""
-    key = _key(f"connection#{connection_id}", "connection")
-    item = _call(_ddb().get_item, Key=key, ConsistentRead=True).get("Item")
-    return item["target"]["S"] if item else None
-
-
-def remove_connection(connection_id: str, pk: str | None = None) -> None:
-    """Stop sending to ``connection_id`` (on disconnect, or when it is gone)."""
-    ddb = _ddb()
-    pk = pk or connection_target(connection_id)
-    if pk is None:
-        return
-    _call(
-        ddb.update_item,
-        Key=_key(pk, INSTANCE),
-        UpdateExpression="DELETE connections :c",
-        ExpressionAttributeValues={":c": {"SS": [connection_id]}},
-    )
-    _call(ddb.delete_item, Key=_key(f"connection#{connection_id}", "connection"))
-
-
-def put_record(pk: str, sk: str, data: Mapping[str, Any], only_new: bool = False) -> bool:
-    """Store a JSON record (e.g. a station's work item); False if ``only_new`` and it exists."""
-    from botocore.exceptions import ClientError
-
-    kwargs: dict[str, Any] = {
-        "Item": {**_key(pk, sk), "data": {"S": json.dumps(data, separators=(",", ":"))}}
-    }
-    if only_new:
-        kwargs["ConditionExpression"] = "attribute_not_exists(sk)"
-    try:
-        _call(_ddb().put_item, **kwargs)
-    except ClientError:
-        return False
-    return True
-
-
-def records(pk: str) -> list[tuple[str, dict[str, Any]]]:
-    """All JSON records under ``pk`` as (sk, data), in sort-key order."""
-    result: list[tuple[str, dict[str, Any]]] = []
-    kwargs: dict[str, Any] = {
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": pk}},
-        "ConsistentRead": True,
-    }
-    while True:
-        page = _call(_ddb().query, **kwargs)
-        result += [(i["sk"]["S"], json.loads(i["data"]["S"])) for i in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            return result
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def delete_record(pk: str, sk: str) -> bool:
-    """Delete a record; False if it was not there (someone else took it)."""
-    from botocore.exceptions import ClientError
-
-    try:
-        _call(_ddb().delete_item, Key=_key(pk, sk), ConditionExpression="attribute_exists(sk)")
-    except ClientError:
-        return False
-    return True
+def outbox_shards() -> list[str]:
+    """Every shard of the pending index that holds outboxes."""
+    return [f"outbox#{n:02d}" for n in range(settings().outbox_shards)]

@@ -9,6 +9,15 @@ from pydantic import BaseModel
 
 from chalicelib.statechart import Machine, Snapshot
 
+MAX_INSTANCE_ID = 128
+
+
+def is_instance_id(text: str) -> bool:
+    """Whether ``text`` could name an instance: 1-128 printable characters. Ids are made
+    by the runtime's callers; anything else would not fit a table key or a log line, so
+    no such instance exists."""
+    return 0 < len(text) <= MAX_INSTANCE_ID and text.isprintable()
+
 
 class Command:
     """An invoked service whose work is one command message on the bus.

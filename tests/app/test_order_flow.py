@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chalicelib.runtime import bus, orchestrator
+from chalicelib.runtime import bus, connections, store, sweeper
 from chalicelib.runtime.errors import Unavailable
 from tests.shop import PIZZA
 
@@ -31,7 +31,11 @@ def test_whole_order_from_post_to_done_through_kitchen_and_delivery(shop):
     assert [i["itemId"] for i in added["items"]] == ["item-1", "item-2"]
 
     confirmed = shop.call("POST", f"/orders/{order_id}/confirm").json_body
-    assert confirmed["state"] == {"bakePizza": "waitingForPizzaToBeBaked"}
+    # the answer is what CONFIRM committed; the kitchen send completes right after it
+    assert confirmed["state"] == {"bakePizza": "sendingOrderToKitchen"}
+    assert confirmed["version"] == 3
+    view = shop.call("GET", f"/orders/{order_id}").json_body
+    assert view["state"] == {"bakePizza": "waitingForPizzaToBeBaked"}
     kitchen_messages = shop.waiting("KitchenQueue")
     assert [m["type"] for m in kitchen_messages] == ["MAKE_PIZZA"]
     assert kitchen_messages[0]["subject"] == order_id
@@ -111,6 +115,46 @@ def test_idempotency_key_gives_the_first_answer(shop):
     assert other.json_body["orderId"] != order_id
 
 
+def test_an_idempotency_key_is_honoured_after_many_other_events(shop):
+    """Reproduced over HTTP: after 80 other events a retried POST /orders/{id}/pizzas with
+    the same Idempotency-Key added a second pizza (only the last 64 ids were kept)."""
+    order_id = shop.new_order()["orderId"]
+    add = {"Idempotency-Key": "add-early"}
+    first = shop.call("POST", f"/orders/{order_id}/pizzas", body={"pizza": PIZZA}, headers=add)
+    for _ in range(40):
+        shop.call("POST", f"/orders/{order_id}/pizzas", body={"pizza": PIZZA})
+        items = shop.view(order_id)["items"]
+        shop.call("DELETE", f"/orders/{order_id}/pizzas/{items[-1]['itemId']}")
+    again = shop.call("POST", f"/orders/{order_id}/pizzas", body={"pizza": PIZZA}, headers=add)
+    assert again.status_code == first.status_code == 200
+    assert again.json_body == first.json_body  # the first answer, not the current view
+    assert len(shop.view(order_id)["items"]) == 2
+    assert shop.view(order_id)["version"] == 82
+
+
+def test_an_idempotency_key_reused_for_another_request_is_422_and_changes_nothing(shop):
+    order_id = shop.new_order()["orderId"]
+    key = {"Idempotency-Key": "mine-1"}
+    assert (
+        shop.call(
+            "POST", f"/orders/{order_id}/pizzas", body={"pizza": PIZZA}, headers=key
+        ).status_code
+        == 200
+    )
+    before = shop.stored(order_id)
+    other_pizza = {**PIZZA, "name": "Something else"}
+    for method, path, body in [
+        ("POST", f"/orders/{order_id}/pizzas", {"pizza": other_pizza}),
+        ("POST", f"/orders/{order_id}/confirm", None),
+        ("POST", "/orders", {"pizza": PIZZA}),
+    ]:
+        refused = shop.call(method, path, body=body, headers=key)
+        assert refused.status_code == 422, (path, refused.json_body)
+        assert refused.json_body["error"] == "IdempotencyKeyReused"
+        assert "different request" in refused.json_body["message"]
+    assert shop.stored(order_id) == before
+
+
 def test_duplicate_and_late_bus_events_change_nothing(shop):
     order_id = shop.new_order()["orderId"]
     shop.call("POST", f"/orders/{order_id}/confirm")
@@ -153,17 +197,17 @@ def test_outbox_survives_a_failed_publish_and_the_sweeper_sends_it(shop, monkeyp
     assert shop.waiting("KitchenQueue") == []
     stored = shop.stored(order_id)
     assert [k for k in stored if k.startswith("ob_")]
-    assert stored["pendingShard"]["S"] == "outbox"
+    assert stored["pendingShard"]["S"] == store.shard(f"order#{order_id}", "outbox", 32)
 
     monkeypatch.setattr(bus, "publish", real_publish)
-    assert orchestrator.sweep({"order": _orders()}, grace_seconds=0) == 1
+    assert sweeper.sweep({"order": _orders()}, grace_seconds=0) == 1
     assert [m["type"] for m in shop.waiting("KitchenQueue")] == ["MAKE_PIZZA"]
     view = shop.call("GET", f"/orders/{order_id}").json_body
     assert view["state"] == {"bakePizza": "waitingForPizzaToBeBaked"}
     stored = shop.stored(order_id)
     assert not [k for k in stored if k.startswith("ob_")]
     assert "pendingShard" not in stored
-    assert orchestrator.sweep({"order": _orders()}, grace_seconds=0) == 0
+    assert sweeper.sweep({"order": _orders()}, grace_seconds=0) == 0
 
 
 def _orders():
@@ -191,18 +235,59 @@ def test_websocket_follower_receives_every_state_change(shop):
 
 def test_gone_connections_are_dropped_and_disconnect_removes(shop):
     order_id = shop.new_order()["orderId"]
+    pk = f"order#{order_id}"
     for conn in ("conn-a", "conn-b"):
         shop.ws("connect", conn, {"orderId": order_id, "token": shop.customer})
-    assert shop.stored(order_id)["connections"]["SS"] == ["conn-a", "conn-b"] or set(
-        shop.stored(order_id)["connections"]["SS"]
-    ) == {"conn-a", "conn-b"}
+    assert sorted(connections.following(pk)) == ["conn-a", "conn-b"]
+    assert shop.stored(order_id)["watchers"]["N"] == "2"
     shop.sender.gone.add("conn-a")
     shop.call("POST", f"/orders/{order_id}/pizzas", body={"pizza": PIZZA})
-    assert set(shop.stored(order_id)["connections"]["SS"]) == {"conn-b"}
+    assert connections.following(pk) == ["conn-b"]
+    assert connections.target("conn-a") is None
     shop.ws("disconnect", "conn-b")
-    assert "connections" not in shop.stored(order_id)
+    assert connections.following(pk) == []
+    assert shop.stored(order_id)["watchers"]["N"] == "0"
     shop.call("POST", f"/orders/{order_id}/pizzas", body={"pizza": PIZZA})
     assert len(shop.sender.sent["conn-b"]) == 1
+
+
+def test_connections_are_records_of_their_own_capped_per_order(shop, monkeypatch):
+    """Connection ids were kept on the order item without a cap: enough followers pushed it
+    past DynamoDB's 400 KB and every event then failed with a storage error."""
+    from chalicelib.runtime import clients
+
+    monkeypatch.setenv("MAX_CONNECTIONS_PER_INSTANCE", "5")
+    clients.reset()
+    order_id = shop.new_order()["orderId"]
+    size_before = len(json.dumps(shop.stored(order_id)))
+    for n in range(5):
+        query = {"orderId": order_id, "token": shop.customer}
+        assert shop.ws("connect", f"conn-{n:040d}", query)["statusCode"] == 200
+    refused = shop.ws("connect", "one-too-many", {"orderId": order_id, "token": shop.customer})
+    assert refused["statusCode"] == 409
+    assert "already has 5 live connections" in json.loads(refused["body"])["message"]
+    assert connections.target("one-too-many") is None
+    # the order item holds a count, not the ids
+    assert len(json.dumps(shop.stored(order_id))) - size_before < 40
+    assert shop.call("POST", f"/orders/{order_id}/pizzas", body={"pizza": PIZZA}).status_code == 200
+    assert all(len(shop.sender.sent[f"conn-{n:040d}"]) == 1 for n in range(5))
+
+
+def test_a_failing_connection_clean_up_does_not_fail_the_committed_request(shop, monkeypatch):
+    """ADD_PIZZA answered 503 although the pizza was stored, so the retry the README
+    prescribes added a second pizza."""
+    order_id = shop.new_order()["orderId"]
+    shop.ws("connect", "conn-gone", {"orderId": order_id, "token": shop.customer})
+    shop.sender.gone.add("conn-gone")
+
+    def broken(*args, **kwargs):
+        raise Unavailable("storage error: ThrottlingException")
+
+    monkeypatch.setattr(connections, "remove", broken)
+    response = shop.call("POST", f"/orders/{order_id}/pizzas", body={"pizza": PIZZA})
+    assert response.status_code == 200
+    assert len(response.json_body["items"]) == 2
+    assert len(shop.view(order_id)["items"]) == 2
 
 
 @pytest.mark.parametrize(

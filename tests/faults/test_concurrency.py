@@ -11,6 +11,7 @@ import pytest
 from chalicelib.orders.service import ORDERS
 from chalicelib.runtime import clients, clock, orchestrator, store
 from chalicelib.runtime.errors import Conflict
+from chalicelib.runtime.orchestrator import CLIENT, Incoming
 from local.provision import provision
 from tests.conftest import REGION
 from tests.shop import PIZZA
@@ -32,8 +33,9 @@ def test_concurrent_events_on_one_order_lose_nothing(moto_stack):
     order_id = "concurrent-1"
     add = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": clock.now()}
     orchestrator.start(
-        ORDERS, order_id, "alice", {"orderId": order_id, "customerId": "alice"}, add, "e-0"
-    )
+        ORDERS, order_id, "alice", {"orderId": order_id, "customerId": "alice"},
+        Incoming(add, "e-0", CLIENT),
+    )  # fmt: skip
     barrier = threading.Barrier(WRITERS)
     errors: list[BaseException] = []
     conflicts: list[int] = []
@@ -43,7 +45,8 @@ def test_concurrent_events_on_one_order_lose_nothing(moto_stack):
             barrier.wait()
             for _ in range(5):  # a 409 Conflict tells the client to retry
                 try:
-                    orchestrator.send(ORDERS, order_id, add, f"e-{n}", "client", caller="alice")
+                    incoming = Incoming(add, f"e-{n}", CLIENT, caller="alice", keyed=True)
+                    orchestrator.send(ORDERS, order_id, incoming)
                     return
                 except Conflict:
                     conflicts.append(n)
@@ -65,3 +68,97 @@ def test_concurrent_events_on_one_order_lose_nothing(moto_stack):
     history = store.history(ORDERS.key(order_id))
     assert [h["version"] for h in history] == list(range(1, WRITERS + 2))
     assert sorted(h["eventId"] for h in history) == sorted(f"e-{n}" for n in range(WRITERS + 1))
+
+
+def test_the_sweeper_and_a_request_sending_the_same_outbox_at_once(moto_stack, monkeypatch):
+    """Both send MAKE_PIZZA (same CloudEvent id, so the kitchen takes it once) and both
+    feed its completion back: it is applied once, and the outbox ends empty."""
+    import json
+    import time
+
+    from chalicelib.orders.service import WORKFLOWS
+    from chalicelib.runtime import bus, sweeper
+    from chalicelib.stations import KITCHEN
+
+    order_id = "swept-1"
+    add = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": clock.now()}
+    orchestrator.start(
+        ORDERS, order_id, "alice", {"orderId": order_id, "customerId": "alice"},
+        Incoming(add, "e-0", CLIENT),
+    )  # fmt: skip
+    real_publish = bus.publish
+    published: list[str] = []
+
+    def slow_publish(event):
+        time.sleep(0.5)  # keep the request inside its send while the sweeper walks the shards
+        published.append(event["id"])
+        return real_publish(event)
+
+    monkeypatch.setattr(bus, "publish", slow_publish)
+    stop = threading.Event()
+    swept: list[int] = []
+
+    def sweep_loop() -> None:
+        while not stop.is_set():
+            swept.append(sweeper.sweep(WORKFLOWS, grace_seconds=0))
+
+    sweeping = threading.Thread(target=sweep_loop)
+    sweeping.start()
+    try:
+        confirm = {"type": "CONFIRM_PIZZA", "time": clock.now()}
+        orchestrator.send(ORDERS, order_id, Incoming(confirm, "e-1", CLIENT, caller="alice"))
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        sweeping.join()
+    assert sum(swept) >= 1  # the sweeper did find the outbox while the request sent it
+    instance = store.load(ORDERS.key(order_id))
+    assert instance.snapshot["value"] == {"bakePizza": "waitingForPizzaToBeBaked"}
+    assert instance.outbox == {}
+    history = store.history(ORDERS.key(order_id))
+    assert [h["version"] for h in history] == [1, 2, 3]
+    assert [h["eventType"] for h in history].count("xstate.done.actor.sendOrderToKitchen") == 1
+    assert set(published) == {f"order.{order_id}.v2.1"}
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = moto_stack.queue_urls["KitchenQueue"]
+    bodies = [
+        m["Body"]
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+    for body in bodies:
+        KITCHEN.accept(body)
+    assert len(bodies) == len(published)
+    assert [json.loads(b)["id"] for b in bodies][:1] == [f"order.{order_id}.v2.1"]
+    assert [w["orderId"] for w in KITCHEN.orders()] == [order_id]
+
+
+def test_concurrent_requests_with_one_idempotency_key_commit_once(moto_stack):
+    order_id = "same-key-1"
+    add = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": clock.now()}
+    orchestrator.start(
+        ORDERS, order_id, "alice", {"orderId": order_id, "customerId": "alice"},
+        Incoming(add, "e-0", CLIENT),
+    )  # fmt: skip
+    barrier = threading.Barrier(8)
+    answers: list[dict] = []
+    errors: list[BaseException] = []
+
+    def twin() -> None:
+        try:
+            barrier.wait()
+            incoming = Incoming(add, "client.alice.k-1", CLIENT, caller="alice", keyed=True)
+            answers.append(orchestrator.send(ORDERS, order_id, incoming).view())
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=twin) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(isinstance(e, Conflict) and "in progress" in e.message for e in errors), errors
+    assert answers and all(a == answers[0] for a in answers)
+    assert answers[0]["version"] == 2
+    instance = store.load(ORDERS.key(order_id))
+    assert instance.version == 2
+    assert len(instance.snapshot["context"]["items"]) == 2

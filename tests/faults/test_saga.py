@@ -11,7 +11,7 @@ import json
 import boto3
 
 from chalicelib.orders.service import WORKFLOWS
-from chalicelib.runtime import bus, orchestrator, timers
+from chalicelib.runtime import bus, intake, sweeper, timers
 from chalicelib.runtime.errors import Unavailable
 from tests.shop import PIZZA, REGION
 
@@ -70,7 +70,7 @@ def test_early_timers_are_sent_again_for_the_rest_of_their_delay(shop, monkeypat
         "workflow": "order", "instance": "x", "scheduleId": "s", "token": "t",
         "event": {"type": "E"}, "dueAt": "2999-01-01T00:00:00.000Z",
     }  # fmt: skip
-    assert orchestrator.fire_timer(WORKFLOWS, json.dumps(body)) is None
+    assert intake.fire_timer(WORKFLOWS, json.dumps(body)) is None
     sqs = boto3.client("sqs", region_name=REGION)
     attributes = sqs.get_queue_attributes(
         QueueUrl=shop.made.queue_urls["TimersQueue"],
@@ -89,7 +89,7 @@ def test_unreachable_kitchen_is_retried_with_backoff_then_compensated(shop, monk
     delays = []
     for attempt in (1, 2, 3):
         for _ in range(2):  # two more publish attempts by the sweeper, then the invoke fails
-            orchestrator.sweep(WORKFLOWS, grace_seconds=0)
+            sweeper.sweep(WORKFLOWS, grace_seconds=0)
         view = shop.view(order_id)
         if attempt < 3:
             assert view["state"] == {"bakePizza": "errorInKitchen"}
@@ -100,7 +100,7 @@ def test_unreachable_kitchen_is_retried_with_backoff_then_compensated(shop, monk
             assert view["state"] == "compensating"
     assert 1 < delays[0] < 2.5 and 3 < delays[1] < 4.5  # 2 s, then 4 s
     monkeypatch.setattr(bus, "publish", real_publish)
-    orchestrator.sweep(WORKFLOWS, grace_seconds=0)
+    sweeper.sweep(WORKFLOWS, grace_seconds=0)
     shop.settle()
     view = shop.view(order_id)
     assert view["state"] == "cancelled"
@@ -124,7 +124,9 @@ def test_a_kitchen_that_lacks_a_topping_rejects_and_the_order_is_compensated(sho
 def test_cancel_while_baking_tells_the_kitchen_to_drop_it(shop):
     order_id = _confirmed(shop)
     shop.deliver("KitchenQueue")
-    view = shop.call("POST", f"/orders/{order_id}/cancel").json_body
+    answer = shop.call("POST", f"/orders/{order_id}/cancel").json_body
+    assert answer["state"] == "compensating"  # what CANCEL_ORDER committed
+    view = shop.view(order_id)
     assert view["state"] == "cancelled"
     assert view["status"] == "Order cancelled: cancelled by you."
     assert [m["type"] for m in shop.waiting("KitchenQueue")] == ["CANCEL_PIZZA"]

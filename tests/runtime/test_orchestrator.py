@@ -1,47 +1,63 @@
-"""The runtime's commit loop against moto: lost races, retries, dedupe, validation."""
+"""The runtime's commit loop against moto: lost races, retries, dedupe, idempotency,
+validation, what a commit refuses and what happens after it."""
 
 from __future__ import annotations
 
 import pytest
 
 from chalicelib.orders.models import AddPizza, NoPayload
-from chalicelib.runtime import orchestrator, store
+from chalicelib.runtime import orchestrator, store, sweeper
 from chalicelib.runtime.errors import (
     Conflict,
     EventNotAllowed,
     Forbidden,
+    IdempotencyKeyReused,
     NotFound,
     PayloadTooLarge,
     Unavailable,
 )
+from chalicelib.runtime.orchestrator import BUS, CLIENT, Incoming
 from chalicelib.runtime.workflow import Command, Workflow
 from chalicelib.statechart import Machine, assign
 
 COUNTER = {
     "id": "counter",
     "initial": "open",
-    "context": {"n": 0},
+    "context": {"n": 0, "notes": []},
     "states": {
-        "open": {"on": {"ADD": {"actions": ["add"]}, "CLOSE": "closed"}},
+        "open": {
+            "on": {"ADD": {"actions": ["add"]}, "NOTE": {"actions": ["note"]}, "CLOSE": "closed"}
+        },
         "closed": {"type": "final"},
     },
 }
 
 
 def _counter() -> Workflow:
-    machine = Machine(COUNTER, actions={"add": assign(n=lambda c, e: c["n"] + 1)})
+    machine = Machine(
+        COUNTER,
+        actions={
+            "add": assign(n=lambda c, e: c["n"] + e.get("by", 1)),
+            "note": assign(notes=lambda c, e: [*c["notes"], e["text"]]),
+        },
+    )
     return Workflow(
         "counter",
         machine,
-        {"ADD": NoPayload, "CLOSE": NoPayload},
+        {"ADD": NoPayload, "CLOSE": NoPayload, "NOTE": NoPayload},
         {},
         {},
         lambda snapshot, meta: {"n": snapshot.context["n"], "version": meta["version"]},
     )
 
 
+def _in(event_type: str, event_id: str, source: str = CLIENT, **kwargs) -> Incoming:
+    event = {"type": event_type, **kwargs.pop("payload", {})}
+    return Incoming(event, event_id, source, **kwargs)
+
+
 def _start(wf, instance_id="c1"):
-    return orchestrator.start(wf, instance_id, "alice", {}, {"type": "ADD"}, f"{instance_id}.start")
+    return orchestrator.start(wf, instance_id, "alice", {}, _in("ADD", f"{instance_id}.start"))
 
 
 def test_lost_race_is_retried_on_the_fresh_state(aws, monkeypatch):
@@ -50,15 +66,15 @@ def test_lost_race_is_retried_on_the_fresh_state(aws, monkeypatch):
     real_commit = store.commit
     raced = []
 
-    def racing_commit(pk, expected_version, *args, **kwargs):
+    def racing_commit(write):
         if not raced:
             raced.append(True)
             # another writer commits first: our expected version is now stale
-            orchestrator.send(wf, "c1", {"type": "ADD"}, "other-writer", "client")
-        return real_commit(pk, expected_version, *args, **kwargs)
+            orchestrator.send(wf, "c1", _in("ADD", "other-writer"))
+        return real_commit(write)
 
     monkeypatch.setattr(store, "commit", racing_commit)
-    outcome = orchestrator.send(wf, "c1", {"type": "ADD"}, "mine", "client")
+    outcome = orchestrator.send(wf, "c1", _in("ADD", "mine"))
     assert outcome.view() == {"n": 3, "version": 3}
     history = store.history(wf.key("c1"))
     assert [h["eventId"] for h in history] == ["c1.start", "other-writer", "mine"]
@@ -68,14 +84,14 @@ def test_races_that_never_settle_end_in_conflict_and_change_nothing(aws, monkeyp
     wf = _counter()
     _start(wf)
 
-    def always_stale(*args, **kwargs):
+    def always_stale(write):
         raise store.ConflictError("someone else won")
 
     before = store.load(wf.key("c1")).snapshot
     real_commit = store.commit
     monkeypatch.setattr(store, "commit", always_stale)
     with pytest.raises(Conflict, match="gave up after 6 attempts"):
-        orchestrator.send(wf, "c1", {"type": "ADD"}, "mine", "client")
+        orchestrator.send(wf, "c1", _in("ADD", "mine"))
     monkeypatch.setattr(store, "commit", real_commit)
     assert store.load(wf.key("c1")).snapshot == before
 
@@ -83,29 +99,153 @@ def test_races_that_never_settle_end_in_conflict_and_change_nothing(aws, monkeyp
 def test_redelivered_event_changes_nothing(aws):
     wf = _counter()
     _start(wf)
-    first = orchestrator.send(wf, "c1", {"type": "ADD"}, "e-1", "client")
-    again = orchestrator.send(wf, "c1", {"type": "ADD"}, "e-1", "client")
+    first = orchestrator.send(wf, "c1", _in("ADD", "e-1", BUS))
+    again = orchestrator.send(wf, "c1", _in("ADD", "e-1", BUS))
     assert again.duplicate is True
     assert again.view() == first.view() == {"n": 2, "version": 2}
     assert len(store.history(wf.key("c1"))) == 2
 
 
-def test_event_ids_are_remembered_for_a_bounded_window(aws):
+def test_event_ids_are_remembered_however_many_events_came_since(aws):
+    """The old window held the last 64 ids; a redelivery after 80 others was applied."""
     wf = _counter()
     _start(wf)
-    for i in range(70):
-        orchestrator.send(wf, "c1", {"type": "ADD"}, f"e-{i}", "client")
-    recent = store.load(wf.key("c1")).recent
-    assert len(recent) == 64
-    assert recent[-1] == "e-69"
+    import boto3
+
+    def raw() -> dict:
+        key = store.key(wf.key("c1"), "instance")
+        return boto3.client("dynamodb").get_item(TableName="tropical-pizzas", Key=key)["Item"]
+
+    orchestrator.send(wf, "c1", _in("ADD", "first", BUS))
+    before = raw()
+    for i in range(80):
+        orchestrator.send(wf, "c1", _in("ADD", f"e-{i}", BUS))
+    assert orchestrator.send(wf, "c1", _in("ADD", "first", BUS)).duplicate is True
+    after = raw()
+    assert store.load(wf.key("c1")).snapshot["context"]["n"] == 82
+    # the instance item does not grow with the ids it remembers
+    assert sorted(after) == sorted(before)
+    assert all("first" not in str(value) for value in after.values())
+
+
+def test_dedupe_records_expire_after_the_longest_sqs_retention(aws):
+    import time
+
+    import boto3
+
+    wf = _counter()
+    _start(wf)
+    orchestrator.send(wf, "c1", _in("ADD", "bus-1", BUS))
+    item = boto3.client("dynamodb").get_item(
+        TableName="tropical-pizzas", Key=store.key(wf.key("c1"), "event#bus-1")
+    )["Item"]
+    ttl = int(item["expiresAt"]["N"]) - time.time()
+    assert 14 * 86400 < ttl <= 15 * 86400 + 5
+
+
+def test_a_retried_idempotency_key_gets_the_first_answer_not_the_current_view(aws):
+    wf = _counter()
+    _start(wf)
+    first = orchestrator.send(wf, "c1", _in("ADD", "client.alice.k1", keyed=True))
+    orchestrator.send(wf, "c1", _in("ADD", "other"))
+    again = orchestrator.send(wf, "c1", _in("ADD", "client.alice.k1", keyed=True))
+    assert first.view() == again.view() == {"n": 2, "version": 2}
+    assert again.duplicate is True
+    assert store.load(wf.key("c1")).snapshot["context"]["n"] == 3
+
+
+def test_an_idempotency_key_reused_for_another_request_is_refused(aws):
+    wf = _counter()
+    _start(wf)
+    _start(wf, "c2")
+    orchestrator.send(wf, "c1", _in("ADD", "client.alice.k1", keyed=True, payload={"by": 1}))
+    before = [store.load(wf.key(i)).version for i in ("c1", "c2")]
+    for instance, event_type, payload in [
+        ("c1", "ADD", {"by": 2}),  # another body
+        ("c1", "CLOSE", {}),  # another route / event
+        ("c2", "ADD", {"by": 1}),  # another instance
+    ]:
+        with pytest.raises(IdempotencyKeyReused) as refused:
+            orchestrator.send(
+                wf, instance, _in(event_type, "client.alice.k1", keyed=True, payload=payload)
+            )
+        assert refused.value.status == 422
+        assert "different request" in refused.value.message
+    assert [store.load(wf.key(i)).version for i in ("c1", "c2")] == before
+
+
+def test_a_concurrent_request_with_the_same_key_gets_the_winners_answer(aws, monkeypatch):
+    wf = _counter()
+    _start(wf)
+    real_commit = store.commit
+    raced = []
+
+    def racing_commit(write):
+        if not raced:
+            raced.append(True)  # the twin request commits between our read and our write
+            orchestrator.send(wf, "c1", _in("ADD", "client.alice.k9", keyed=True))
+        return real_commit(write)
+
+    monkeypatch.setattr(store, "commit", racing_commit)
+    outcome = orchestrator.send(wf, "c1", _in("ADD", "client.alice.k9", keyed=True))
+    assert outcome.view() == {"n": 2, "version": 2}
+    assert store.load(wf.key("c1")).version == 2
+
+
+def test_an_ambiguous_commit_that_was_applied_succeeds(aws, monkeypatch):
+    """The write happened but the caller saw an error: the history says it committed."""
+    wf = _counter()
+    _start(wf)
+    real_commit = store.commit
+
+    def applied_then_failed(write):
+        real_commit(write)
+        raise store.Ambiguous("storage error: read timeout")
+
+    monkeypatch.setattr(store, "commit", applied_then_failed)
+    outcome = orchestrator.send(wf, "c1", _in("ADD", "mine"))
+    assert outcome.view() == {"n": 2, "version": 2}
+    monkeypatch.setattr(store, "commit", real_commit)
+    assert len(store.history(wf.key("c1"))) == 2
+
+
+def test_an_ambiguous_commit_that_was_not_applied_says_nothing_changed(aws, monkeypatch):
+    wf = _counter()
+    _start(wf)
+
+    def failed(write):
+        raise store.Ambiguous("storage error: connection reset")
+
+    monkeypatch.setattr(store, "commit", failed)
+    with pytest.raises(Unavailable, match="nothing was changed"):
+        orchestrator.send(wf, "c1", _in("ADD", "mine"))
+
+
+def test_an_instance_that_would_outgrow_an_item_is_refused_before_storage(aws, monkeypatch):
+    from chalicelib.runtime import clients
+
+    # moto counts an updated attribute's old and new value together, so its own limit
+    # bites at half the real one: test the guard well below both
+    monkeypatch.setenv("MAX_INSTANCE_BYTES", "150000")
+    clients.reset()
+    wf = _counter()
+    _start(wf)
+    note = "x" * 40_000
+    for i in range(3):
+        orchestrator.send(wf, "c1", _in("NOTE", f"n{i}", payload={"text": note}))
+    before = store.load(wf.key("c1"))
+    with pytest.raises(PayloadTooLarge, match="limit of one stored instance") as refused:
+        orchestrator.send(wf, "c1", _in("NOTE", "n3", payload={"text": note}))
+    assert refused.value.status == 413
+    assert store.load(wf.key("c1")) == before
 
 
 def test_unhandled_event_is_refused_with_next_events(aws):
     wf = _counter()
     _start(wf)
-    orchestrator.send(wf, "c1", {"type": "CLOSE"}, "close", "client")
+    orchestrator.send(wf, "c1", _in("CLOSE", "close"))
     with pytest.raises(EventNotAllowed) as refused:
-        orchestrator.send(wf, "c1", {"type": "ADD"}, "late", "client")
+        orchestrator.send(wf, "c1", _in("ADD", "late"))
     assert refused.value.detail["nextEvents"] == []
     assert refused.value.status == 409
 
@@ -114,7 +254,7 @@ def test_owner_only_access(aws):
     wf = _counter()
     _start(wf)
     with pytest.raises(NotFound):
-        orchestrator.send(wf, "c1", {"type": "ADD"}, "x", "client", caller="mallory")
+        orchestrator.send(wf, "c1", _in("ADD", "x", caller="mallory"))
     with pytest.raises(NotFound):
         orchestrator.read(wf, "c1", "mallory")
     assert orchestrator.read(wf, "c1", None).view()["n"] == 1
@@ -145,12 +285,23 @@ def test_state_key_flattens_values():
     assert orchestrator.state_key({"p": {"x": "1", "y": {}}}) == "p.(x:1,y)"
 
 
+def _write(**kwargs) -> store.Commit:
+    return store.Commit(
+        pk="w#1", expected_version=None, snapshot={}, state="s", now="t",
+        history={"eventType": "E"}, **kwargs,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
-    "reason, expected",
-    [("ConditionalCheckFailed", store.ConflictError), ("TransactionConflict", store.ConflictError),
-     ("ValidationError", PayloadTooLarge), ("ThrottlingError", Unavailable)],
+    "reasons, expected",
+    [(["ConditionalCheckFailed", "None"], store.ConflictError),
+     (["TransactionConflict", "None"], store.ConflictError),
+     (["None", "None", "ConditionalCheckFailed"], store.DuplicateEvent),
+     (["ConditionalCheckFailed", "None", "ConditionalCheckFailed"], store.DuplicateEvent),
+     (["ValidationError", "None"], PayloadTooLarge),
+     (["ThrottlingError", "None"], Unavailable)],
 )  # fmt: skip
-def test_a_cancelled_commit_says_why(aws, monkeypatch, reason, expected):
+def test_a_cancelled_commit_says_why(aws, monkeypatch, reasons, expected):
     from botocore.exceptions import ClientError
 
     from chalicelib.runtime import clients
@@ -158,20 +309,40 @@ def test_a_cancelled_commit_says_why(aws, monkeypatch, reason, expected):
     def cancelled(**kwargs):
         response = {
             "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
-            "CancellationReasons": [{"Code": reason}, {"Code": "None"}],
+            "CancellationReasons": [{"Code": r} for r in reasons],
         }
         raise ClientError(response, "TransactWriteItems")
 
     monkeypatch.setattr(clients.client("dynamodb"), "transact_write_items", cancelled)
     with pytest.raises(expected):
-        store.commit("w#1", None, {}, "s", "o", [], {}, [], False, {"eventType": "E"}, "t")
+        store.commit(_write(dedupe="bus-1" if len(reasons) > 2 else None))
+
+
+@pytest.mark.parametrize(
+    "code, expected",
+    [("ProvisionedThroughputExceededException", Unavailable),
+     ("InternalServerError", store.Ambiguous)],
+)  # fmt: skip
+def test_a_failed_commit_says_whether_it_may_have_been_applied(aws, monkeypatch, code, expected):
+    from botocore.exceptions import ClientError
+
+    from chalicelib.runtime import clients
+
+    def failed(**kwargs):
+        raise ClientError({"Error": {"Code": code, "Message": "x"}}, "TransactWriteItems")
+
+    monkeypatch.setattr(clients.client("dynamodb"), "transact_write_items", failed)
+    with pytest.raises(expected) as raised:
+        store.commit(_write())
+    assert isinstance(raised.value, store.Ambiguous) == (expected is store.Ambiguous)
 
 
 def _jobs(config) -> Workflow:
     machine = Machine(config, actions={"noop": lambda c, e: None})
     return Workflow(
-        "jobs", machine, {"GO": NoPayload}, {}, {"job": Command("JOB", lambda c, i: {})},
-        lambda snapshot, meta: {"state": snapshot.value},
+        "jobs", machine, {"GO": NoPayload, "STOP": NoPayload}, {},
+        {"job": Command("JOB", lambda c, i: {})},
+        lambda snapshot, meta: {"state": snapshot.value, "version": meta["version"]},
     )  # fmt: skip
 
 
@@ -188,9 +359,10 @@ def test_a_new_instance_runs_the_effects_of_its_initial_state(aws, monkeypatch):
             "ok": {},
         },
     })  # fmt: skip
-    outcome = orchestrator.start(wf, "j1", "alice", {}, {"type": "GO"}, "go-1")
+    outcome = orchestrator.start(wf, "j1", "alice", {}, _in("GO", "go-1"))
     assert sent == ["JOB"]
-    assert outcome.view() == {"state": "ok"}
+    assert outcome.view() == {"state": "busy", "version": 1}  # the answer is its own commit
+    assert orchestrator.read(wf, "j1", None).view() == {"state": "ok", "version": 2}
 
 
 def test_a_message_left_behind_stays_in_the_pending_index(aws, monkeypatch):
@@ -214,32 +386,99 @@ def test_a_message_left_behind_stays_in_the_pending_index(aws, monkeypatch):
             "late": {}, "ok": {},
         },
     })  # fmt: skip
-    orchestrator.start(wf, "j2", "alice", {}, {"type": "GO"}, "go-2")
+    orchestrator.start(wf, "j2", "alice", {}, _in("GO", "go-2"))
     instance = store.load(wf.key("j2"))
     assert [m["event"]["type"] for m in instance.outbox.values()] == ["JOB"]
-    assert orchestrator.sweep({"jobs": wf}, grace_seconds=0) == 1  # still found, still down
+    assert sweeper.sweep({"jobs": wf}, grace_seconds=0) == 1  # still found, still down
 
     def record(event):
         sent.append(event["type"])
         return real_publish(event)
 
     monkeypatch.setattr(bus, "publish", record)
-    orchestrator.sweep({"jobs": wf}, grace_seconds=0)
+    sweeper.sweep({"jobs": wf}, grace_seconds=0)
     assert sent == ["JOB"]
     instance = store.load(wf.key("j2"))
     assert instance.snapshot["value"] == "ok"
     assert instance.outbox == {}
-    assert orchestrator.sweep({"jobs": wf}, grace_seconds=0) == 0
+    assert sweeper.sweep({"jobs": wf}, grace_seconds=0) == 0
+
+
+def _stale_pending(wf, instance_id: str) -> None:
+    instance = store.load(wf.key(instance_id))
+    store.commit(
+        store.Commit(
+            pk=wf.key(instance_id), expected_version=instance.version,
+            snapshot=instance.snapshot, state="open", now="2000-01-01T00:00:00.000Z",
+            history={"eventType": "X"}, pending_after=True,
+        )
+    )  # fmt: skip
+
+
+def _pending_everywhere() -> list[str]:
+    return [pk for shard in store.outbox_shards() for pk in store.pending(shard, "2999")]
 
 
 def test_the_sweeper_drops_a_stale_pending_index_entry(aws):
     wf = _counter()
     _start(wf)
-    instance = store.load(wf.key("c1"))
-    store.commit(
-        wf.key("c1"), instance.version, instance.snapshot, "open", None, instance.recent, {}, [],
-        pending_after=True, history={"eventType": "X"}, now="2000-01-01T00:00:00.000Z",
-    )  # fmt: skip
-    assert store.pending("2999") == [wf.key("c1")]
-    assert orchestrator.sweep({"counter": wf}, grace_seconds=0) == 0
-    assert store.pending("2999") == []
+    _stale_pending(wf, "c1")
+    assert _pending_everywhere() == [wf.key("c1")]
+    assert sweeper.sweep({"counter": wf}, grace_seconds=0) == 0
+    assert _pending_everywhere() == []
+
+
+def test_pending_outboxes_are_spread_over_shards(aws):
+    wf = _counter()
+    for i in range(40):
+        _start(wf, f"c{i}")
+        _stale_pending(wf, f"c{i}")
+    shards = {store.shard(wf.key(f"c{i}"), "outbox", 32) for i in range(40)}
+    assert len(shards) > 16  # 40 instances over 32 shards: no single hot partition
+    assert sorted(_pending_everywhere()) == sorted(wf.key(f"c{i}") for i in range(40))
+
+
+def test_one_bad_instance_does_not_stop_the_sweeper(aws, monkeypatch):
+    """An exception from one instance aborted the sweep, and as the oldest pending it
+    came first in every run: no other outbox was ever re-driven."""
+    from chalicelib.runtime import bus
+
+    sent = []
+    monkeypatch.setattr(bus, "publish", lambda event: sent.append(event["subject"]) or "id")
+    good = _jobs({
+        "id": "jobs", "initial": "idle",
+        "states": {"idle": {"on": {"GO": "busy"}},
+                   "busy": {"invoke": {"id": "job", "src": "job", "onDone": "ok"}}, "ok": {}},
+    })  # fmt: skip
+    real_load = store.load
+
+    def poisoned(pk):
+        if pk.endswith("#bad"):
+            raise RuntimeError("this item cannot be read")
+        return real_load(pk)
+
+    with monkeypatch.context() as m:
+        m.setattr(bus, "publish", lambda event: (_ for _ in ()).throw(Unavailable("down")))
+        for name in ("bad", "j1", "j2", "j3"):
+            orchestrator.start(good, name, "alice", {}, _in("GO", f"go-{name}"))
+    monkeypatch.setattr(store, "load", poisoned)
+    assert sweeper.sweep({"jobs": good}, grace_seconds=0) == 3
+    assert sorted(sent) == ["j1", "j2", "j3"]
+
+
+def test_the_sweeper_reads_past_the_first_page_and_keeps_a_budget(aws, monkeypatch):
+    """It read one page of at most 100 and ignored LastEvaluatedKey."""
+    from chalicelib.runtime import clients
+
+    monkeypatch.setenv("OUTBOX_SHARDS", "1")  # 130 items in one shard: two pages
+    monkeypatch.setenv("SWEEP_MAX_INSTANCES", "120")
+    clients.reset()
+    wf = _counter()
+    for i in range(130):
+        _start(wf, f"c{i}")
+        _stale_pending(wf, f"c{i}")
+    assert len(_pending_everywhere()) == 130
+    sweeper.sweep({"counter": wf}, grace_seconds=0)
+    assert len(_pending_everywhere()) == 10  # 120 handled this run, the rest left for the next
+    sweeper.sweep({"counter": wf}, grace_seconds=0)
+    assert _pending_everywhere() == []

@@ -1,0 +1,192 @@
+"""The promises an outside review broke, each reproduced as it was found: a 503 after a
+committed change, commands sent out of order or for a cancelled invoke, a station
+losing a command on a crash, a cancelled order brought back, delivery never told."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from chalicelib.orders.service import WORKFLOWS
+from chalicelib.runtime import bus, clients, sweeper
+from chalicelib.runtime.errors import Unavailable
+from chalicelib.stations import DELIVERY, KITCHEN
+from tests.shop import PIZZA
+
+
+def _fail_calls(service: str, operation: str, which: set[int], code: str = "ThrottlingException"):
+    """Fail the given calls (1-based) of one operation, as after botocore's own retries;
+    returns the list of call numbers seen."""
+    seen: list[int] = []
+
+    def hook(**kwargs):
+        seen.append(len(seen) + 1)
+        if seen[-1] not in which:
+            return None
+        parsed = {"Error": {"Code": code, "Message": "injected"}}
+        return AWSResponse("https://injected", 400, {}, None), parsed
+
+    clients.client(service).meta.events.register(f"before-call.{service}.{operation}", hook)
+    return seen
+
+
+def test_a_failed_feedback_commit_after_confirm_still_answers_200(shop):
+    """A throttled feedback write made CONFIRM answer 503 "nothing was changed" while the
+    order had moved on and MAKE_PIZZA was published."""
+    order_id = shop.new_order()["orderId"]
+    _fail_calls("dynamodb", "TransactWriteItems", {2})  # 1: CONFIRM's commit, 2: the feedback
+    response = shop.call("POST", f"/orders/{order_id}/confirm")
+    assert response.status_code == 200, response.json_body
+    assert response.json_body["state"] == {"bakePizza": "sendingOrderToKitchen"}
+    assert [m["type"] for m in shop.waiting("KitchenQueue")] == ["MAKE_PIZZA"]
+    sweeper.sweep(WORKFLOWS, grace_seconds=0)  # re-sends (same id) and feeds the completion
+    assert shop.view(order_id)["state"] == {"bakePizza": "waitingForPizzaToBeBaked"}
+    assert shop.deliver("KitchenQueue") == (2, 0)
+    assert [w["orderId"] for w in KITCHEN.orders()] == [order_id]  # held once
+
+
+def test_the_outbox_sends_in_commit_order_and_never_a_cancelled_command(shop, monkeypatch):
+    """8 pizzas, CONFIRM at v9 while SNS fails, CANCEL_ORDER at v10: CANCEL_PIZZA went out
+    before MAKE_PIZZA (ids sorted as text) and the kitchen kept a cancelled order."""
+    order_id = shop.new_order()["orderId"]
+    for _ in range(7):
+        shop.call("POST", f"/orders/{order_id}/pizzas", body={"pizza": PIZZA})
+    real_publish = bus.publish
+    published: list[str] = []
+
+    def down(event):
+        raise Unavailable("SNS is down")
+
+    monkeypatch.setattr(bus, "publish", down)
+    assert shop.call("POST", f"/orders/{order_id}/confirm").json_body["version"] == 9
+    monkeypatch.setattr(bus, "publish", lambda e: published.append(e["type"]) or real_publish(e))
+    assert shop.call("POST", f"/orders/{order_id}/cancel").json_body["version"] == 10
+    sweeper.sweep(WORKFLOWS, grace_seconds=0)
+    shop.settle()
+    assert "MAKE_PIZZA" not in published  # its invoke was cancelled before it was sent
+    assert published == ["CANCEL_PIZZA"]
+    assert shop.view(order_id)["state"] == "cancelled"
+    assert KITCHEN.orders() == []
+    assert not [k for k in shop.stored(order_id) if k.startswith("ob_")]
+
+
+def test_messages_of_several_versions_go_out_in_numeric_version_order(shop, monkeypatch):
+    from chalicelib.runtime import outbox
+
+    entries = {
+        f"order.x.v{v}.{i}": {"event": {"type": f"E{v}.{i}"}, "seq": [v, i]}
+        for v, i in [(10, 0), (9, 1), (9, 0), (2, 3), (10, 2)]
+    }
+    sent: list[str] = []
+    monkeypatch.setattr(bus, "publish", lambda e: sent.append(e["type"]))
+    outbox.send("order#x", entries)
+    assert sent == ["E2.3", "E9.0", "E9.1", "E10.0", "E10.2"]
+
+
+@pytest.mark.parametrize("failing_write", [1, 2])
+def test_a_station_that_fails_half_way_through_a_command_still_takes_it(shop, failing_write):
+    """Kitchen recorded "seen" before storing the work item; a failure in between made the
+    redelivery count as handled and the order waited 30 minutes to be cancelled."""
+    order_id = shop.new_order()["orderId"]
+    shop.call("POST", f"/orders/{order_id}/confirm")
+    writes: list[str] = []
+    real_accept = KITCHEN.accept
+    inside = []
+
+    def hook(model, **kwargs):
+        if not inside or model.name not in ("PutItem", "TransactWriteItems", "UpdateItem"):
+            return None
+        writes.append(model.name)
+        if len(writes) != failing_write:
+            return None
+        parsed = {"Error": {"Code": "ThrottlingException", "Message": "injected"}}
+        return AWSResponse("https://injected", 400, {}, None), parsed
+
+    def accept(body):
+        inside.append(1)
+        try:
+            return real_accept(body)
+        finally:
+            inside.pop()
+
+    clients.client("dynamodb").meta.events.register("before-call.dynamodb", hook)
+    KITCHEN.accept = accept
+    _zero_visibility(shop, "KitchenQueue")
+    try:
+        assert shop.deliver_batch("KitchenQueue") in ((0, 1), (1, 0))  # one write or two
+        shop.deliver("KitchenQueue")
+    finally:
+        del KITCHEN.accept
+    assert [w["orderId"] for w in KITCHEN.orders()] == [order_id]
+
+
+def _zero_visibility(shop, queue):
+    shop.sqs.set_queue_attributes(
+        QueueUrl=shop.made.queue_urls[queue], Attributes={"VisibilityTimeout": "0"}
+    )
+
+
+def test_a_late_make_pizza_does_not_bring_back_a_cancelled_order(shop):
+    order_id = shop.new_order()["orderId"]
+    shop.call("POST", f"/orders/{order_id}/confirm")
+    [make] = shop.waiting("KitchenQueue")
+    shop.sqs.purge_queue(QueueUrl=shop.made.queue_urls["KitchenQueue"])
+    shop.call("POST", f"/orders/{order_id}/cancel")
+    shop.settle()  # CANCEL_PIZZA reaches the kitchen first
+    assert shop.view(order_id)["state"] == "cancelled"
+    bus.publish(make)  # the MAKE_PIZZA that SNS/SQS delivered late
+    bus.publish({**make, "id": make["id"] + ".again"})  # and a re-sent copy of it
+    shop.settle()
+    assert KITCHEN.orders() == []
+    assert shop.call("POST", f"/kitchen/orders/{order_id}/ready", "staff").status_code == 404
+
+
+def test_an_order_is_never_baked_twice(shop):
+    order_id = shop.new_order()["orderId"]
+    shop.call("POST", f"/orders/{order_id}/confirm")
+    [make] = shop.waiting("KitchenQueue")
+    shop.deliver("KitchenQueue")
+    assert shop.call("POST", f"/kitchen/orders/{order_id}/ready", "staff").status_code == 200
+    bus.publish({**make, "id": "a-retried-send-of-the-same-order"})
+    shop.deliver("KitchenQueue")
+    assert KITCHEN.orders() == []
+
+
+def test_giving_up_on_delivery_tells_delivery_to_drop_the_order(shop):
+    """The order compensated but the courier still saw it and could mark it delivered."""
+    order_id = shop.new_order()["orderId"]
+    shop.call("POST", f"/orders/{order_id}/confirm")
+    shop.deliver("KitchenQueue")
+    shop.call("POST", f"/kitchen/orders/{order_id}/ready", "staff")
+    shop.deliver("OrderEventsQueue")
+    shop.deliver("DeliveryQueue")
+    assert [w["orderId"] for w in DELIVERY.orders()] == [order_id]
+    while shop.view(order_id)["state"] != "cancelled":
+        assert shop.fire_timers() >= 1  # the delivery timeout, then giving up
+        shop.settle()
+    assert [m["type"] for m in shop.waiting("DeliveryQueue")] == []
+    assert DELIVERY.orders() == []
+    assert "took too long" in shop.view(order_id)["status"]
+    late = shop.call("POST", f"/delivery/orders/{order_id}/delivered", "staff")
+    assert late.status_code == 404
+    events = [h["eventType"] for h in shop.history(order_id)]
+    assert events[-1] == "xstate.done.actor.cancelAtDelivery"
+
+
+def test_station_records_have_no_partition_every_order_writes(shop):
+    import boto3
+
+    ids = []
+    for _ in range(3):
+        order_id = shop.new_order()["orderId"]
+        shop.call("POST", f"/orders/{order_id}/confirm")
+        ids.append(order_id)
+    shop.deliver("KitchenQueue")
+    items = boto3.client("dynamodb").scan(TableName="tropical-pizzas")["Items"]
+    station_pks = {i["pk"]["S"] for i in items if i["pk"]["S"].startswith("station#")}
+    assert station_pks == {f"station#kitchen#{order_id}" for order_id in ids}
+    held = [json.loads(i["data"]["S"]) for i in items if i["sk"]["S"] == "work"]
+    assert sorted(w["orderId"] for w in held) == sorted(ids)
+    assert {w["orderId"] for w in KITCHEN.orders()} == set(ids)
