@@ -90,7 +90,8 @@ def evaluate_guard(guard: GuardRef, work: Work, event: Mapping[str, Any]) -> boo
     state = guard.state
     if isinstance(state, str) and state.startswith("#"):
         return work.definition.node_by_id(state) in work.nodes
-    return matches_state(state, shared_value(work.definition.root, work.nodes))
+    definition = work.definition
+    return matches_state(state, shared_value(definition.root, work.nodes, definition.values))
 
 
 def matches_descriptor(event_type: str, descriptor: str) -> bool:
@@ -150,7 +151,7 @@ def select_transitions(work: Work, event: Mapping[str, Any]) -> list[Transition]
         return found or _next(node, work, event)
 
     root = work.definition.root
-    return visit(root, shared_value(root, work.nodes))
+    return visit(root, shared_value(root, work.nodes, work.definition.values))
 
 
 def select_eventless(work: Work, event: Mapping[str, Any]) -> list[Transition]:

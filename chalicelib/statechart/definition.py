@@ -202,6 +202,7 @@ class Definition:
         # memo tables of the step algorithm (algorithm.py, plans.py), per machine
         self.plans: dict[Any, Any] = {}
         self.always_chains: dict[tuple[StateNode, ...], Any] = {}
+        self.values: dict[tuple[StateNode, ...], Any] = {}  # state value per active set
         self.root = self._build(config, None, "")
         for node in self.nodes:
             self._initialize(node)

@@ -175,7 +175,7 @@ class Machine:
         shape = self._restore_cache.get(key)
         if shape is None:
             nodes = tree.nodes_from_value(self.root, value)
-            restored = tree.shared_value(self.root, nodes)
+            restored = tree.shared_value(self.root, nodes, self.definition.values)
             shape = (None if restored == value else restored, nodes)
             if len(self._restore_cache) < _CACHE_LIMIT:
                 self._restore_cache[key] = shape
@@ -195,7 +195,7 @@ class Machine:
         nodes = tuple(work.nodes)
         return Snapshot(
             self.id,
-            tree.state_value(self.root, nodes),
+            tree.copy_value(tree.shared_value(self.root, nodes, self.definition.values)),
             work.context,
             work.status,
             work.output,
