@@ -81,7 +81,7 @@ def main(quick: bool = False, report_only: bool = False) -> None:
     speed, flow = results["speed"], results["flow"]
     _chart(speed, flow, ROOT / "bench" / "benchmarks.png")
     calls = results["calls"]
-    ours_cost = cost.per_order(calls, calls["transitions"])
+    ours_cost = cost.per_order(calls)
     sfn = cost.step_functions(calls["transitions"], ours_cost)
     scale = {int(k): v for k, v in results["scale"].items()}
     (ROOT / "BENCHMARKS.md").write_text(
@@ -139,11 +139,13 @@ def _report(speed, imports, calls, flow, scale, contention, cold, package, ours_
         for mode, f in imports.items()
     )
     call_rows = "\n".join(
-        f"| {r['step']} | {r.get('read', 0)} | {r.get('write', 0)} | {r.get('sns:Publish', 0)} | "
-        f"{r.get('sqs:SendMessage', 0)} | {_bound(r['step'])} |"
+        f"| {r['step']} | {r.get('read', 0)} | {r.get('write', 0)} | {r.get('rru', 0):g} | "
+        f"{r.get('wru', 0):g} | {r.get('sns:Publish', 0)} | {r.get('sqs:SendMessage', 0)} | "
+        f"{_bound(r['step'])} |"
         for r in calls["steps"]
     )
     t = calls["total"]
+    usage = calls["usage"]
     scale_rows = "\n".join(
         f"| {size:,} | {v['ours_ms']:.1f} | {v['raw_ms']:.1f} | {v['overhead_ms']:.1f} |"
         for size, v in scale.items()
@@ -193,10 +195,14 @@ The app's own calls; the SQS event source mapping's receive/delete are not the a
 AWS they are free of Lambda time). Lower bound per orchestrated event: 1 read, 1 write,
 1 publish per command it sends, 1 SQS send per durable timer it starts.
 
-| step | DynamoDB reads | DynamoDB writes | SNS publish | SQS send | lower bound |
-|---|---:|---:|---:|---:|---|
+RRU and WRU are the capacity units DynamoDB bills for those requests, from the size of
+every item each one wrote (before and after) or read, and of the index entries it
+changed (`bench/meter.py`, DynamoDB's size rules in `bench/cost.py`).
+
+| step | DynamoDB reads | DynamoDB writes | RRU | WRU | SNS publish | SQS send | lower bound |
+|---|---:|---:|---:|---:|---:|---:|---|
 {call_rows}
-| **whole order** | {t.get("read", 0)} | {t.get("write", 0)} | {t.get("sns:Publish", 0)} | {t.get("sqs:SendMessage", 0)} | |
+| **whole order** | {t.get("read", 0)} | {t.get("write", 0)} | {usage["rru"]:g} | {usage["wru"]:g} | {t.get("sns:Publish", 0)} | {t.get("sqs:SendMessage", 0)} | |
 
 Above the bound: a step that starts a durable timer pays one more write to clear the sent
 timer from the outbox (CONFIRM and PIZZA_READY steps); the stations' own bookkeeping (the
@@ -257,14 +263,36 @@ package alone (`python -S`, nothing written, median of 15) takes
 
 ## Cost per order against Step Functions
 
-Counted requests of one whole order x public on-demand prices (us-east-1, free tiers
-ignored; assumptions in `bench/cost.py`: 512 MB functions billed 50 ms per warm
-invocation, items under 1 KB, {calls["transitions"]} committed transitions per order).
+What one whole order really used (above), priced at public on-demand prices (us-east-1,
+free tiers ignored; rules and prices in `bench/cost.py`): every item written billed by
+its size (1 WRU per KB, 2 in a transaction, index entries included), every read by the
+size it returned, every message that reached a queue (SNS's deliveries and the app's
+timers, including the {usage["late_timer_messages"]} timer messages that fire after the
+order is done, for the kitchen and delivery timeouts of states it left) as a send, a
+receive and a delete, and every Lambda invocation: {usage["api_requests"]} API requests,
+each also running the token authorizer (its results are not cached), and
+{usage["sqs_batches"]} SQS batches. 512 MB functions billed 50 ms per warm invocation;
+{calls["transitions"]} committed transitions per order.
+
+| per order | count |
+|---|---:|
+| API Gateway requests | {usage["api_requests"]} |
+| Lambda invocations (API + authorizer + SQS batches) | {usage["lambda_invocations"]} |
+| SNS publishes | {usage["sns_publishes"]} |
+| messages into SQS queues (of which timers; timers firing after the order is done) | {usage["sqs_messages"]} ({usage["timer_messages"]}; {usage["late_timer_messages"]}) |
+| SQS requests (send + receive + delete) | {ours_cost["sqs_requests"]} |
+| DynamoDB write request units | {usage["wru"]:g} |
+| DynamoDB read request units | {usage["rru"]:g} |
+| bytes kept stored (order and history items, 100 B overhead each) | {usage["stored_bytes"]:,} |
 
 | our cost per million orders | USD |
 |---|---:|
 {cost_rows}
 | **total** | **${ours_cost["total"] * 1e6:,.2f}** |
+
+Keeping a million finished orders stored costs ${ours_cost["storage_month"] * 1e6:,.2f} a month
+more (DynamoDB standard storage at $0.25 per GB-month); records with `expiresAt` (dedupe,
+idempotency, connections) leave by TTL.
 
 | per million orders | USD |
 |---|---:|
@@ -281,6 +309,8 @@ project's design plus a Step Functions request per event.
 
 
 def _bound(step: str) -> str:
+    if step == system.LATE_TIMERS:
+        return "per due timer 1 R; per 15-minute hop 1 SQS send"
     if "handler (MAKE" in step or "handler (DELIVER" in step or "staff" in step:
         return "station, not orchestrated"
     if "completion" in step:

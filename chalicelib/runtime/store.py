@@ -69,6 +69,7 @@ class Instance:
     created_at: str | None
     updated_at: str | None
     timers: dict[str, str] = field(default_factory=dict)
+    invokes: dict[str, str] = field(default_factory=dict)
     watchers: int = 0
 
     @classmethod
@@ -87,6 +88,7 @@ class Instance:
             created_at=item.get("createdAt", {}).get("S"),
             updated_at=item.get("updatedAt", {}).get("S"),
             timers=json.loads(item["timers"]["S"]) if "timers" in item else {},
+            invokes=json.loads(item["invokes"]["S"]) if "invokes" in item else {},
             watchers=int(item.get("watchers", {}).get("N", "0")),
         )
 
@@ -117,6 +119,7 @@ class Commit:
     history: Mapping[str, Any]
     owner: str | None = None
     timers: Mapping[str, str] = field(default_factory=dict)
+    invokes: Mapping[str, str] = field(default_factory=dict)
     add_outbox: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     remove_outbox: Iterable[str] = ()
     pending_after: bool = False
@@ -182,6 +185,7 @@ def instance_bytes(instance: Instance | None, commit: Commit) -> int:
     size = 400  # names and small scalars: version, owner, times, shard, watchers
     size += len(json.dumps(commit.snapshot, **_COMPACT).encode())
     size += len(json.dumps(dict(commit.timers), **_COMPACT).encode())
+    size += len(json.dumps(dict(commit.invokes), **_COMPACT).encode())
     for message_id, message in outbox.items():
         size += len(OUTBOX_PREFIX) + len(message_id) + len(json.dumps(message, **_COMPACT).encode())
     return size
@@ -251,7 +255,10 @@ def _raise_cancelled(write: Commit, reasons: list[str | None]) -> None:
 
 
 def _instance_update(write: Commit) -> dict[str, Any]:
-    names = {"#s": "snapshot", "#v": "version", "#st": "state", "#u": "updatedAt", "#t": "timers"}
+    names = {
+        "#s": "snapshot", "#v": "version", "#st": "state", "#u": "updatedAt", "#t": "timers",
+        "#i": "invokes",
+    }  # fmt: skip
     values: dict[str, Any] = {
         ":s": {"S": json.dumps(write.snapshot, **_COMPACT)},
         ":v": {"N": str(write.version)},
@@ -265,6 +272,11 @@ def _instance_update(write: Commit) -> dict[str, Any]:
         sets.append("#t = :t")
     else:
         removes.append("#t")
+    if write.invokes:
+        values[":i"] = {"S": json.dumps(dict(write.invokes), sort_keys=True, **_COMPACT)}
+        sets.append("#i = :i")
+    else:
+        removes.append("#i")
     for i, (message_id, message) in enumerate(write.add_outbox.items()):
         names[f"#ob{i}"] = OUTBOX_PREFIX + message_id
         values[f":ob{i}"] = {"S": json.dumps(message, **_COMPACT)}
