@@ -62,6 +62,16 @@ bench: $(BIN)/.bench-installed
 clean:
 	rm -rf $(VENV) $(XSTATE)/node_modules .pytest_cache .ruff_cache .hypothesis
 
+# make conformance - the long run of random machines against XState (CONFORMANCE_MACHINES,
+# CONFORMANCE_EVENTS, CONFORMANCE_SEED set its size and first seed)
+CONFORMANCE_MACHINES ?= 20000
+CONFORMANCE_EVENTS ?= 25
+CONFORMANCE_SEED ?= 0
+.PHONY: conformance
+conformance: install
+	$(BIN)/python -m tests.statechart.long_run --machines $(CONFORMANCE_MACHINES) \
+		--events $(CONFORMANCE_EVENTS) --seed $(CONFORMANCE_SEED)
+
 # make chaos  - the long randomized fault schedule (CHAOS_ORDERS=500, CHAOS_SEED=random)
 .PHONY: chaos
 chaos: $(BIN)/.installed

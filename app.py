@@ -29,7 +29,7 @@ logging.getLogger("workflow").setLevel(logging.INFO)
 JSON = {"Content-Type": "application/json"}
 
 
-@app.authorizer()
+@app.authorizer(ttl_seconds=0)
 def jwt_authorizer(request: Any) -> AuthResponse:
     """Verify the bearer token. A bad one is admitted with ``authError`` set so the
     route answers 401 saying what is wrong (a Lambda authorizer can only say
@@ -181,22 +181,22 @@ def _batch(records: Any, handle: Callable[[str], Any]) -> dict:
     return {"batchItemFailures": failures}
 
 
-@app.on_sqs_message(queue=ORDER_EVENTS_QUEUE, batch_size=10)
+@app.on_sqs_message(queue=ORDER_EVENTS_QUEUE, batch_size=10, maximum_concurrency=5)
 def order_events(event: Any) -> dict:
     return _batch(event, service.on_order_event)
 
 
-@app.on_sqs_message(queue=KITCHEN_QUEUE, batch_size=10)
+@app.on_sqs_message(queue=KITCHEN_QUEUE, batch_size=10, maximum_concurrency=2)
 def kitchen_commands(event: Any) -> dict:
     return _batch(event, lambda body: service.on_station_command("kitchen", body))
 
 
-@app.on_sqs_message(queue=DELIVERY_QUEUE, batch_size=10)
+@app.on_sqs_message(queue=DELIVERY_QUEUE, batch_size=10, maximum_concurrency=2)
 def delivery_commands(event: Any) -> dict:
     return _batch(event, lambda body: service.on_station_command("delivery", body))
 
 
-@app.on_sqs_message(queue=TIMERS_QUEUE, batch_size=10)
+@app.on_sqs_message(queue=TIMERS_QUEUE, batch_size=10, maximum_concurrency=2)
 def timer_events(event: Any) -> dict:
     return _batch(event, service.on_timer)
 

@@ -20,15 +20,18 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from bench.meter import READS, WRITES
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 SECRET = "bench-secret"
 PIZZA = {"name": "Hawaii", "size": "large", "toppings": ["pineapple", "mango"]}
-READS = {"GetItem", "Query"}
-WRITES = {"TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem"}
+TIMER_HORIZON = timedelta(hours=6)  # longer than any timer the order chart starts
+LATE_TIMERS = "timer handler, after the order is done (timeouts of states it left)"
 
 
 @contextmanager
@@ -86,14 +89,24 @@ class Driver:
                          "Content-Type": "application/json"}  # fmt: skip
         self.staff = {"Authorization": f"Bearer {auth.issue(SECRET, 'bench-staff', ['staff'])}"}
         self.handler_seconds = 0.0  # time inside the app's handlers (not SQS polling)
+        self.api_requests = 0
+        self.batches: collections.Counter[str] = collections.Counter()  # invocations
+        self.messages: collections.Counter[str] = collections.Counter()  # delivered
 
     def http(self, method: str, path: str, body: Any = None, staff: bool = False) -> Any:
         headers = self.staff if staff else self.customer
         data = b"" if body is None else json.dumps(body).encode()
         begin = time.perf_counter()
+        self.api_requests += 1
         response = self.client.http.request(method, path, headers=headers, body=data)
         self.handler_seconds += time.perf_counter() - begin
         assert response.status_code < 300, (path, response.status_code, response.body)
+        return response.json_body
+
+    def view(self, order_id: str) -> Any:
+        """The order view, read outside what the benchmarks count as API requests."""
+        response = self.client.http.request("GET", f"/orders/{order_id}", headers=self.customer)
+        assert response.status_code == 200, response.body
         return response.json_body
 
     def deliver(self, queue: str, handler: str) -> int:
@@ -109,6 +122,31 @@ class Driver:
             total += handled
             if not handled:
                 return total
+            self.batches[handler] += 1
+            self.messages[queue] += handled
+
+    def queue_empty(self, queue: str) -> bool:
+        """Nothing left on the queue: visible, in flight or delayed."""
+        counts = self.sqs.get_queue_attributes(
+            QueueUrl=self.made.queue_urls[queue],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                            "ApproximateNumberOfMessagesDelayed"],
+        )["Attributes"]  # fmt: skip
+        return not any(int(n) for n in counts.values())
+
+    def fire_late_timers(self, step: timedelta = timedelta(minutes=1)) -> None:
+        """Let the clock run on (time-machine, for the app and the embedded AWS alike)
+        until every timer still queued has fired: the timeouts of states the order has
+        left, each delivered to the timer handler as the event source would."""
+        import time_machine
+
+        with time_machine.travel(datetime.now(UTC), tick=True) as clock:
+            for _ in range(int(TIMER_HORIZON / step)):
+                self.deliver("TimersQueue", "timer_events")
+                if self.queue_empty("TimersQueue"):
+                    return
+                clock.shift(step)
+        raise AssertionError(f"timers still queued {TIMER_HORIZON} after the order")
 
     def _invoke(self, handler: str, event: dict[str, Any]) -> Any:
         begin = time.perf_counter()
@@ -116,8 +154,9 @@ class Driver:
         self.handler_seconds += time.perf_counter() - begin
         return payload
 
-    def order(self, steps: Callable[[str], None] | None = None) -> str:
-        """One whole order from POST to done; ``steps(label)`` is called before each step."""
+    def order(self, steps: Callable[[str], None] | None = None, late_timers: bool = False) -> str:
+        """One whole order from POST to done; ``steps(label)`` is called before each step.
+        With ``late_timers``, then every timer it left running, fired when due."""
         mark = steps or (lambda label: None)
         mark("POST /orders (create + ADD_PIZZA)")
         order_id = self.http("POST", "/orders", {"pizza": PIZZA})["orderId"]
@@ -137,6 +176,9 @@ class Driver:
         self.http("POST", f"/delivery/orders/{order_id}/delivered", staff=True)
         mark("order events handler (PIZZA_DELIVERED)")
         self.deliver("OrderEventsQueue", "order_events")
+        if late_timers:
+            mark(LATE_TIMERS)
+            self.fire_late_timers()
         mark("end")
         return order_id
 
@@ -157,28 +199,75 @@ class CallCounter:
         self.calls.append((model.service_model.service_name, model.name))
 
 
+def _kinds(calls: list[tuple[str, str]]) -> collections.Counter[str]:
+    return collections.Counter(
+        "read" if op in READS else "write" if op in WRITES else f"{svc}:{op}" for svc, op in calls
+    )
+
+
+def _stored_bytes(table: str, pk: str) -> int:
+    """What the order keeps stored under its key: items + DynamoDB's per-item overhead."""
+    import boto3
+
+    from bench.cost import STORAGE_OVERHEAD, item_size
+
+    ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    pages = ddb.get_paginator("query").paginate(
+        TableName=table, KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": pk}}, ConsistentRead=True,
+    )  # fmt: skip
+    return sum(item_size(i) + STORAGE_OVERHEAD for page in pages for i in page["Items"])
+
+
 def calls_per_event() -> dict[str, Any]:
-    """AWS calls per step of one order (the app's calls only, not the SQS poller's)."""
+    """AWS calls per step of one order (the app's calls only, not the SQS poller's), the
+    capacity units DynamoDB bills for them (``bench.meter``), and what the order uses in
+    all: requests, invocations, messages (``usage``, priced by ``bench.cost``)."""
+    from bench.cost import storage_units
+    from bench.meter import StorageMeter
+    from chalicelib.runtime import clients
+
     with local_aws() as made:
         driver = Driver(made)
-        driver.order()  # warm up clients and caches
+        driver.order(late_timers=True)  # warm up clients and caches; empty the timers queue
+        driver.api_requests = 0
+        driver.batches.clear()
+        driver.messages.clear()
         counter = CallCounter()
         counter.attach()
-        steps: list[tuple[str, int]] = []
-        driver.order(lambda label: steps.append((label, len(counter.calls))))
+        meter = StorageMeter(os.environ["AWS_ENDPOINT_URL"], REGION)
+        meter.attach(clients.client("dynamodb"))
+        steps: list[tuple[str, int, int, dict]] = []
+
+        def mark(label: str) -> None:
+            steps.append((label, len(counter.calls), len(meter.records), dict(driver.messages)))
+
+        order_id = driver.order(mark, late_timers=True)
         rows = []
-        for (label, start), (_, end) in itertools.pairwise(steps):
-            kinds = collections.Counter(
-                "read" if op in READS else "write" if op in WRITES else f"{svc}:{op}"
-                for svc, op in counter.calls[start:end]
-            )
-            rows.append({"step": label, **kinds})
-        total = collections.Counter(
-            "read" if op in READS else "write" if op in WRITES else f"{svc}:{op}"
-            for svc, op in counter.calls
-        )
-        transitions = sum(1 for _, op in counter.calls if op == "TransactWriteItems")
-        return {"steps": rows, "total": dict(total), "transitions": transitions}
+        for (label, start, first, _), (_, end, last, _) in itertools.pairwise(steps):
+            units = storage_units(meter.records[first:last])
+            rows.append({"step": label, **_kinds(counter.calls[start:end]), **units})
+        total = _kinds(counter.calls)
+        units = storage_units(meter.records)
+        [late_start] = [delivered for label, *_, delivered in steps if label == LATE_TIMERS]
+        late = steps[-1][3].get("TimersQueue", 0) - late_start.get("TimersQueue", 0)
+        usage = {
+            "api_requests": driver.api_requests,
+            # every route has the token authorizer, whose results are not cached
+            "lambda_invocations": 2 * driver.api_requests + sum(driver.batches.values()),
+            "sqs_batches": sum(driver.batches.values()),
+            "sqs_messages": sum(driver.messages.values()),
+            "sns_publishes": total.get("sns:Publish", 0),
+            "timer_messages": driver.messages["TimersQueue"],
+            "late_timer_messages": late,
+            "wru": units["wru"],
+            "rru": units["rru"],
+            "stored_bytes": _stored_bytes(os.environ["TABLE_NAME"], f"order#{order_id}"),
+        }
+        # after everything is counted: the order's version, one per committed transition
+        # (counting TransactWriteItems would count the stations' transactions too)
+        transitions = driver.view(order_id)["version"]
+        return {"steps": rows, "total": dict(total), "transitions": transitions, "usage": usage}
 
 
 def throughput(orders: int = 200) -> dict[str, float]:

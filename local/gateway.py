@@ -25,6 +25,8 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from local.serving import BACKLOG, widen_backlog
+
 Handler = Callable[[dict[str, Any]], Any]
 
 
@@ -40,6 +42,7 @@ class WebsocketGateway:
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._manager = ThreadingHTTPServer(("127.0.0.1", manage_port), self._management_handler())
+        widen_backlog(self._manager)  # every commit posts here, as many at once as requests
         self._manager_thread = threading.Thread(target=self._manager.serve_forever, daemon=True)
 
     @property
@@ -118,7 +121,9 @@ class WebsocketGateway:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
-        async with serve(self._session, "127.0.0.1", self.port, process_request=self._connect):
+        async with serve(
+            self._session, "127.0.0.1", self.port, process_request=self._connect, backlog=BACKLOG
+        ):
             self._started.set()
             await self._stop.wait()
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from local.serving import widen_backlog
+
 
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -102,6 +104,7 @@ class MotoServer:
         self._server: BaseWSGIServer = make_server(
             "127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler
         )
+        widen_backlog(self._server)  # werkzeug listens with 128; every app thread may call
         self.port = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

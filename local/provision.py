@@ -79,9 +79,15 @@ def _create(kind: str, logical: str, props: dict[str, Any], made: Provisioned, c
         args = {
             k: props[k] for k in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode")
         }
-        if props.get("GlobalSecondaryIndexes"):
-            args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        for optional in ("GlobalSecondaryIndexes", "DeletionProtectionEnabled"):
+            if optional in props:
+                args[optional] = props[optional]
         table = c["dynamodb"].create_table(**args)["TableDescription"]
+        if "TimeToLiveSpecification" in props:
+            c["dynamodb"].update_time_to_live(
+                TableName=props["TableName"],
+                TimeToLiveSpecification=props["TimeToLiveSpecification"],
+            )
         made.refs[logical] = props["TableName"]
         made.arns[logical] = table["TableArn"]
     elif kind == "AWS::SNS::Topic":
@@ -99,8 +105,9 @@ def _create(kind: str, logical: str, props: dict[str, Any], made: Provisioned, c
         made.arns[logical] = arn["Attributes"]["QueueArn"]
     elif kind == "AWS::SNS::Subscription":
         attributes = {"RawMessageDelivery": str(props.get("RawMessageDelivery", False)).lower()}
-        if "FilterPolicy" in props:
-            attributes["FilterPolicy"] = json.dumps(props["FilterPolicy"])
+        for optional in ("FilterPolicy", "RedrivePolicy"):
+            if optional in props:
+                attributes[optional] = json.dumps(props[optional])
         sub = c["sns"].subscribe(
             TopicArn=props["TopicArn"],
             Protocol=props["Protocol"],

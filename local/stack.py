@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -127,15 +128,17 @@ def _sqs_pollers(app: Any, session: Any, endpoint: str | None, stop: threading.E
 
 def _stations(seconds: dict[str, float], stop: threading.Event) -> Loop:
     from chalicelib.runtime import clock
+    from chalicelib.runtime.errors import NotFound
     from chalicelib.stations import STATIONS
 
     def step() -> bool:
         now = datetime.now(UTC)
         for name, station in STATIONS.items():
-            for work in station.orders():
+            for work in station.orders():  # the index lags a finished order a moment
                 received = clock.parse(work["receivedAt"])
                 if (now - received).total_seconds() >= seconds[name]:
-                    station.finish(work["orderId"], by=f"auto-{name}")
+                    with suppress(NotFound):  # finished or cancelled since it was listed
+                        station.finish(work["orderId"], by=f"auto-{name}")
         return False
 
     return Loop("stations", step, 0.25, stop)
@@ -146,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     os.environ.setdefault("JWT_SECRET", DEV_SECRET)
     os.environ.setdefault("OUTBOX_GRACE_SECONDS", "5")
+    # shards spread DynamoDB partitions on AWS; moto answers each index query with a scan
+    # of the whole table, so locally fewer shards keep a long session fast
+    os.environ.setdefault("OUTBOX_SHARDS", "4")
+    os.environ.setdefault("STATION_SHARDS", "1")
     import boto3
 
     moto = None
@@ -173,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     from chalice.local import create_local_server
 
     from chalicelib.runtime import clients
+    from local.serving import widen_backlog
 
     clients.reset()
     import app as app_module
@@ -185,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()),
     )  # fmt: skip
     server = create_local_server(app, config, "127.0.0.1", args.port)
+    widen_backlog(server.server)  # chalice's server keeps socketserver's backlog of 5
     http = threading.Thread(target=server.server.serve_forever, name="http", daemon=True)
 
     from local.gateway import WebsocketGateway

@@ -13,10 +13,13 @@ from typing import Any
 
 from .clients import client
 from .errors import BadRequest, Unavailable
+from .requests import decode_json
 from .settings import settings
 
 SPEC_VERSION = "1.0"
 _REQUIRED = ("specversion", "id", "source", "type")
+MAX_ID_CHARS = 256
+MAX_MESSAGE_CHARS = 256 * 1024  # SQS's largest message, in bytes: no more characters
 
 
 def cloud_event(
@@ -36,18 +39,29 @@ def cloud_event(
 
 
 def parse(body: str) -> dict[str, Any]:
-    """A CloudEvent from a queue message body; BadRequest if it is not one."""
-    try:
-        event = json.loads(body)
-    except ValueError as error:
-        raise BadRequest(f"message is not JSON: {error}") from None
+    """A CloudEvent from a queue message body; BadRequest if it is not one.
+
+    Besides the required attributes, ``subject`` and ``time`` must be strings when
+    present, and ``data`` an object (every event on our bus carries one, or none).
+    """
+    if len(body) > MAX_MESSAGE_CHARS:
+        raise BadRequest(f"message is {len(body)} characters; SQS holds {MAX_MESSAGE_CHARS}")
+    event = decode_json(body, "message")
     if not isinstance(event, Mapping):
         raise BadRequest("message is not a JSON object")
     missing = [k for k in _REQUIRED if not isinstance(event.get(k), str) or not event.get(k)]
     if missing:
         raise BadRequest(f"message is not a CloudEvent: missing {missing}")
+    if len(event["id"]) > MAX_ID_CHARS:
+        # the id becomes part of a table key (the dedupe record)
+        raise BadRequest(f"CloudEvent id is longer than {MAX_ID_CHARS} characters")
     if event["specversion"] != SPEC_VERSION:
         raise BadRequest(f"unsupported CloudEvents specversion {event['specversion']!r}")
+    wrong = [k for k in ("subject", "time") if k in event and not isinstance(event[k], str)]
+    if wrong:
+        raise BadRequest(f"CloudEvent attributes {wrong} must be strings")
+    if event.get("data") is not None and not isinstance(event["data"], Mapping):
+        raise BadRequest("CloudEvent data must be a JSON object")
     return dict(event)
 
 

@@ -90,8 +90,10 @@ class Incoming:
 
     ``caller`` set means owner-only access; ``keyed`` means ``id`` carries a client's
     Idempotency-Key (remembered with its answer for a day); ``timer`` is the (schedule
-    id, token) of a durable timer; ``published`` the outbox messages sent before this
-    runtime event, dropped from the outbox in its commit.
+    id, token) of a durable timer and ``invoke`` the (invoke id, command message id) of
+    an invoke's completion: either applies only while the instance still holds that
+    token; ``published`` the outbox messages sent before this runtime event, dropped
+    from the outbox in its commit.
     """
 
     event: Mapping[str, Any]
@@ -100,6 +102,7 @@ class Incoming:
     caller: str | None = None
     keyed: bool = False
     timer: tuple[str, str] | None = None
+    invoke: tuple[str, str] | None = None
     published: tuple[str, ...] = ()
 
 
@@ -236,10 +239,8 @@ def _apply(
     for attempt in range(attempts):
         started = time.perf_counter()
         instance = _load_for(workflow, instance_id, incoming.caller, create is not None)
-        if incoming.timer is not None and (
-            instance is None or instance.timers.get(incoming.timer[0]) != incoming.timer[1]
-        ):
-            return _current(workflow, instance_id, instance)  # its state was left: stale
+        if _stale(incoming, instance):
+            return _current(workflow, instance_id, instance)  # its state was left
         decision = _decide(workflow, instance_id, instance, incoming, create, owner)
         try:
             _commit(decision.write, incoming)
@@ -269,6 +270,16 @@ def _apply(
     )
 
 
+def _stale(incoming: Incoming, instance: store.Instance | None) -> bool:
+    """A timer, or an invoke's completion, whose state was left (or re-entered since)."""
+    for token, active in ((incoming.timer, "timers"), (incoming.invoke, "invokes")):
+        if token is not None and (
+            instance is None or getattr(instance, active).get(token[0]) != token[1]
+        ):
+            return True
+    return False
+
+
 def _current(workflow: Workflow, instance_id: str, instance: store.Instance | None) -> Outcome:
     """The instance as it is, for an event that changes nothing (duplicate or stale)."""
     instance = store.load(workflow.key(instance_id)) or instance
@@ -295,11 +306,11 @@ def _decide(
     if instance is None:
         first = workflow.machine.initial_transition(context=create)
         snapshot, initial = first.snapshot, first.effects
-        before, version, pending, timers = None, None, {}, {}
+        before, version, pending, timers, invokes = None, None, {}, {}, {}
     else:
         snapshot = _restore(workflow, instance)
         before, version = state_key(snapshot.value), instance.version
-        pending, timers = instance.outbox, instance.timers
+        pending, timers, invokes = instance.outbox, instance.timers, instance.invokes
     step = workflow.machine.transition(snapshot, incoming.event)
     if not step.handled:
         raise EventNotAllowed(
@@ -310,7 +321,9 @@ def _decide(
     now = clock.now()
     new_version = (version or 0) + 1
     effects = [*initial, *step.effects]  # a new instance also runs its initial entry
-    out = outbox_.outbound(workflow, instance_id, new_version, effects, now, timers, pending)
+    out = outbox_.outbound(
+        workflow, instance_id, new_version, effects, now, timers, invokes, pending
+    )
     gone = out.drop | (set(incoming.published) & set(pending))
     remaining = {m: e for m, e in pending.items() if m not in gone}
     after = state_key(step.snapshot.value)
@@ -338,6 +351,7 @@ def _decide(
         },
         owner=owner,
         timers=out.timers,
+        invokes=out.invokes,
         add_outbox=out.add,
         remove_outbox=sorted(gone),
         pending_after=bool(remaining or out.add),
@@ -431,8 +445,12 @@ def dispatch_outbox(
     pk = workflow.key(instance_id)
     result = outbox_.send(pk, entries)
     sent = list(result.sent)
-    for event_id, event in result.feedback:
-        incoming = Incoming(event, event_id, RUNTIME, published=tuple(sent))
+    for message_id, event in result.feedback:
+        invoke = (entries[message_id]["invoke"], message_id)
+        incoming = Incoming(
+            event, f"{message_id}.{event['type'].split('.')[1]}", RUNTIME, invoke=invoke,
+            published=tuple(sent),
+        )  # fmt: skip
         try:
             if not _apply(workflow, instance_id, incoming).duplicate:
                 sent = []  # its commit dropped them from the outbox

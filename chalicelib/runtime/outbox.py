@@ -27,11 +27,13 @@ Entry = Mapping[str, Any]
 
 @dataclass(slots=True)
 class Outbound:
-    """What one step adds to and drops from the outbox, and the timers then active."""
+    """What one step adds to and drops from the outbox, and the timers and invokes then
+    active (each by the id of the message that started it: its token)."""
 
     add: dict[str, dict[str, Any]] = field(default_factory=dict)
     drop: set[str] = field(default_factory=set)
     timers: dict[str, str] = field(default_factory=dict)
+    invokes: dict[str, str] = field(default_factory=dict)
 
 
 def outbound(
@@ -41,11 +43,12 @@ def outbound(
     effects: Iterable[Effect],
     now: str,
     timers: Mapping[str, str],
+    invokes: Mapping[str, str],
     pending: Mapping[str, Entry],
 ) -> Outbound:
     """The outbox entries of the step committing ``version`` (commands, timers), the
-    pending entries it cancels, and the active timers after it."""
-    out = Outbound(timers=dict(timers))
+    pending entries it cancels, and the active timers and invokes after it."""
+    out = Outbound(timers=dict(timers), invokes=dict(invokes))
     pk = workflow.key(instance_id)
     moment = clock.parse(now)
     for i, effect in enumerate(effects):
@@ -58,7 +61,9 @@ def outbound(
                 "invoke": effect.id,
                 "seq": [version, i],
             }
+            out.invokes[effect.id] = message_id
         elif effect.kind == "cancel_invoke":
+            out.invokes.pop(effect.id, None)
             for pool in (pending, out.add):
                 out.drop |= {m for m, e in pool.items() if e.get("invoke") == effect.id}
             out.add = {m: e for m, e in out.add.items() if m not in out.drop}
@@ -92,7 +97,7 @@ class Sent:
     """The outcome of sending an outbox: what left it, and the completions to feed back."""
 
     sent: list[str] = field(default_factory=list)
-    feedback: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    feedback: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (message id, event)
     complete: bool = True
 
 
@@ -121,13 +126,13 @@ def send(pk: str, entries: Mapping[str, Entry]) -> Sent:
                 result.sent.append(message_id)
                 failure = f"could not publish {message_id} after {tries} attempts"
                 failed = {"type": f"xstate.error.actor.{invoke_id}", "error": failure}
-                result.feedback.append((f"{message_id}.error", failed))
+                result.feedback.append((message_id, failed))
             else:
                 store.update_outbox_entry(pk, message_id, {**entry, "attempts": attempts})
             break
         result.sent.append(message_id)
         if invoke_id:
             done = {"type": f"xstate.done.actor.{invoke_id}", "output": {"messageId": message_id}}
-            result.feedback.append((f"{message_id}.done", done))
+            result.feedback.append((message_id, done))
     result.complete = len(result.sent) == len(entries)
     return result

@@ -34,7 +34,8 @@ class Settings(BaseModel):
     # (14 days) plus a day; Idempotency-Keys for a day (Stripe's window)
     event_id_ttl_seconds: int = Field(default=15 * 86400, ge=60)
     idempotency_ttl_seconds: int = Field(default=86400, ge=60)
-    # shards of the pending index: one GSI partition key takes ~1,000 writes/s
+    # shards of the pending index: one GSI partition key takes ~1,000 writes/s. Raise
+    # them freely; lowering strands items pending in the shards dropped until re-raised
     outbox_shards: int = Field(default=32, ge=1, le=1000)
     station_shards: int = Field(default=8, ge=1, le=1000)
     # the sweeper's work per run (the rest waits for the next run)

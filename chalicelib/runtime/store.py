@@ -38,7 +38,8 @@ from .settings import settings
 INSTANCE = "instance"
 OUTBOX_PREFIX = "ob_"
 PENDING_INDEX = "pending"
-_COMPACT = {"separators": (",", ":")}
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
+_encode_sorted = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 
 class ConflictError(Exception):
@@ -69,6 +70,7 @@ class Instance:
     created_at: str | None
     updated_at: str | None
     timers: dict[str, str] = field(default_factory=dict)
+    invokes: dict[str, str] = field(default_factory=dict)
     watchers: int = 0
 
     @classmethod
@@ -87,6 +89,7 @@ class Instance:
             created_at=item.get("createdAt", {}).get("S"),
             updated_at=item.get("updatedAt", {}).get("S"),
             timers=json.loads(item["timers"]["S"]) if "timers" in item else {},
+            invokes=json.loads(item["invokes"]["S"]) if "invokes" in item else {},
             watchers=int(item.get("watchers", {}).get("N", "0")),
         )
 
@@ -117,11 +120,19 @@ class Commit:
     history: Mapping[str, Any]
     owner: str | None = None
     timers: Mapping[str, str] = field(default_factory=dict)
+    invokes: Mapping[str, str] = field(default_factory=dict)
     add_outbox: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     remove_outbox: Iterable[str] = ()
     pending_after: bool = False
     dedupe: str | None = None
     idempotency: Idempotency | None = None
+    # the snapshot and the new messages as stored, encoded once (sized, then written)
+    snapshot_text: str = field(init=False, repr=False)
+    messages_text: dict[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.snapshot_text = _encode(self.snapshot)
+        self.messages_text = {m: _encode(e) for m, e in self.add_outbox.items()}
 
     @property
     def version(self) -> int:
@@ -180,10 +191,11 @@ def instance_bytes(instance: Instance | None, commit: Commit) -> int:
         outbox.pop(message_id, None)
     outbox.update(commit.add_outbox)
     size = 400  # names and small scalars: version, owner, times, shard, watchers
-    size += len(json.dumps(commit.snapshot, **_COMPACT).encode())
-    size += len(json.dumps(dict(commit.timers), **_COMPACT).encode())
+    size += len(commit.snapshot_text.encode())
+    size += len(_encode(dict(commit.timers))) + len(_encode(dict(commit.invokes)))
     for message_id, message in outbox.items():
-        size += len(OUTBOX_PREFIX) + len(message_id) + len(json.dumps(message, **_COMPACT).encode())
+        text = commit.messages_text.get(message_id) or _encode(message)
+        size += len(OUTBOX_PREFIX) + len(message_id) + len(text.encode())
     return size
 
 
@@ -251,9 +263,12 @@ def _raise_cancelled(write: Commit, reasons: list[str | None]) -> None:
 
 
 def _instance_update(write: Commit) -> dict[str, Any]:
-    names = {"#s": "snapshot", "#v": "version", "#st": "state", "#u": "updatedAt", "#t": "timers"}
+    names = {
+        "#s": "snapshot", "#v": "version", "#st": "state", "#u": "updatedAt", "#t": "timers",
+        "#i": "invokes",
+    }  # fmt: skip
     values: dict[str, Any] = {
-        ":s": {"S": json.dumps(write.snapshot, **_COMPACT)},
+        ":s": {"S": write.snapshot_text},
         ":v": {"N": str(write.version)},
         ":st": {"S": write.state},
         ":u": {"S": write.now},
@@ -261,13 +276,18 @@ def _instance_update(write: Commit) -> dict[str, Any]:
     sets = ["#s = :s", "#v = :v", "#st = :st", "#u = :u"]
     removes = []
     if write.timers:
-        values[":t"] = {"S": json.dumps(dict(write.timers), sort_keys=True, **_COMPACT)}
+        values[":t"] = {"S": _encode_sorted(dict(write.timers))}
         sets.append("#t = :t")
     else:
         removes.append("#t")
-    for i, (message_id, message) in enumerate(write.add_outbox.items()):
+    if write.invokes:
+        values[":i"] = {"S": _encode_sorted(dict(write.invokes))}
+        sets.append("#i = :i")
+    else:
+        removes.append("#i")
+    for i, message_id in enumerate(write.add_outbox):
         names[f"#ob{i}"] = OUTBOX_PREFIX + message_id
-        values[f":ob{i}"] = {"S": json.dumps(message, **_COMPACT)}
+        values[f":ob{i}"] = {"S": write.messages_text[message_id]}
         sets.append(f"#ob{i} = :ob{i}")
     for i, message_id in enumerate(write.remove_outbox):
         names[f"#rm{i}"] = OUTBOX_PREFIX + message_id
@@ -302,7 +322,9 @@ def _idempotency_item(write: Commit) -> dict[str, Any]:
     return {
         **key(f"idempotency#{write.idempotency.event_id}", "idempotency"),
         "fingerprint": {"S": write.idempotency.fingerprint},
-        "response": {"S": json.dumps(write.idempotency.response, default=str, **_COMPACT)},
+        "response": {
+            "S": json.dumps(write.idempotency.response, default=str, separators=(",", ":"))
+        },
         "instance": {"S": write.pk},
         "version": {"N": str(write.version)},
         "expiresAt": expires_in(settings().idempotency_ttl_seconds),
@@ -373,7 +395,7 @@ def update_outbox_entry(pk: str, message_id: str, entry: Mapping[str, Any]) -> N
             UpdateExpression="SET #m = :m",
             ConditionExpression="attribute_exists(#m)",
             ExpressionAttributeNames={"#m": OUTBOX_PREFIX + message_id},
-            ExpressionAttributeValues={":m": {"S": json.dumps(entry, **_COMPACT)}},
+            ExpressionAttributeValues={":m": {"S": _encode(entry)}},
         )
     except ClientError:
         return  # already published and cleared by someone else

@@ -1,9 +1,9 @@
 """The outbox sweeper: sends what requests left pending (crashes, failed publishes).
 
 It walks every shard of the pending index, oldest first within a shard, each page in
-turn, and handles each instance alone: one that fails is logged and skipped, the rest
-are still swept. A run is bounded (instances and seconds); whatever it leaves waits
-for the next run, which starts at another shard.
+turn, and handles each instance (and each shard's read) alone: one that fails is
+logged and skipped, the rest are still swept. A run is bounded (instances and
+seconds); whatever it leaves waits for the next run, which starts at another shard.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from . import clock, journal, store
+from .errors import Unavailable
 from .orchestrator import dispatch_outbox
 from .settings import settings
 from .workflow import Workflow
@@ -29,14 +30,17 @@ def sweep(workflows: Mapping[str, Workflow], grace_seconds: int | None = None) -
     first = int(time.time() // 60) % len(shards)  # each run starts at another shard
     swept = 0
     for shard_key in shards[first:] + shards[:first]:
-        for pk in store.pending(shard_key, cutoff):
-            if budget <= 0 or time.monotonic() > deadline:
-                return swept
-            budget -= 1
-            try:
-                swept += _sweep_one(workflows, pk)
-            except Exception as error:  # noqa: BLE001 - one bad instance must not stop the rest
-                journal.problem("sweeping an outbox failed", instance=pk, error=repr(error))
+        try:
+            for pk in store.pending(shard_key, cutoff):
+                if budget <= 0 or time.monotonic() > deadline:
+                    return swept
+                budget -= 1
+                try:
+                    swept += _sweep_one(workflows, pk)
+                except Exception as error:  # noqa: BLE001 - one instance must not stop the rest
+                    journal.problem("sweeping an outbox failed", instance=pk, error=repr(error))
+        except Unavailable as error:  # reading this shard failed: the others still run
+            journal.problem("reading a pending shard failed", shard=shard_key, error=str(error))
     return swept
 
 

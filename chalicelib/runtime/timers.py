@@ -23,9 +23,11 @@ from typing import Any
 from . import clock
 from .clients import client
 from .errors import BadRequest, Unavailable
+from .requests import decode_json
 from .settings import settings
 
 MAX_SQS_DELAY_SECONDS = 900
+MAX_MESSAGE_CHARS = 256 * 1024  # SQS's largest message, in bytes: no more characters
 
 
 def timer(workflow: str, instance_id: str, schedule_id: str, event: Mapping[str, Any],
@@ -71,14 +73,20 @@ def send(body: Mapping[str, Any]) -> None:
 
 def parse(message: str) -> dict[str, Any]:
     """A timer from a queue message; BadRequest if it is not one."""
-    try:
-        body = json.loads(message)
-        due_in(body)
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise BadRequest(f"not a timer message: {error!r}") from None
-    for key in ("workflow", "instance", "scheduleId", "token"):
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise BadRequest(
+            f"timer message is {len(message)} characters; SQS holds {MAX_MESSAGE_CHARS}"
+        )
+    body = decode_json(message, "timer message")
+    if not isinstance(body, dict):
+        raise BadRequest("timer message is not a JSON object")
+    for key in ("workflow", "instance", "scheduleId", "token", "dueAt"):
         if not isinstance(body.get(key), str):
             raise BadRequest(f"timer message without {key!r}")
+    try:
+        due_in(body)
+    except (ValueError, TypeError) as error:
+        raise BadRequest(f"timer message with a bad 'dueAt': {error}") from None
     if not isinstance(body.get("event"), dict) or not isinstance(body["event"].get("type"), str):
         raise BadRequest("timer message without an event")
     return body

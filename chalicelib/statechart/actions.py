@@ -48,9 +48,7 @@ class Assign:
                 raise TypeError("an assign updater must return a dict of keys to replace")
         else:
             changes = {key: fn(context, event, *extra) for key, fn in self._fields.items()}
-        merged = dict(context)
-        merged.update(changes)
-        return merged
+        return {**context, **changes}
 
 
 class Raise:

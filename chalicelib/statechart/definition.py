@@ -61,13 +61,14 @@ def _as_list(value: Any) -> list[Any]:
 class ActionRef:
     """One resolved action: kind is assign | raise | cancel | effect | spawn | stop."""
 
-    __slots__ = ("impl", "kind", "params", "type")
+    __slots__ = ("dynamic", "impl", "kind", "params", "type")
 
     def __init__(self, kind: str, type: str, params: Any = None, impl: Any = None) -> None:  # noqa: A002
         self.kind = kind
         self.type = type
         self.params = params
         self.impl = impl
+        self.dynamic = callable(params)  # params computed from (context, event)
 
 
 class GuardRef:
@@ -198,6 +199,10 @@ class Definition:
         self.id: str = config.get("id") or "(machine)"
         self.ids: dict[str, StateNode] = {}
         self.nodes: list[StateNode] = []
+        # memo tables of the step algorithm (algorithm.py, plans.py), per machine
+        self.plans: dict[Any, Any] = {}
+        self.always_chains: dict[tuple[StateNode, ...], Any] = {}
+        self.values: dict[tuple[StateNode, ...], Any] = {}  # state value per active set
         self.root = self._build(config, None, "")
         for node in self.nodes:
             self._initialize(node)

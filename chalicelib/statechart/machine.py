@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 
 from . import algorithm, tree
-from .definition import Definition, StateNode
+from .definition import Definition, StateNode, Transition
 from .snapshot import Snapshot, SnapshotError, Step
 
 TYPE_CHECKING = False  # typing stays out of the Lambda's import path (cold start)
@@ -18,8 +18,11 @@ _CACHE_LIMIT = 1024
 
 
 def _freeze(value: Any) -> Any:
+    """A hashable key for a state value (nested dicts of strings)."""
+    if type(value) is str:
+        return value
     if type(value) is dict or isinstance(value, Mapping):
-        return tuple((k, _freeze(v)) for k, v in value.items())
+        return tuple((k, v if type(v) is str else _freeze(v)) for k, v in value.items())
     return value
 
 
@@ -30,6 +33,16 @@ class Machine:
     ``(context, event[, params])`` that the runtime runs as effects; ``guards``
     maps names to ``(context, event[, params]) -> bool``; ``delays`` maps names
     to milliseconds or ``(context, event) -> ms``. Raises MachineDefinitionError.
+
+    A snapshot in memory keeps the active set exactly as XState's ``_nodes``: a
+    step can leave it without an ancestor its value shows (a transition that
+    re-enters a parallel state while one of its regions is entered through
+    history). Storing keeps only the value, and a restore completes the set, as
+    XState's ``restoreSnapshot`` does; so, as in XState, the next step of a
+    restored snapshot can differ from that of the one it was stored from.
+
+    Build it once per process: it memoises the work of each kind of step (see
+    ``plans.py``), so a warm machine only runs guards and actions.
     """
 
     def __init__(
@@ -46,8 +59,11 @@ class Machine:
         self.config = config
         self.id = self.definition.id
         self.root = self.definition.root
-        self._nodes_cache: dict[Any, tuple[StateNode, ...]] = {}
-        self._shapes: dict[tuple[StateNode, ...], tuple[Any, tuple[StateNode, ...]]] = {}
+        self._restore_cache: dict[Any, tuple[Any, tuple[StateNode, ...]]] = {}
+        # XState's initial microstep: one reentering transition from the root to
+        # every initial state (made once, so its plan is made once too)
+        targets = tuple(tree.initial_nodes(self.root))
+        self._boot = Transition(self.root, "", targets, (), None, True, {})
 
     # -- transitions ---------------------------------------------------------
 
@@ -58,19 +74,21 @@ class Machine:
             start.update(context)
         work = algorithm.Work(self.definition, start, (self.root,), {}, {})
         init_event = {"type": "xstate.init"}
-        targets = list(tree.initial_nodes(self.root))
-        boot = algorithm.Transition(self.root, "", tuple(targets), (), None, True, {})
-        algorithm.microstep(work, [boot], init_event, initial=True)
+        algorithm.microstep(work, [self._boot], init_event, initial=True)
         algorithm.macrostep(work, init_event, initial=True)
         return Step(self._snapshot_of(work), work.effects, True)
 
     def transition(self, snapshot: Snapshot | Mapping[str, Any], event: Mapping[str, Any]) -> Step:
         """Apply ``event`` to ``snapshot`` (or its ``to_dict()`` form); pure.
 
-        ``handled`` is False when no transition was enabled; the returned
-        snapshot is then the input one. A snapshot that is not ``active`` handles
-        nothing. Raises SnapshotError for another machine's snapshot and TypeError
-        for an event without a string ``type``.
+        Returns the Step of one XState macrostep: the next snapshot and the effects
+        to run, in XState's order. ``handled`` is False when no transition was
+        enabled; the returned snapshot is then the input one (bound to this
+        machine). A snapshot whose status is ``done`` or ``error`` handles no event
+        at all (the actor's behaviour: ``handled`` False, no effects), although
+        XState's pure ``transition()`` would still move a done one. Raises
+        SnapshotError for another machine's snapshot and TypeError for an event
+        without a string ``type``.
         """
         if (
             not (type(event) is dict or isinstance(event, Mapping))
@@ -82,12 +100,9 @@ class Machine:
         )
         if snapshot.status != "active":
             return Step(snapshot, [], False)
+        history = self._history_nodes(snapshot.history) if snapshot.history else {}
         work = algorithm.Work(
-            self.definition,
-            snapshot.context,
-            snapshot._nodes,
-            self._history_nodes(snapshot.history),
-            snapshot.children,
+            self.definition, snapshot.context, snapshot._nodes, history, snapshot.children
         )
         if not algorithm.macrostep(work, event):
             return Step(snapshot, work.effects, False)
@@ -100,26 +115,17 @@ class Machine:
         return Snapshot.from_dict(data, machine=self)
 
     def bind(self, snapshot: Snapshot) -> Snapshot:
-        """Check that ``snapshot`` belongs to this machine and attach it; SnapshotError if not."""
+        """Check that ``snapshot`` belongs to this machine and attach it; SnapshotError if not.
+
+        Returns ``snapshot`` itself when it is already bound to this machine, else a
+        bound copy whose active nodes are restored from its value.
+        """
         if snapshot._machine is self:
             return snapshot
-        if snapshot.machine_id != self.id:
-            raise SnapshotError(
-                f"snapshot belongs to machine '{snapshot.machine_id}', not '{self.id}'"
-            )
-        try:
-            nodes = self._nodes_of_value(snapshot.value)
-            for key, ids in snapshot.history.items():
-                self.definition.ids[key]
-                for node_id in ids:
-                    self.definition.ids[node_id]
-        except KeyError as bad:
-            raise SnapshotError(
-                f"snapshot does not fit machine '{self.id}': {bad.args[0]}"
-            ) from None
+        value, nodes = self._fit(snapshot)
         return Snapshot(
             snapshot.machine_id,
-            snapshot.value,
+            snapshot.value if value is None else tree.copy_value(value),
             snapshot.context,
             snapshot.status,
             snapshot.output,
@@ -130,14 +136,50 @@ class Machine:
             nodes=nodes,
         )
 
-    def _nodes_of_value(self, value: Any) -> tuple[StateNode, ...]:
-        key = value if isinstance(value, str) else _freeze(value)
-        nodes = self._nodes_cache.get(key)
-        if nodes is None:
+    def _adopt(self, snapshot: Snapshot) -> Snapshot:
+        """``bind`` for a snapshot nobody else holds yet (``Snapshot.from_dict``): in place."""
+        value, nodes = self._fit(snapshot)
+        if value is not None:
+            snapshot.value = tree.copy_value(value)
+        snapshot._machine = self
+        snapshot._nodes = nodes
+        return snapshot
+
+    def _fit(self, snapshot: Snapshot) -> tuple[Any, tuple[StateNode, ...]]:
+        """``_restored_shape`` of the snapshot's value, once it is known to be ours."""
+        if snapshot.machine_id != self.id:
+            raise SnapshotError(
+                f"snapshot belongs to machine '{snapshot.machine_id}', not '{self.id}'"
+            )
+        try:
+            shape = self._restored_shape(snapshot.value)
+            ids = self.definition.ids
+            for key, remembered in snapshot.history.items():
+                ids[key]
+                for node_id in remembered:
+                    ids[node_id]
+        except KeyError as bad:
+            raise SnapshotError(
+                f"snapshot does not fit machine '{self.id}': {bad.args[0]}"
+            ) from None
+        return shape
+
+    def _restored_shape(self, value: Any) -> tuple[Any, tuple[StateNode, ...]]:
+        """The active nodes a stored value restores to (XState's ``restoreSnapshot``).
+
+        Returns ``(None, nodes)`` when the value of those nodes is the stored one,
+        else ``(value, nodes)``: a value stored from an incomplete active set (see
+        ``_snapshot_of``) restores to a completed set whose value can differ.
+        """
+        key = _freeze(value)
+        shape = self._restore_cache.get(key)
+        if shape is None:
             nodes = tree.nodes_from_value(self.root, value)
-            if len(self._nodes_cache) < _CACHE_LIMIT:
-                self._nodes_cache[key] = nodes
-        return nodes
+            restored = tree.shared_value(self.root, nodes, self.definition.values)
+            shape = (None if restored == value else restored, nodes)
+            if len(self._restore_cache) < _CACHE_LIMIT:
+                self._restore_cache[key] = shape
+        return shape
 
     def _history_nodes(
         self, history: Mapping[str, tuple[str, ...]]
@@ -146,19 +188,14 @@ class Machine:
         return {key: tuple(ids[i] for i in value) for key, value in history.items()}
 
     def _snapshot_of(self, work: algorithm.Work) -> Snapshot:
-        key = tuple(work.nodes)
-        shape = self._shapes.get(key)
-        if shape is None:
-            value = tree.state_value(self.root, key)
-            # Stored snapshots are restored from their value, so the node order must
-            # be the one the value gives, in memory as after a restore.
-            shape = (value, self._nodes_of_value(value))
-            if len(self._shapes) < _CACHE_LIMIT:
-                self._shapes[key] = shape
-        value, nodes = shape
+        # The active set is kept as the step left it, as XState keeps ``_nodes``: it
+        # can lack an ancestor the value shows (a region re-entered through history
+        # while its parallel parent re-enters), and XState's next step exits and
+        # enters by that set, not by the value. Only a restore completes it.
+        nodes = tuple(work.nodes)
         return Snapshot(
             self.id,
-            tree.copy_value(value),
+            tree.copy_value(tree.shared_value(self.root, nodes, self.definition.values)),
             work.context,
             work.status,
             work.output,
@@ -176,13 +213,16 @@ class Machine:
     # -- queries ---------------------------------------------------------------
 
     def next_events(self, snapshot: Snapshot) -> list[str]:
-        """Event types some active state has a transition for (excluding ``xstate.*``)."""
+        """Event types some active state has a transition for (excluding ``xstate.*``);
+        none for a ``done`` or ``error`` snapshot, which handles no event."""
         if snapshot.status != "active":
             return []
         events = {e for n in self.nodes_of(snapshot) for e in n.own_events}
         return sorted(e for e in events if not e.startswith("xstate."))
 
     def can(self, snapshot: Snapshot, event: Mapping[str, Any]) -> bool:
+        """XState's ``snapshot.can``: a transition would be taken that has a target or
+        actions; always False for a ``done`` or ``error`` snapshot."""
         snapshot = self.bind(snapshot)
         if snapshot.status != "active":
             return False

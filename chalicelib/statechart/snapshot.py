@@ -72,8 +72,11 @@ class Effect:
 class Snapshot:
     """One machine instance at rest: state value, context, status and bookkeeping.
 
-    Treat it as immutable. ``to_dict()`` is JSON-safe when the context is; a
-    snapshot made by ``Snapshot.from_dict`` is bound to a machine on its first use.
+    ``status`` is ``active``, ``done`` (a top-level final state was reached;
+    ``output`` holds the machine's output) or ``error`` (an invoke failed with no
+    ``onError`` to take; ``error`` holds why). Only an ``active`` snapshot handles
+    events. Treat it as immutable. ``to_dict()`` is JSON-safe when the context is;
+    a snapshot made by ``Snapshot.from_dict`` is bound to a machine on its first use.
     """
 
     __slots__ = (
@@ -180,22 +183,28 @@ class Snapshot:
             raise SnapshotError(
                 f"unknown snapshot format {data.get('format')!r} (expected {SNAPSHOT_FORMAT})"
             )
-        missing = [k for k in ("machine", "value", "context", "status") if k not in data]
-        if missing:
-            raise SnapshotError(f"snapshot is missing {missing}")
-        if data["status"] not in ("active", "done", "error"):
-            raise SnapshotError(f"bad snapshot status {data['status']!r}")
+        try:
+            machine_id, value, context, status = (
+                data["machine"], data["value"], data["context"], data["status"]
+            )  # fmt: skip
+        except KeyError:
+            missing = [k for k in ("machine", "value", "context", "status") if k not in data]
+            raise SnapshotError(f"snapshot is missing {missing}") from None
+        if status not in ("active", "done", "error"):
+            raise SnapshotError(f"bad snapshot status {status!r}")
+        history = data.get("history")
+        children = data.get("children")
         snapshot = cls(
-            machine_id=data["machine"],
-            value=data["value"],
-            context=data["context"],
-            status=data["status"],
-            output=data.get("output"),
-            error=data.get("error"),
-            history={k: tuple(v) for k, v in (data.get("history") or {}).items()},
-            children=dict(data.get("children") or {}),
+            machine_id,
+            value,
+            context,
+            status,
+            data.get("output"),
+            data.get("error"),
+            {k: tuple(v) for k, v in history.items()} if history else None,
+            dict(children) if children else None,
         )
-        return machine.bind(snapshot) if machine is not None else snapshot
+        return machine._adopt(snapshot) if machine is not None else snapshot
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Snapshot) and self.to_dict() == other.to_dict()

@@ -30,7 +30,6 @@ def in_final_state(nodes: Mapping[StateNode, Any], node: StateNode) -> bool:
 
 _MEMO_LIMIT = 4096
 _adjacency_memo: dict[tuple[StateNode, ...], dict[StateNode, list[StateNode]]] = {}
-_value_memo: dict[tuple[StateNode, ...], Any] = {}
 
 
 def adjacency(nodes: Iterable[StateNode]) -> dict[StateNode, list[StateNode]]:
@@ -53,15 +52,16 @@ def copy_value(value: Any) -> Any:
     return {k: copy_value(v) for k, v in value.items()} if type(value) is dict else value
 
 
-def state_value(root: StateNode, nodes: Iterable[StateNode]) -> Any:
-    """XState's ``getStateValue``: the value of the completed node set (a fresh object)."""
+def shared_value(root: StateNode, nodes: Iterable[StateNode], memo: dict[Any, Any]) -> Any:
+    """XState's ``getStateValue``: the value of the completed node set, memoised in
+    ``memo`` (one per machine) and shared: copy it (``copy_value``) before handing out."""
     key = tuple(nodes)
-    value = _value_memo.get(key)
+    value = memo.get(key)
     if value is None:
         value = _value_from_adj(root, adjacency(complete_nodes(key)))
-        if len(_value_memo) < _MEMO_LIMIT:
-            _value_memo[key] = value
-    return copy_value(value)
+        if len(memo) < _MEMO_LIMIT:
+            memo[key] = value
+    return value
 
 
 def complete_nodes(nodes: Iterable[StateNode]) -> dict[StateNode, None]:

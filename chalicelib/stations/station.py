@@ -1,20 +1,16 @@
 """One station: the command it takes, the event it reports, its cancel command and
 (optionally) a rejection with its check.
 
-Each order a station sees has its own partition ``station#<name>#<orderId>``, so no
-partition key is written by every order:
-
-- ``sk = "work"``: the order while the station holds it, in the sparse ``pending``
-  index under ``<name>#NN`` (by hash of the key) with its arrival time, so staff list
-  the held orders oldest first by walking the shards;
-- ``sk = "seen#<commandId>"``: each command handled, with a TTL, so a redelivery
-  changes nothing;
-- ``sk = "closed"``: the order is finished, cancelled or rejected (a tombstone, with a
-  TTL): a late or repeated command never brings it back, and no order is made twice.
-
-Taking a command writes the seen record and the work item in one transaction, so a
-crash in between loses nothing. Reports are published before the station records
-them, with deterministic CloudEvent ids, so a repeated report is recognised downstream.
+Each order a station sees is one item of its own, ``pk = station#<name>#<orderId>``, so
+no partition key is written by every order. Its ``status`` is ``held`` while the
+station works on it (then it is in the sparse ``pending`` index under ``<name>#NN``, by
+hash of the key, with its arrival time, so staff list held orders oldest first by
+walking the shards) and ``closed`` once finished, cancelled or rejected: a tombstone
+with a TTL. Every change is one conditional write of that item, so a crash half-way
+loses nothing, a late or repeated command never brings a closed order back, and no
+order is made twice (a second command for an order the station has seen changes
+nothing, whatever its id). Reports are published before the station records them,
+with deterministic CloudEvent ids, so a repeated report is recognised downstream.
 """
 
 from __future__ import annotations
@@ -28,11 +24,11 @@ from typing import Any
 from chalicelib.runtime import bus, store
 from chalicelib.runtime.clients import client
 from chalicelib.runtime.clock import now
-from chalicelib.runtime.errors import BadRequest, NotFound, Unavailable
+from chalicelib.runtime.errors import BadRequest, NotFound
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime.workflow import is_instance_id
 
-WORK, CLOSED = "work", "closed"
+ORDER = "order"
 
 
 class Station:
@@ -71,82 +67,89 @@ class Station:
         if not isinstance(order_id, str) or not is_instance_id(order_id):
             raise BadRequest(f"{event['type']} without a valid orderId")
         if event["type"] == self.cancel:
-            self._close(order_id, event["id"], "cancelled", delete_work=True)
+            self._close(order_id, "cancelled")
             return False
         problem = self.check(data) if self.check else None
         if problem and self.reject:
-            at = now()
-            report = {"station": self.name, "reason": problem, "at": at}
-            event_id = f"{self.name}.{order_id}.{self.reject}"
-            bus.publish(bus.cloud_event(event_id, self.reject, order_id, report, at))
-            self._close(order_id, event["id"], "rejected", delete_work=False)
+            self._reject(order_id, problem)
             return False
-        received = now()
         work = {
             "orderId": order_id,
             "customerId": data.get("customerId"),
             "items": data.get("items", []),
-            "receivedAt": received,
+            "receivedAt": now(),
             "commandId": event["id"],
         }
-        return self._hold(order_id, event["id"], work)
+        return self._hold(order_id, work)
 
-    def _hold(self, order_id: str, command_id: str, work: dict[str, Any]) -> bool:
+    def _reject(self, order_id: str, problem: str) -> None:
+        """Refuse an order: marked ``rejecting`` first, then the rejection is published, then
+        the order is closed. A crash in between publishes it again (same id) on redelivery;
+        an order the station holds or closed is never rejected by a late command."""
+        marked = self._update(
+            self._pk(order_id),
+            "SET #st = :rejecting",
+            "attribute_not_exists(pk) OR #st = :rejecting",
+            {":rejecting": {"S": "rejecting"}},
+        )
+        if not marked:
+            return
+        at = now()
+        report = {"station": self.name, "reason": problem, "at": at}
+        event_id = f"{self.name}.{order_id}.{self.reject}"
+        bus.publish(bus.cloud_event(event_id, self.reject, order_id, report, at))
+        self._close(order_id, "rejected")
+
+    def _hold(self, order_id: str, work: dict[str, Any]) -> bool:
+        """Hold a new order; False when the station has seen it before (held or closed)."""
         pk = self._pk(order_id)
-        work_item = {
-            **store.key(pk, WORK),
-            "data": {"S": json.dumps(work, separators=(",", ":"))},
-            "pendingShard": {"S": store.shard(pk, self.name, settings().station_shards)},
-            "pendingSince": {"S": work["receivedAt"]},
-        }
-        absent = {"ConditionExpression": "attribute_not_exists(sk)"}
-        return self._transact(
-            [
-                {"ConditionCheck": {"Key": store.key(pk, CLOSED), **absent}},
-                {"Put": {"Item": self._seen(pk, command_id), **absent}},
-                {"Put": {"Item": work_item, **absent}},
-            ]
+        return self._update(
+            pk,
+            "SET #st = :held, #d = :d, pendingShard = :ps, pendingSince = :pt",
+            "attribute_not_exists(pk)",
+            {
+                ":held": {"S": "held"},
+                ":d": {"S": json.dumps(work, separators=(",", ":"))},
+                ":ps": {"S": store.shard(pk, self.name, settings().station_shards)},
+                ":pt": {"S": work["receivedAt"]},
+            },
         )
 
-    def _close(self, order_id: str, command_id: str, why: str, delete_work: bool) -> None:
-        pk = self._pk(order_id)
-        closed = {
-            **store.key(pk, CLOSED),
-            "data": {"S": json.dumps({"why": why, "at": now()})},
-            "expiresAt": store.expires_in(settings().event_id_ttl_seconds),
-        }
-        items: list[dict[str, Any]] = [
-            {"Put": {"Item": closed}},
-            {"Put": {"Item": self._seen(pk, command_id)}},
-        ]
-        if delete_work:
-            items.append({"Delete": {"Key": store.key(pk, WORK)}})
-        self._transact(items)
+    def _close(self, order_id: str, why: str) -> bool:
+        """Close the order (tombstone with a TTL) unless it is closed already."""
+        return self._update(
+            self._pk(order_id),
+            "SET #st = :closed, #why = :why, #at = :at, expiresAt = :exp "
+            "REMOVE pendingShard, pendingSince, #d",
+            "attribute_not_exists(pk) OR #st IN (:held, :rejecting)",
+            {
+                ":closed": {"S": "closed"},
+                ":held": {"S": "held"},
+                ":rejecting": {"S": "rejecting"},
+                ":why": {"S": why},
+                ":at": {"S": now()},
+                ":exp": store.expires_in(settings().event_id_ttl_seconds),
+            },
+        )
 
     @staticmethod
-    def _seen(pk: str, command_id: str) -> dict[str, Any]:
-        return {
-            **store.key(pk, f"seen#{command_id}"),
-            "expiresAt": store.expires_in(settings().event_id_ttl_seconds),
-        }
-
-    @staticmethod
-    def _transact(items: list[dict[str, Any]]) -> bool:
-        """One transaction; False when a condition refused it (nothing was written)."""
+    def _update(pk: str, expression: str, condition: str, values: dict[str, Any]) -> bool:
+        """One conditional write of the order's item; False when the condition refused it."""
         from botocore.exceptions import ClientError
 
-        table = settings().table_name
-        for item in items:
-            next(iter(item.values()))["TableName"] = table
+        names = {"#st": "status", "#d": "data", "#why": "why", "#at": "closedAt"}
+        used = {k: v for k, v in names.items() if k in expression or k in condition}
         try:
             store.call(
-                client("dynamodb").transact_write_items, with_table=False, TransactItems=items
+                client("dynamodb").update_item,
+                Key=store.key(pk, ORDER),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=used,
+                ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            reasons = {r.get("Code") for r in error.response.get("CancellationReasons", [])}
-            if "ConditionalCheckFailed" in reasons:
-                return False
-            raise Unavailable(f"storage error: {sorted(r for r in reasons if r)}") from error
+        except ClientError:
+            return False  # the condition failed: seen before, or closed already
         return True
 
     def orders(self) -> list[dict[str, Any]]:
@@ -165,21 +168,23 @@ class Station:
         return list(heapq.merge(*shards, key=lambda w: w["receivedAt"]))
 
     def held(self, order_id: str) -> dict[str, Any] | None:
-        """The work item of ``order_id`` if the station holds it (strongly consistent)."""
+        """The work of ``order_id`` if the station holds it (strongly consistent)."""
         if not is_instance_id(order_id):
             return None  # not an order id: no key to look up
         item = store.call(
             client("dynamodb").get_item,
-            Key=store.key(self._pk(order_id), WORK),
+            Key=store.key(self._pk(order_id), ORDER),
             ConsistentRead=True,
         ).get("Item")
-        return json.loads(item["data"]["S"]) if item else None
+        if not item or item.get("status", {}).get("S") != "held":
+            return None
+        return json.loads(item["data"]["S"])
 
     def finish(self, order_id: str | None = None, by: str | None = None) -> dict[str, Any]:
         """Report the given (or the oldest) order done; NotFound if the station has none.
 
-        The report is published before the work item is dropped: a crash in between
-        leaves the order held, and finishing it again sends the same report (same id).
+        The report is published before the order is closed: a crash in between leaves it
+        held, and finishing it again sends the same report (same id).
         """
         work = self.held(order_id) if order_id else next(iter(self.orders()), None)
         if work is None:
@@ -188,23 +193,7 @@ class Station:
         data = {"station": self.name, "by": by, "at": now()}
         event_id = f"{self.name}.{work['orderId']}.{self.report}"
         bus.publish(bus.cloud_event(event_id, self.report, work["orderId"], data, data["at"]))
-        pk = self._pk(work["orderId"])
-        closed = {
-            **store.key(pk, CLOSED),
-            "data": {"S": json.dumps({"why": "finished", "at": data["at"]})},
-            "expiresAt": store.expires_in(settings().event_id_ttl_seconds),
-        }
-        self._transact(
-            [
-                {"Put": {"Item": closed}},
-                {
-                    "Delete": {
-                        "Key": store.key(pk, WORK),
-                        "ConditionExpression": "attribute_exists(sk)",
-                    }
-                },
-            ]
-        )
+        self._close(work["orderId"], "finished")
         return {**work, "reported": self.report, "eventId": event_id}
 
 

@@ -34,7 +34,9 @@ class Stack:
         self, stations: str, extra: list[str] = (), env: dict[str, str] | None = None
     ) -> None:
         self.port, self.ws_port, self.manage_port = _free_port(), _free_port(), _free_port()
+        self.moto_port = _free_port()  # the embedded AWS, for tests that look behind the API
         self.api = f"http://127.0.0.1:{self.port}"
+        self.moto = f"http://127.0.0.1:{self.moto_port}"
         self.ws = f"ws://127.0.0.1:{self.ws_port}"
         self.customer = auth.issue(SECRET, "e2e-customer")
         self.staff = auth.issue(SECRET, "e2e-staff", roles=["staff"])
@@ -44,6 +46,7 @@ class Stack:
             [
                 sys.executable, "-m", "local.stack", "--port", str(self.port),
                 "--ws-port", str(self.ws_port), "--manage-port", str(self.manage_port),
+                "--moto-port", str(self.moto_port),
                 "--stations", stations, "--bake-seconds", "0.5", "--deliver-seconds", "0.5",
                 *extra,
             ],
@@ -89,7 +92,7 @@ class Stack:
     def stop(self) -> int:
         self.process.send_signal(signal.SIGINT)
         try:
-            return self.process.wait(timeout=15)
+            return self.process.wait(timeout=30)  # generous: CI machines run suites side by side
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait()

@@ -482,3 +482,24 @@ def test_the_sweeper_reads_past_the_first_page_and_keeps_a_budget(aws, monkeypat
     assert len(_pending_everywhere()) == 10  # 120 handled this run, the rest left for the next
     sweeper.sweep({"counter": wf}, grace_seconds=0)
     assert _pending_everywhere() == []
+
+
+def test_a_shard_that_cannot_be_read_does_not_stop_the_sweeper(aws, monkeypatch):
+    wf = _counter()
+    for i in range(6):
+        _start(wf, f"c{i}")
+        _stale_pending(wf, f"c{i}")
+    broken = store.shard(wf.key("c0"), "outbox", 32)
+    real_pending = store.pending
+
+    def pending(shard_key, older_than):
+        if shard_key == broken:
+            raise Unavailable("storage error: ThrottlingException")
+        return real_pending(shard_key, older_than)
+
+    monkeypatch.setattr(store, "pending", pending)
+    sweeper.sweep({"counter": wf}, grace_seconds=0)
+    monkeypatch.setattr(store, "pending", real_pending)
+    left = _pending_everywhere()
+    assert wf.key("c0") in left
+    assert all(store.shard(pk, "outbox", 32) == broken for pk in left)

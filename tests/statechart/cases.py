@@ -11,13 +11,41 @@ from typing import Any
 CTX = {"n": 0, "log": []}
 
 
-def case(name: str, config: dict[str, Any], *events: Any) -> dict[str, Any]:
+def case(name: str, config: dict[str, Any], *events: Any, restore: bool = True) -> dict[str, Any]:
+    """A case; ``restore=False`` chains snapshots in memory instead of through JSON."""
     config = {"context": CTX, **config}
     return {
         "name": name,
         "config": config,
         "events": [e if isinstance(e, dict) else {"type": e} for e in events],
+        "restore": restore,
     }
+
+
+# A parallel root re-entered while region r comes back through its history: r's
+# own node is left out of the active set (its exit ran, its entry and invoke do
+# not), though the value still shows it. In memory, C then does not exit r; after
+# a restore r is back, is exited, and its invoke (stopped already) stops nothing.
+REGION_LEFT_OUT = {
+    "id": "m",
+    "type": "parallel",
+    "states": {
+        "r": {
+            "initial": "x",
+            "invoke": {"id": "job", "src": "worker"},
+            "entry": ["rIn"],
+            "exit": ["rOut"],
+            "states": {
+                "x": {"on": {"B": "#m.r.h"}},
+                "y": {},
+                "h": {"type": "history", "history": "deep"},
+            },
+        },
+        "other": {
+            "on": {"B": {"target": "#m", "reenter": True}, "C": {"target": "#m", "reenter": True}}
+        },
+    },
+}
 
 
 CASES = [
@@ -672,4 +700,6 @@ CASES = [
         },
         "GO",
     ),
+    case("parallel_root_region_left_out_restored", REGION_LEFT_OUT, "B", "C"),
+    case("parallel_root_region_left_out_in_memory", REGION_LEFT_OUT, "B", "C", restore=False),
 ]

@@ -72,8 +72,14 @@ def _view(snapshot: Snapshot, effects: list[Effect], probes: list[dict]) -> dict
     }
 
 
-def run_python(case: dict[str, Any], round_trip: bool = True) -> dict[str, Any]:
-    """This engine's results in the runner's shape; each event applied to a stored copy."""
+def run_python(case: dict[str, Any], round_trip: bool | None = None) -> dict[str, Any]:
+    """This engine's results in the runner's shape.
+
+    Each event is applied to a copy restored from JSON, as the runtime does, unless
+    the case says ``"restore": false`` (snapshots chained in memory, as one actor).
+    """
+    if round_trip is None:
+        round_trip = case.get("restore", True)
     try:
         machine = build(case["config"])
         step = machine.initial_transition()
@@ -90,3 +96,14 @@ def run_python(case: dict[str, Any], round_trip: bool = True) -> dict[str, Any]:
         return {"steps": json.loads(json.dumps(steps))}
     except Exception as exc:  # noqa: BLE001 - compared with XState's failure
         return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def first_difference(ours: dict, theirs: dict, events: list) -> str:
+    """Where two runs first part ways, for a failure message."""
+    if "error" in ours or "error" in theirs:
+        return f"ours: {ours.get('error')!r}, xstate: {theirs.get('error')!r}"
+    for i, (a, b) in enumerate(zip(ours["steps"], theirs["steps"], strict=False)):
+        if a != b:
+            event = events[i - 1] if i else "(initial)"
+            return f"step {i} after {event}:\n ours:   {json.dumps(a)}\n xstate: {json.dumps(b)}"
+    return f"{len(ours['steps'])} steps against {len(theirs['steps'])}"

@@ -22,6 +22,11 @@ def _require_xstate() -> None:
 
 
 @pytest.fixture(scope="session")
+def require_xstate() -> None:
+    _require_xstate()
+
+
+@pytest.fixture(scope="session")
 def xstate_cases() -> dict[str, dict[str, Any]]:
     _require_xstate()
     return {c["name"]: r for c, r in zip(CASES, run_xstate(CASES), strict=True)}

@@ -2,28 +2,18 @@
 
 Compared per step: state value, context, status, output, error, and the ordered
 list of effects (named actions with params, schedules and their cancellation,
-invokes and their cancellation). Each event is applied to a snapshot restored
-from its JSON form, as the runtime does.
+invokes and their cancellation), tags, meta and ``can``. Each event is applied to
+a snapshot restored from its JSON form, as the runtime does; half of the random
+machines chain their snapshots in memory instead, as one XState actor would.
 """
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from .cases import CASES
-from .conformance import run_python
-
-
-def _first_difference(ours: dict, theirs: dict, events: list) -> str:
-    if "error" in ours or "error" in theirs:
-        return f"ours: {ours.get('error')!r}, xstate: {theirs.get('error')!r}"
-    for i, (a, b) in enumerate(zip(ours["steps"], theirs["steps"], strict=False)):
-        if a != b:
-            event = events[i - 1] if i else "(initial)"
-            return f"step {i} after {event}:\n ours:   {json.dumps(a)}\n xstate: {json.dumps(b)}"
-    return f"{len(ours['steps'])} steps against {len(theirs['steps'])}"
+from .conformance import first_difference, run_python
+from .vocabulary import build
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -31,7 +21,7 @@ def test_hand_written_case_matches_xstate(case, xstate_cases):
     theirs = xstate_cases[case["name"]]
     assert "error" not in theirs, theirs
     ours = run_python(case)
-    assert ours == theirs, _first_difference(ours, theirs, case["events"])
+    assert ours == theirs, first_difference(ours, theirs, case["events"])
 
 
 def test_hand_written_cases_cover_every_effect_kind(xstate_cases):
@@ -51,7 +41,7 @@ def test_random_machines_match_xstate(random_cases):
     for case, theirs in random_cases:
         ours = run_python(case)
         if ours != theirs:
-            mismatches.append(f"{case['name']}: {_first_difference(ours, theirs, case['events'])}")
+            mismatches.append(f"{case['name']}: {first_difference(ours, theirs, case['events'])}")
     assert not mismatches, (
         f"{len(mismatches)} of {len(random_cases)} differ; first: {mismatches[0]}"
     )
@@ -63,15 +53,37 @@ def _has_parallel(value) -> bool:
     return len(value) > 1 or any(_has_parallel(v) for v in value.values())
 
 
+def _left_incomplete(case) -> bool:
+    """True when some step leaves an active set that a restore would complete."""
+    machine = build(case["config"])
+    snapshot = machine.initial_transition().snapshot
+    for event in case["events"]:
+        if snapshot.status != "active":
+            return False
+        snapshot = machine.transition(snapshot, event).snapshot
+        if set(machine.nodes_of(snapshot)) != set(
+            machine.nodes_of(machine.restore(snapshot.to_dict()))
+        ):
+            return True
+    return False
+
+
 def test_random_machines_exercise_the_whole_contract(random_cases):
     seen: set[str] = set()
-    for _case, theirs in random_cases:
+    for case, theirs in random_cases:
+        seen.add("restored" if case["restore"] else "in memory")
+        if case["config"].get("type") == "parallel":
+            seen.add("parallel root")
         for step in theirs.get("steps", []):
             seen.add("status:" + step["status"])
             seen.update(effect["kind"] for effect in step["effects"])
             if _has_parallel(step["value"]):
                 seen.add("parallel")
+    # the shape behind issue 13's divergences, in a few machines at least
+    incomplete = sum(_left_incomplete(case) for case, _ in random_cases[:200])
+    assert incomplete >= 3, incomplete
     assert seen >= {
         "status:active", "status:done", "status:error", "parallel", "action",
-        "schedule", "cancel_schedule", "invoke", "cancel_invoke",
+        "schedule", "cancel_schedule", "invoke", "cancel_invoke", "parallel root",
+        "restored", "in memory",
     }  # fmt: skip

@@ -17,6 +17,8 @@ from chalicelib.statechart import (
 )
 from chalicelib.statechart.algorithm import InfiniteLoopError
 
+from .cases import REGION_LEFT_OUT
+
 CONFIG = {
     "id": "order",
     "initial": "ordering",
@@ -191,6 +193,78 @@ def test_final_state_sets_done_status_and_output():
     assert step.snapshot.status == "done"
     assert step.snapshot.output == {"total": 3}
     assert step.snapshot.next_events == []
+
+
+_ENDING = {
+    "id": "m",
+    "initial": "a",
+    # root transitions XState's pure transition() would still take from a done snapshot
+    "on": {"RESTART": {"target": ".a", "actions": ["log"]}, "NOTE": {"actions": ["log"]}},
+    "states": {
+        "a": {"invoke": {"id": "job", "src": "job"}, "on": {"END": "b"}},
+        "b": {"type": "final"},
+    },
+}
+
+
+def _ended(machine: Machine, how: str) -> Snapshot:
+    start = machine.initial_transition().snapshot
+    event = {"type": "END"} if how == "done" else {"type": "xstate.error.actor.job", "error": "x"}
+    ended = machine.transition(start, event).snapshot
+    assert ended.status == how
+    return ended
+
+
+@pytest.mark.parametrize("how", ["done", "error"])
+@pytest.mark.parametrize("event", ["RESTART", "NOTE", "xstate.done.actor.job"])
+@pytest.mark.parametrize("restored", [False, True], ids=["in_memory", "restored"])
+def test_a_done_or_error_snapshot_handles_no_event(how, event, restored):
+    machine = make(_ENDING)
+    ended = _ended(machine, how)
+    if restored:
+        ended = machine.restore(json.loads(json.dumps(ended.to_dict())))
+    step = machine.transition(ended, {"type": event})
+    assert step.handled is False
+    assert step.snapshot is ended
+    assert step.effects == []
+    assert step.snapshot.status == how
+    assert ended.can({"type": event}) is False
+    assert ended.next_events == []
+
+
+def _kinds(step) -> list[tuple[str, str]]:
+    return [(e.kind, e.type if e.kind == "action" else e.id) for e in step.effects]
+
+
+@pytest.mark.parametrize("restored", [False, True], ids=["in_memory", "restored"])
+def test_a_region_left_out_of_the_active_set_is_exited_only_after_a_restore(restored):
+    machine = Machine(REGION_LEFT_OUT, actions={"rIn": _log, "rOut": _log})
+    step = machine.transition(machine.initial_transition().snapshot, {"type": "B"})
+    assert _kinds(step) == [("action", "rOut"), ("cancel_invoke", "job")]
+    assert step.snapshot.value == {"other": {}, "r": "x"}
+    assert step.snapshot.children == {}
+    snapshot = step.snapshot
+    if restored:
+        snapshot = machine.restore(json.loads(json.dumps(snapshot.to_dict())))
+    step = machine.transition(snapshot, {"type": "C"})
+    if restored:
+        # r is back in the set, so it is exited; its invoke has no child to stop
+        assert _kinds(step) == [("action", "rOut"), ("action", "rIn"), ("invoke", "job")]
+    else:
+        assert _kinds(step) == [("action", "rIn"), ("invoke", "job")]
+    assert step.snapshot.children == {"job": "worker"}
+
+
+def test_a_repeated_step_is_planned_once():
+    machine = make()
+    start = machine.initial_transition().snapshot
+    added = machine.transition(start, {"type": "ADD", "item": "kiwi"}).snapshot
+    machine.transition(added, {"type": "CONFIRM"})
+    planned = dict(machine.definition.plans)
+    stored = machine.restore(json.loads(json.dumps(added.to_dict())))
+    again = machine.transition(stored, {"type": "CONFIRM"})
+    assert again.snapshot.value == {"baking": "sending"}
+    assert machine.definition.plans == planned
 
 
 def test_raise_is_processed_in_the_same_macrostep():

@@ -21,6 +21,7 @@ GUARDS: dict[str, Any] = {
     "isEven": lambda c, e: c["n"] % 2 == 0,
     "flag": lambda c, e: e.get("flag") is True,
     "gt": lambda c, e, p: c["n"] > p["k"],
+    "lt": lambda c, e, p: c["n"] < p["k"],
 }
 DELAYS: dict[str, Any] = {"D1": 100, "D2": 250, "Dyn": lambda c, e: 10 * (c["n"] + 1)}
 

@@ -1,0 +1,43 @@
+"""The packaged template, built once per test session as `make package` builds it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REGION
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory):
+    """`chalice package` with the merge template, offline (no credentials), as make package."""
+    out = tmp_path_factory.mktemp("package") / "dev"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_DEFAULT_REGION"] = REGION
+    work = tmp_path_factory.mktemp("project")
+    for name in ("app.py", "requirements.txt", "chalicelib", ".chalice", "infra"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, work / name)
+    shutil.rmtree(work / ".chalice" / "deployments", ignore_errors=True)
+    subprocess.run(
+        [str(BIN / "chalice"), "package", "--stage", "dev", "--merge-template",
+         "infra/resources.json", str(out)],
+        cwd=work, env=env, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="session")
+def template(packaged) -> dict[str, Any]:
+    """The packaged SAM template (dist/<stage>/sam.json), parsed."""
+    return json.loads((packaged / "sam.json").read_text())
