@@ -200,6 +200,9 @@ def figures(history: History, injector: FaultInjector, checker: Checker) -> dict
         "  crashes between calls": kinds["crash"],
         "  command publish outages": kinds["outage"],
         "ambiguous outcomes recovered": f"{recovered} of {len(ambiguous)}",
+        "5xx answers saying the outcome is unknown": counts.get(
+            "5xx saying the outcome is unknown", 0
+        ),
         "dropped connections / client timeouts": (
             f"{counts.get('dropped connections', 0)} / {counts.get('client timeouts', 0)}"
         ),
