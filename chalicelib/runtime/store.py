@@ -24,6 +24,7 @@ published ones needs no version check.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import zlib
@@ -129,10 +130,19 @@ class Commit:
     # the snapshot and the new messages as stored, encoded once (sized, then written)
     snapshot_text: str = field(init=False, repr=False)
     messages_text: dict[str, str] = field(init=False, repr=False)
+    # fixed once, so that sending the same commit again is the very same request
+    token: str = field(init=False, repr=False)
+    expires: dict[str, dict[str, str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.snapshot_text = _encode(self.snapshot)
         self.messages_text = {m: _encode(e) for m, e in self.add_outbox.items()}
+        identity = f"{self.pk}|{self.version}|{self.history.get('eventId')}"
+        self.token = hashlib.sha256(identity.encode()).hexdigest()[:32]
+        self.expires = {
+            "event": expires_in(settings().event_id_ttl_seconds),
+            "idempotency": expires_in(settings().idempotency_ttl_seconds),
+        }
 
     @property
     def version(self) -> int:
@@ -219,13 +229,15 @@ def commit(write: Commit) -> int:
         dedupe = {
             **key(write.pk, f"event#{write.dedupe}"),
             "version": {"N": str(write.version)},
-            "expiresAt": expires_in(settings().event_id_ttl_seconds),
+            "expiresAt": write.expires["event"],
         }
         items.append({"Put": {"TableName": table, "Item": dedupe, **_NEW}})
     if write.idempotency is not None:
         items.append({"Put": {"TableName": table, "Item": _idempotency_item(write), **_NEW}})
     try:
-        _ddb().transact_write_items(TransactItems=items)
+        # DynamoDB applies a token's transaction once (10 minutes): a re-send of an
+        # ambiguous commit, by botocore or by us, cannot apply it twice
+        _ddb().transact_write_items(TransactItems=items, ClientRequestToken=write.token)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
@@ -327,7 +339,7 @@ def _idempotency_item(write: Commit) -> dict[str, Any]:
         },
         "instance": {"S": write.pk},
         "version": {"N": str(write.version)},
-        "expiresAt": expires_in(settings().idempotency_ttl_seconds),
+        "expiresAt": write.expires["idempotency"],
     }
 
 
