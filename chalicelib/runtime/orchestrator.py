@@ -246,7 +246,7 @@ def _apply(
         started = time.perf_counter()
         instance = _load_for(workflow, instance_id, incoming.caller, create is not None)
         if _stale(incoming, instance):
-            return _current(workflow, instance_id, instance)  # its state was left
+            return _current(workflow, instance_id, instance, reload=False)  # its state was left
         decision = _decide(workflow, instance_id, instance, incoming, create, owner)
         try:
             _commit(decision.write, incoming)
@@ -255,7 +255,7 @@ def _apply(
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
             continue  # lost the race (or created concurrently): reload and decide again
         except store.DuplicateEvent:
-            return _current(workflow, instance_id, instance)
+            return _current(workflow, instance_id, instance, reload=True)
         except store.IdempotencyTaken:
             prior = store.idempotency(incoming.id)
             if prior is None:
@@ -286,9 +286,13 @@ def _stale(incoming: Incoming, instance: store.Instance | None) -> bool:
     return False
 
 
-def _current(workflow: Workflow, instance_id: str, instance: store.Instance | None) -> Outcome:
-    """The instance as it is, for an event that changes nothing (duplicate or stale)."""
-    instance = store.load(workflow.key(instance_id)) or instance
+def _current(
+    workflow: Workflow, instance_id: str, instance: store.Instance | None, reload: bool
+) -> Outcome:
+    """The instance as it is, for an event that changes nothing (duplicate or stale);
+    ``reload`` when what was read may be older than the commit that refused it."""
+    if reload or instance is None:
+        instance = store.load(workflow.key(instance_id)) or instance
     if instance is None:
         raise NotFound(f"no {workflow.name} {instance_id!r}")
     snapshot = _restore(workflow, instance)
