@@ -249,7 +249,7 @@ def _apply(
             return _current(workflow, instance_id, instance, reload=False)  # its state was left
         decision = _decide(workflow, instance_id, instance, incoming, create, owner)
         try:
-            _commit(decision.write, incoming)
+            _commit(decision.write)
         except store.ConflictError:
             if create is None or instance is not None:
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
@@ -385,7 +385,7 @@ def _decide(
     return _Decision(write, outcome, effects, {**remaining, **out.add})
 
 
-def _commit(write: store.Commit, incoming: Incoming) -> None:
+def _commit(write: store.Commit) -> None:
     """``store.commit``, settling an ambiguous outcome.
 
     A commit whose outcome is unknown is sent again, the same request with the same
@@ -402,10 +402,10 @@ def _commit(write: store.Commit, incoming: Incoming) -> None:
             time.sleep(0.05 * 2**attempt)
         except (store.ConflictError, store.DuplicateEvent, store.IdempotencyTaken):
             # also what an earlier send of this very commit, applied, leaves behind
-            if _applied(write, incoming):
+            if _applied(write):
                 return
             raise
-    if _applied(write, incoming):
+    if _applied(write):
         return
     raise Unavailable(
         f"{unknown.message}; the change may or may not have been stored: retry with the same "
@@ -413,9 +413,9 @@ def _commit(write: store.Commit, incoming: Incoming) -> None:
     )
 
 
-def _applied(write: store.Commit, incoming: Incoming) -> bool:
+def _applied(write: store.Commit) -> bool:
     try:
-        return store.committed_event(write.pk, write.version) == incoming.id
+        return store.committed_token(write.pk, write.version) == write.token
     except Unavailable:
         return False
 
