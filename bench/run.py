@@ -205,8 +205,11 @@ changed (`bench/meter.py`, DynamoDB's size rules in `bench/cost.py`).
 | **whole order** | {t.get("read", 0)} | {t.get("write", 0)} | {usage["rru"]:g} | {usage["wru"]:g} | {t.get("sns:Publish", 0)} | {t.get("sqs:SendMessage", 0)} | |
 
 Above the bound: a step that starts a durable timer pays one more write to clear the sent
-timer from the outbox (CONFIRM and PIZZA_READY steps); the stations' own bookkeeping (the
-command-id dedupe record) is one more write per command. Nothing else is on the hot path.
+timer from the outbox (CONFIRM and PIZZA_READY steps). Every commit of a bus, timer or
+runtime event also writes that event's dedupe record in its transaction (write units, not
+calls), and a request with an Idempotency-Key one read of the key's record. A station
+takes a command, and is finished, with one conditional write of the order's item each.
+Nothing else is on the hot path.
 
 ## Throughput: whole orders against the raw storage calls they need
 

@@ -344,8 +344,9 @@ def scaling(
             )
             add = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": "t"}
             orchestrator.start(
-                ORDERS, "seed", "bench", {"orderId": "seed", "customerId": "bench"}, add, "s"
-            )
+                ORDERS, "seed", "bench", {"orderId": "seed", "customerId": "bench"},
+                orchestrator.Incoming(add, "s", orchestrator.CLIENT),
+            )  # fmt: skip
             key = {"pk": {"S": "order#seed"}, "sk": {"S": "instance"}}
             item = ddb.get_item(TableName=table, Key=key)["Item"]
             for start in range(0, size, 25):
@@ -358,7 +359,9 @@ def scaling(
             for n in range(events):
                 order_id = f"filler-{n * (size // events)}"
                 begin = time.perf_counter()
-                orchestrator.send(ORDERS, order_id, add, f"e-{n}", "client")
+                orchestrator.send(
+                    ORDERS, order_id, orchestrator.Incoming(add, f"e-{n}", orchestrator.CLIENT)
+                )
                 ours.append((time.perf_counter() - begin) * 1000)
                 begin = time.perf_counter()
                 ddb.get_item(TableName=table, Key=key, ConsistentRead=True)
@@ -392,8 +395,9 @@ def _contend(k: int, events_each: int) -> dict[str, Any]:
     with local_aws():
         add = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": "t"}
         orchestrator.start(
-            ORDERS, "hot", "bench", {"orderId": "hot", "customerId": "bench"}, add, "s"
-        )
+            ORDERS, "hot", "bench", {"orderId": "hot", "customerId": "bench"},
+            orchestrator.Incoming(add, "s", orchestrator.CLIENT),
+        )  # fmt: skip
         races = [0]
         real_commit = store.commit
         lock = threading.Lock()
@@ -413,7 +417,8 @@ def _contend(k: int, events_each: int) -> dict[str, Any]:
             for e in range(events_each):
                 while True:
                     try:
-                        orchestrator.send(ORDERS, "hot", add, f"w{w}-{e}", "client")
+                        incoming = orchestrator.Incoming(add, f"w{w}-{e}", orchestrator.CLIENT)
+                        orchestrator.send(ORDERS, "hot", incoming)
                         break
                     except Conflict:
                         continue

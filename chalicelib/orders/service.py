@@ -40,7 +40,8 @@ def _incoming(
     principal: auth.Principal, event: dict[str, Any], key: str | None, caller: str | None
 ) -> Incoming:
     """A client event; with an Idempotency-Key its id is the caller's key, remembered."""
-    event_id = f"client.{principal.user}.{key}" if key else f"client.{uuid.uuid4().hex}"
+    # keys have no "/", so no two callers' keys make the same id
+    event_id = f"client.{principal.user}/{key}" if key else f"client.{uuid.uuid4().hex}"
     return Incoming(event, event_id, CLIENT, caller=caller, keyed=key is not None)
 
 

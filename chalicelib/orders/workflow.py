@@ -360,10 +360,12 @@ COMMANDS = {
     "cancelDeliveryAtDelivery": Command(
         "CANCEL_DELIVERY",
         lambda ctx, _input: {"orderId": ctx["orderId"], "reason": ctx["cancelReason"]},
+        persistent=True,
     ),
     "cancelPizzaAtKitchen": Command(
         "CANCEL_PIZZA",
         lambda ctx, _input: {"orderId": ctx["orderId"], "reason": ctx["cancelReason"]},
+        persistent=True,
     ),
 }
 

@@ -52,9 +52,9 @@ def parse(body: str) -> dict[str, Any]:
     missing = [k for k in _REQUIRED if not isinstance(event.get(k), str) or not event.get(k)]
     if missing:
         raise BadRequest(f"message is not a CloudEvent: missing {missing}")
-    if len(event["id"]) > MAX_ID_CHARS:
+    if len(event["id"].encode()) > MAX_ID_CHARS:
         # the id becomes part of a table key (the dedupe record)
-        raise BadRequest(f"CloudEvent id is longer than {MAX_ID_CHARS} characters")
+        raise BadRequest(f"CloudEvent id is longer than {MAX_ID_CHARS} bytes")
     if event["specversion"] != SPEC_VERSION:
         raise BadRequest(f"unsupported CloudEvents specversion {event['specversion']!r}")
     wrong = [k for k in ("subject", "time") if k in event and not isinstance(event[k], str)]

@@ -23,7 +23,11 @@ def client(service: str, endpoint_url: str | None = None) -> Any:
         service,
         region_name=current.region,
         endpoint_url=endpoint_url or current.endpoint_url,
-        config=Config(retries={"mode": "standard", "max_attempts": 4}),
+        # bounded waits: a request must end well inside API Gateway's 29 s even when a
+        # service hangs (4 attempts x (2 s + 5 s) at worst)
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5
+        ),
     )
 
 

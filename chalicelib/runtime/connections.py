@@ -63,8 +63,11 @@ def add(pk: str, connection_id: str) -> None:
                 },
             ],
         )
-    except ClientError:
-        raise NotFound(f"no instance {pk.partition('#')[2]!r}") from None
+    except ClientError as error:
+        reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+        if reasons[:1] == ["ConditionalCheckFailed"]:
+            raise NotFound(f"no instance {pk.partition('#')[2]!r}") from None
+        raise Conflict("the instance changed while connecting; connect again") from None
 
 
 def following(pk: str) -> list[str]:

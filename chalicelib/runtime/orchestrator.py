@@ -200,18 +200,24 @@ def _meta(instance_id: str, instance: store.Instance) -> dict[str, Any]:
     }
 
 
-def _fingerprint(workflow: Workflow, instance_id: str, incoming: Incoming) -> str:
-    """What a keyed request asked for: workflow, instance, event and payload (not its time)."""
+def _fingerprint(workflow: Workflow, instance_id: str, incoming: Incoming, creating: bool) -> str:
+    """What a keyed request asked for: create or send, workflow, instance, event and
+    payload (not its time)."""
     event = {k: v for k, v in incoming.event.items() if k != "time"}
-    text = json.dumps([workflow.name, instance_id, event], sort_keys=True, default=str)
+    operation = "create" if creating else "send"
+    text = json.dumps([operation, workflow.name, instance_id, event], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _replay(
-    workflow: Workflow, instance_id: str, incoming: Incoming, prior: store.Idempotency
+    workflow: Workflow,
+    instance_id: str,
+    incoming: Incoming,
+    prior: store.Idempotency,
+    creating: bool,
 ) -> Outcome:
     """The first answer to a retried Idempotency-Key; 422 if it asked something else."""
-    if prior.fingerprint != _fingerprint(workflow, instance_id, incoming):
+    if prior.fingerprint != _fingerprint(workflow, instance_id, incoming, creating):
         raise IdempotencyKeyReused(
             "this Idempotency-Key was already used for a different request (another route, "
             "body or order); use a new key for a new request"
@@ -234,27 +240,27 @@ def _apply(
     if incoming.keyed:
         prior = store.idempotency(incoming.id)
         if prior is not None:
-            return _replay(workflow, instance_id, incoming, prior)
+            return _replay(workflow, instance_id, incoming, prior, create is not None)
     attempts = settings().max_commit_attempts
     for attempt in range(attempts):
         started = time.perf_counter()
         instance = _load_for(workflow, instance_id, incoming.caller, create is not None)
         if _stale(incoming, instance):
-            return _current(workflow, instance_id, instance)  # its state was left
+            return _current(workflow, instance_id, instance, reload=False)  # its state was left
         decision = _decide(workflow, instance_id, instance, incoming, create, owner)
         try:
-            _commit(decision.write, incoming)
+            _commit(decision.write)
         except store.ConflictError:
             if create is None or instance is not None:
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
             continue  # lost the race (or created concurrently): reload and decide again
         except store.DuplicateEvent:
-            return _current(workflow, instance_id, instance)
+            return _current(workflow, instance_id, instance, reload=True)
         except store.IdempotencyTaken:
             prior = store.idempotency(incoming.id)
             if prior is None:
                 raise Conflict("a request with this Idempotency-Key is in progress") from None
-            return _replay(workflow, instance_id, incoming, prior)
+            return _replay(workflow, instance_id, incoming, prior, create is not None)
         outcome = decision.outcome
         journal.transition(
             workflow=workflow.name, instance=instance_id, event=incoming.event["type"],
@@ -280,9 +286,13 @@ def _stale(incoming: Incoming, instance: store.Instance | None) -> bool:
     return False
 
 
-def _current(workflow: Workflow, instance_id: str, instance: store.Instance | None) -> Outcome:
-    """The instance as it is, for an event that changes nothing (duplicate or stale)."""
-    instance = store.load(workflow.key(instance_id)) or instance
+def _current(
+    workflow: Workflow, instance_id: str, instance: store.Instance | None, reload: bool
+) -> Outcome:
+    """The instance as it is, for an event that changes nothing (duplicate or stale);
+    ``reload`` when what was read may be older than the commit that refused it."""
+    if reload or instance is None:
+        instance = store.load(workflow.key(instance_id)) or instance
     if instance is None:
         raise NotFound(f"no {workflow.name} {instance_id!r}")
     snapshot = _restore(workflow, instance)
@@ -358,7 +368,9 @@ def _decide(
         dedupe=None if incoming.source == CLIENT else incoming.id,
         idempotency=(
             store.Idempotency(
-                incoming.id, _fingerprint(workflow, instance_id, incoming), outcome.view()
+                incoming.id,
+                _fingerprint(workflow, instance_id, incoming, create is not None),
+                outcome.view(),
             )
             if incoming.keyed
             else None
@@ -373,20 +385,39 @@ def _decide(
     return _Decision(write, outcome, effects, {**remaining, **out.add})
 
 
-def _commit(write: store.Commit, incoming: Incoming) -> None:
-    """``store.commit``, resolving an ambiguous failure by reading back the history."""
-    try:
-        store.commit(write)
-    except store.Ambiguous as error:
+def _commit(write: store.Commit) -> None:
+    """``store.commit``, settling an ambiguous outcome.
+
+    A commit whose outcome is unknown is sent again, the same request with the same
+    token (DynamoDB applies it once), until it answers; a refusal then may mean the first
+    one was applied, which the history record of that version tells. Raises what
+    ``store.commit`` raises for a commit that was not applied.
+    """
+    for attempt in range(3):
         try:
-            applied = store.committed_event(write.pk, write.version) == incoming.id
-        except Unavailable:
-            raise Unavailable(
-                f"{error.message}; the change may or may not have been stored: retry with the "
-                "same Idempotency-Key to be sure it is applied once"
-            ) from None
-        if not applied:
-            raise Unavailable(f"{error.message}; nothing was changed") from None
+            store.commit(write)
+            return
+        except store.Ambiguous as error:
+            unknown = error
+            time.sleep(0.05 * 2**attempt)
+        except (store.ConflictError, store.DuplicateEvent, store.IdempotencyTaken):
+            # also what an earlier send of this very commit, applied, leaves behind
+            if _applied(write):
+                return
+            raise
+    if _applied(write):
+        return
+    raise Unavailable(
+        f"{unknown.message}; the change may or may not have been stored: retry with the same "
+        "Idempotency-Key to have it applied once"
+    )
+
+
+def _applied(write: store.Commit) -> bool:
+    try:
+        return store.committed_token(write.pk, write.version) == write.token
+    except Unavailable:
+        return False
 
 
 def _after_commit(workflow: Workflow, decision: _Decision, watchers: int) -> None:
@@ -396,16 +427,23 @@ def _after_commit(workflow: Workflow, decision: _Decision, watchers: int) -> Non
     for effect in decision.effects:
         if effect.kind == "action":
             _run_action(workflow, outcome, effect)
-    try:
-        if watchers > 0:
-            _broadcast(workflow, outcome, watchers)
-        if decision.outbox:
-            dispatch_outbox(workflow, outcome.instance_id, decision.outbox, outcome.meta["version"])
-    except Exception as error:  # noqa: BLE001 - committed: report, leave it to the sweeper
-        journal.problem(
-            "after-commit step failed; the sweeper will finish it", workflow=workflow.name,
-            instance=outcome.instance_id, version=outcome.meta["version"], error=repr(error),
-        )  # fmt: skip
+    steps = []
+    if watchers > 0:  # before the outbox: its feedback commits push later versions
+        steps.append(lambda: _broadcast(workflow, outcome, watchers))
+    if decision.outbox:
+        steps.append(
+            lambda: dispatch_outbox(
+                workflow, outcome.instance_id, decision.outbox, outcome.meta["version"]
+            )
+        )
+    for step in steps:  # each alone: a failed websocket update never holds back a command
+        try:
+            step()
+        except Exception as error:  # noqa: BLE001 - committed: report, leave it to the sweeper
+            journal.problem(
+                "after-commit step failed; the sweeper will finish it", workflow=workflow.name,
+                instance=outcome.instance_id, version=outcome.meta["version"], error=repr(error),
+            )  # fmt: skip
 
 
 def _broadcast(workflow: Workflow, outcome: Outcome, watchers: int) -> None:

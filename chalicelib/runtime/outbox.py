@@ -60,6 +60,7 @@ def outbound(
                 "event": bus.cloud_event(message_id, command.type, instance_id, data, now),
                 "invoke": effect.id,
                 "seq": [version, i],
+                **({"persistent": True} if command.persistent else {}),
             }
             out.invokes[effect.id] = message_id
         elif effect.kind == "cancel_invoke":
@@ -104,8 +105,8 @@ class Sent:
 def send(pk: str, entries: Mapping[str, Entry]) -> Sent:
     """Send pending entries in commit order; stop at the first failure, so nothing is sent
     before what was committed earlier. A command given up after ``max_publish_attempts``
-    leaves the outbox and its invoke fails (``xstate.error.actor.<id>``); a sent one
-    completes it (``xstate.done.actor.<id>``)."""
+    (unless persistent) leaves the outbox and its invoke fails (``xstate.error.actor.<id>``);
+    a sent one completes it (``xstate.done.actor.<id>``)."""
     tries = settings().max_publish_attempts
     result = Sent()
     for message_id in sorted(entries, key=lambda m: seq(m, entries[m])):
@@ -122,7 +123,7 @@ def send(pk: str, entries: Mapping[str, Entry]) -> Sent:
                 "publish failed; left in outbox", messageId=message_id, attempt=attempts,
                 error=str(error),
             )  # fmt: skip
-            if invoke_id and attempts >= tries:
+            if invoke_id and attempts >= tries and not entry.get("persistent"):
                 result.sent.append(message_id)
                 failure = f"could not publish {message_id} after {tries} attempts"
                 failed = {"type": f"xstate.error.actor.{invoke_id}", "error": failure}

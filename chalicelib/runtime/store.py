@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -129,10 +130,19 @@ class Commit:
     # the snapshot and the new messages as stored, encoded once (sized, then written)
     snapshot_text: str = field(init=False, repr=False)
     messages_text: dict[str, str] = field(init=False, repr=False)
+    # fixed once, so that sending the same commit again is the very same request
+    token: str = field(init=False, repr=False)
+    expires: dict[str, dict[str, str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.snapshot_text = _encode(self.snapshot)
         self.messages_text = {m: _encode(e) for m, e in self.add_outbox.items()}
+        # one per decision: a twin request (same key, same version) is another commit
+        self.token = uuid.uuid4().hex
+        self.expires = {
+            "event": expires_in(settings().event_id_ttl_seconds),
+            "idempotency": expires_in(settings().idempotency_ttl_seconds),
+        }
 
     @property
     def version(self) -> int:
@@ -214,18 +224,21 @@ def commit(write: Commit) -> int:
     record = {k: {"S": str(v)} for k, v in write.history.items() if v is not None}
     record.update(key(write.pk, f"history#{write.version:010d}"))
     record["version"] = {"N": str(write.version)}
+    record["token"] = {"S": write.token}
     items.append({"Put": {"TableName": table, "Item": record, **_NEW}})
     if write.dedupe is not None:
         dedupe = {
             **key(write.pk, f"event#{write.dedupe}"),
             "version": {"N": str(write.version)},
-            "expiresAt": expires_in(settings().event_id_ttl_seconds),
+            "expiresAt": write.expires["event"],
         }
         items.append({"Put": {"TableName": table, "Item": dedupe, **_NEW}})
     if write.idempotency is not None:
         items.append({"Put": {"TableName": table, "Item": _idempotency_item(write), **_NEW}})
     try:
-        _ddb().transact_write_items(TransactItems=items)
+        # DynamoDB applies a token's transaction once (10 minutes): a re-send of an
+        # ambiguous commit, by botocore or by us, cannot apply it twice
+        _ddb().transact_write_items(TransactItems=items, ClientRequestToken=write.token)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
@@ -327,7 +340,7 @@ def _idempotency_item(write: Commit) -> dict[str, Any]:
         },
         "instance": {"S": write.pk},
         "version": {"N": str(write.version)},
-        "expiresAt": expires_in(settings().idempotency_ttl_seconds),
+        "expiresAt": write.expires["idempotency"],
     }
 
 
@@ -341,13 +354,13 @@ def idempotency(event_id: str) -> Idempotency | None:
     return Idempotency(event_id, item["fingerprint"]["S"], json.loads(item["response"]["S"]))
 
 
-def committed_event(pk: str, version: int) -> str | None:
-    """The event id the history records at ``version``, or None (resolves an ambiguous
-    commit: it was applied if its own event id is there)."""
+def committed_token(pk: str, version: int) -> str | None:
+    """The token of the commit the history records at ``version``, or None (settles an
+    ambiguous commit: it was applied if its own token is there)."""
     item = call(_ddb().get_item, Key=key(pk, f"history#{version:010d}"), ConsistentRead=True).get(
         "Item"
     )
-    return item["eventId"]["S"] if item and "eventId" in item else None
+    return item["token"]["S"] if item and "token" in item else None
 
 
 def clear_outbox(pk: str, message_ids: Iterable[str], version: int, everything: bool) -> None:
@@ -409,7 +422,9 @@ def history(pk: str) -> list[dict[str, Any]]:
         ExpressionAttributeValues={":pk": {"S": pk}, ":h": {"S": "history#"}},
         ConsistentRead=True,
     ):
-        record = {k: v.get("S", v.get("N")) for k, v in item.items() if k not in ("pk", "sk")}
+        record = {
+            k: v.get("S", v.get("N")) for k, v in item.items() if k not in ("pk", "sk", "token")
+        }
         record["version"] = int(record["version"])
         records.append(record)
     return records

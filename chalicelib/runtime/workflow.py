@@ -24,12 +24,18 @@ class Command:
 
     ``data(context, input)`` builds the message data. The message is committed in
     the outbox with the transition that starts the invoke; once it is published
-    the runtime feeds ``xstate.done.actor.<id>`` back to the instance.
+    the runtime feeds ``xstate.done.actor.<id>`` back to the instance. A command that
+    cannot be published ``max_publish_attempts`` times fails its invoke, unless it is
+    ``persistent`` (a compensation, such as a cancel, must reach its service however
+    long the bus is down): then the sweeper keeps sending it until it is out.
     """
 
-    def __init__(self, type_: str, data: Callable[[Mapping[str, Any], Any], Any]) -> None:
+    def __init__(
+        self, type_: str, data: Callable[[Mapping[str, Any], Any], Any], persistent: bool = False
+    ) -> None:
         self.type = type_
         self.data = data
+        self.persistent = persistent
 
 
 class Workflow:

@@ -21,10 +21,10 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.runtime import bus, store
+from chalicelib.runtime import bus, journal, store
 from chalicelib.runtime.clients import client
 from chalicelib.runtime.clock import now
-from chalicelib.runtime.errors import BadRequest, NotFound
+from chalicelib.runtime.errors import BadRequest, NotFound, Unavailable
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime.workflow import is_instance_id
 
@@ -80,17 +80,27 @@ class Station:
             "receivedAt": now(),
             "commandId": event["id"],
         }
-        return self._hold(order_id, work)
+        if self._hold(order_id, work):
+            return True
+        unfinished = self._item(order_id)  # seen before: a rejection cut short is finished
+        if unfinished.get("status", {}).get("S") == "rejecting":
+            self._reject(order_id, unfinished["why"]["S"])
+        return False
 
     def _reject(self, order_id: str, problem: str) -> None:
-        """Refuse an order: marked ``rejecting`` first, then the rejection is published, then
-        the order is closed. A crash in between publishes it again (same id) on redelivery;
-        an order the station holds or closed is never rejected by a late command."""
+        """Refuse an order: marked ``rejecting`` (with its reason) first, then the rejection
+        is published, then the order is closed. A crash in between publishes it again (same
+        id, first reason) on redelivery, whatever the check says by then; an order the
+        station holds or closed is never rejected by a late command."""
         marked = self._update(
             self._pk(order_id),
-            "SET #st = :rejecting",
+            "SET #st = :rejecting, #why = if_not_exists(#why, :why), expiresAt = :exp",
             "attribute_not_exists(pk) OR #st = :rejecting",
-            {":rejecting": {"S": "rejecting"}},
+            {
+                ":rejecting": {"S": "rejecting"},
+                ":why": {"S": problem},
+                ":exp": store.expires_in(settings().event_id_ttl_seconds),
+            },
         )
         if not marked:
             return
@@ -171,14 +181,14 @@ class Station:
         """The work of ``order_id`` if the station holds it (strongly consistent)."""
         if not is_instance_id(order_id):
             return None  # not an order id: no key to look up
-        item = store.call(
-            client("dynamodb").get_item,
-            Key=store.key(self._pk(order_id), ORDER),
-            ConsistentRead=True,
-        ).get("Item")
-        if not item or item.get("status", {}).get("S") != "held":
+        item = self._item(order_id)
+        if item.get("status", {}).get("S") != "held":
             return None
         return json.loads(item["data"]["S"])
+
+    def _item(self, order_id: str) -> dict[str, Any]:
+        key = store.key(self._pk(order_id), ORDER)
+        return store.call(client("dynamodb").get_item, Key=key, ConsistentRead=True).get("Item", {})
 
     def finish(self, order_id: str | None = None, by: str | None = None) -> dict[str, Any]:
         """Report the given (or the oldest) order done; NotFound if the station has none.
@@ -186,14 +196,23 @@ class Station:
         The report is published before the order is closed: a crash in between leaves it
         held, and finishing it again sends the same report (same id).
         """
-        work = self.held(order_id) if order_id else next(iter(self.orders()), None)
+        if order_id is None:  # the oldest the index lists that is still held (it lags)
+            listed = (self.held(w["orderId"]) for w in self.orders())
+            work = next((w for w in listed if w is not None), None)
+        else:
+            work = self.held(order_id)
         if work is None:
             which = f"order {order_id!r}" if order_id else "any order"
             raise NotFound(f"the {self.name} does not hold {which}")
         data = {"station": self.name, "by": by, "at": now()}
         event_id = f"{self.name}.{work['orderId']}.{self.report}"
         bus.publish(bus.cloud_event(event_id, self.report, work["orderId"], data, data["at"]))
-        self._close(work["orderId"], "finished")
+        try:
+            self._close(work["orderId"], "finished")
+        except Unavailable as error:  # reported: finishing it again sends the same report
+            journal.problem(
+                "closing a finished order failed", order=work["orderId"], error=str(error)
+            )
         return {**work, "reported": self.report, "eventId": event_id}
 
 

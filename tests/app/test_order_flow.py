@@ -308,3 +308,25 @@ def test_websocket_connect_is_authorised_like_http(shop, query, status):
     if query.get("order"):
         params["orderId"] = order_id
     assert shop.ws("connect", "conn-x", params)["statusCode"] == status
+
+
+def test_an_idempotency_key_of_a_new_order_is_422_on_another_route(shop):
+    key = {"Idempotency-Key": "k-1"}
+    order_id = shop.call("POST", "/orders", body={"pizza": PIZZA}, headers=key).json_body["orderId"]
+    reused = shop.call("POST", f"/orders/{order_id}/pizzas", body={"pizza": PIZZA}, headers=key)
+    assert reused.status_code == 422
+    assert len(shop.view(order_id)["items"]) == 1
+
+
+def test_idempotency_keys_of_two_callers_never_collide(shop):
+    """Keys were scoped as client.<user>.<key>: user "john" with key "smith.k1" took the
+    record of user "john.smith" with key "k1"."""
+    from chalicelib.runtime import auth
+    from tests.shop import SECRET
+
+    john = auth.issue(SECRET, "john")
+    john_smith = auth.issue(SECRET, "john.smith")
+    first = shop.call("POST", "/orders", john, {"pizza": PIZZA}, {"Idempotency-Key": "smith.k1"})
+    second = shop.call("POST", "/orders", john_smith, {"pizza": PIZZA}, {"Idempotency-Key": "k1"})
+    assert first.status_code == second.status_code == 201
+    assert first.json_body["orderId"] != second.json_body["orderId"]

@@ -221,3 +221,64 @@ def test_a_late_give_up_of_a_cancelled_command_does_not_fail_the_order(shop, mon
     assert view["state"] == "cancelled", view
     events = [h["eventType"] for h in shop.history(order_id)]
     assert "xstate.error.actor.sendOrderToKitchen" not in events
+
+
+def test_a_cancel_command_is_never_given_up(shop, monkeypatch):
+    """Found in review: CANCEL_DELIVERY was given up after 3 failed publishes like any
+    command; the order said cancelled while Delivery kept it and could deliver it."""
+    order_id = shop.new_order()["orderId"]
+    shop.call("POST", f"/orders/{order_id}/confirm")
+    shop.deliver("KitchenQueue")
+    shop.call("POST", f"/kitchen/orders/{order_id}/ready", "staff")
+    shop.deliver("OrderEventsQueue")
+    shop.deliver("DeliveryQueue")
+    real_publish = bus.publish
+
+    def no_cancels(event):
+        if event["type"] == "CANCEL_DELIVERY":
+            raise Unavailable("SNS is down")
+        return real_publish(event)
+
+    with monkeypatch.context() as m:
+        m.setattr(bus, "publish", no_cancels)
+        while shop.view(order_id)["state"] != "cancellingDelivery":
+            assert shop.fire_timers() >= 1
+            shop.settle()
+        for _ in range(6):  # far more attempts than a forward command gets
+            sweeper.sweep(WORKFLOWS, grace_seconds=0)
+    assert shop.view(order_id)["state"] == "cancellingDelivery"
+    assert [w["orderId"] for w in DELIVERY.orders()] == [order_id]
+    sweeper.sweep(WORKFLOWS, grace_seconds=0)  # the bus is back
+    shop.settle()
+    assert shop.view(order_id)["state"] == "cancelled"
+    assert DELIVERY.orders() == []
+
+
+def test_a_rejection_cut_short_is_finished_even_if_the_stock_came_back(shop, monkeypatch):
+    order_id = shop.new_order()["orderId"]
+    shop.call("POST", f"/orders/{order_id}/confirm")
+    monkeypatch.setenv("KITCHEN_OUT_OF_STOCK", "mango")
+    _zero_visibility(shop, "KitchenQueue")
+    with monkeypatch.context() as m:
+        m.setattr(bus, "publish", lambda event: (_ for _ in ()).throw(Unavailable("down")))
+        assert shop.deliver_batch("KitchenQueue") == (0, 1)  # marked, not yet published
+    monkeypatch.delenv("KITCHEN_OUT_OF_STOCK")  # restocked before the redelivery
+    shop.deliver("KitchenQueue")
+    shop.settle()
+    assert KITCHEN.orders() == []
+    view = shop.view(order_id)
+    assert view["state"] == "cancelled" and "no mango" in view["status"]
+
+
+def test_finishing_answers_200_once_the_report_is_out(shop):
+    order_id = shop.new_order()["orderId"]
+    shop.call("POST", f"/orders/{order_id}/confirm")
+    shop.deliver("KitchenQueue")
+    _fail_calls("dynamodb", "UpdateItem", {1})  # closing the kitchen's item, after the report
+    response = shop.call("POST", f"/kitchen/orders/{order_id}/ready", "staff")
+    assert response.status_code == 200, response.json_body
+    assert [m["type"] for m in shop.waiting("OrderEventsQueue")] == ["PIZZA_READY"]
+    again = shop.call("POST", f"/kitchen/orders/{order_id}/ready", "staff")
+    assert again.json_body["eventId"] == response.json_body["eventId"]  # the same report
+    shop.settle()
+    assert shop.view(order_id)["state"] == {"deliverPizza": "waitingForDelivery"}

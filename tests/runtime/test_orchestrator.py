@@ -209,16 +209,37 @@ def test_an_ambiguous_commit_that_was_applied_succeeds(aws, monkeypatch):
     assert len(store.history(wf.key("c1"))) == 2
 
 
-def test_an_ambiguous_commit_that_was_not_applied_says_nothing_changed(aws, monkeypatch):
+def test_an_outcome_that_stays_unknown_says_so(aws, monkeypatch):
     wf = _counter()
     _start(wf)
+    sent = []
 
     def failed(write):
+        sent.append(write.token)
         raise store.Ambiguous("storage error: connection reset")
 
     monkeypatch.setattr(store, "commit", failed)
-    with pytest.raises(Unavailable, match="nothing was changed"):
+    with pytest.raises(Unavailable, match="may or may not have been stored"):
         orchestrator.send(wf, "c1", _in("ADD", "mine"))
+    assert len(sent) == 3 and len(set(sent)) == 1  # the same request sent again
+
+
+def test_a_commit_sent_again_after_it_was_applied_is_not_applied_twice(aws, monkeypatch):
+    """On moto a transaction botocore retried after it was applied failed its version
+    condition and was decided again: one ADD without a key added two."""
+    wf = _counter()
+    _start(wf)
+    real_commit = store.commit
+
+    def applied_then_sent_again(write):
+        real_commit(write)
+        return real_commit(write)  # as a retry of a lost answer would: ConflictError
+
+    monkeypatch.setattr(store, "commit", applied_then_sent_again)
+    outcome = orchestrator.send(wf, "c1", _in("ADD", "mine"))
+    monkeypatch.setattr(store, "commit", real_commit)
+    assert outcome.view() == {"n": 2, "version": 2}
+    assert store.load(wf.key("c1")).snapshot["context"]["n"] == 2
 
 
 def test_an_instance_that_would_outgrow_an_item_is_refused_before_storage(aws, monkeypatch):

@@ -166,6 +166,6 @@ def test_a_cloudevent_id_too_long_for_a_dedupe_key_is_a_bad_request():
     from chalicelib.runtime.errors import BadRequest
 
     event = {"specversion": "1.0", "id": "x" * 257, "source": "s", "type": "PIZZA_READY"}
-    with pytest.raises(BadRequest, match="longer than 256"):
+    with pytest.raises(BadRequest, match="longer than 256 bytes"):
         bus.parse(json.dumps(event))
     assert bus.parse(json.dumps({**event, "id": "x" * 256}))["id"] == "x" * 256
