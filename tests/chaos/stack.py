@@ -22,25 +22,14 @@ import boto3
 
 from local.sqs_lambda import sqs_event
 from tests.chaos.faults import Crash, FaultInjector
+from tests.conftest import BASE_ENV
+from tests.shop import QUEUES, REGION
 
-REGION = "us-east-1"
 SECRET = "chaos-secret"
-QUEUES = {
-    "OrderEventsQueue": "order_events",
-    "KitchenQueue": "kitchen_commands",
-    "DeliveryQueue": "delivery_commands",
-    "TimersQueue": "timer_events",
-}
 STATIONS = {"KitchenQueue": "kitchen", "DeliveryQueue": "delivery"}
 ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
+    **BASE_ENV,
     "JWT_SECRET": SECRET,
-    "TABLE_NAME": "tropical-pizzas",
-    "WEBSOCKET_ENDPOINT": "https://ws.example.invalid/api",
     "OUTBOX_GRACE_SECONDS": "0",  # the sweeper races the requests that own an outbox
     "KITCHEN_OUT_OF_STOCK": "lychee",  # orders with lychee are rejected by the kitchen
     # moto answers a query on a global secondary index by scanning the whole table, so

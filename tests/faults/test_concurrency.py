@@ -19,6 +19,11 @@ from tests.shop import PIZZA
 WRITERS = 16
 
 
+def _new_order(order_id: str, add: dict) -> None:
+    context = {"orderId": order_id, "customerId": "alice"}
+    orchestrator.start(ORDERS, order_id, "alice", context, Incoming(add, "e-0", CLIENT))
+
+
 @pytest.fixture
 def moto_stack(moto_server, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
@@ -32,10 +37,7 @@ def moto_stack(moto_server, monkeypatch):
 def test_concurrent_events_on_one_order_lose_nothing(moto_stack):
     order_id = "concurrent-1"
     add = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": clock.now()}
-    orchestrator.start(
-        ORDERS, order_id, "alice", {"orderId": order_id, "customerId": "alice"},
-        Incoming(add, "e-0", CLIENT),
-    )  # fmt: skip
+    _new_order(order_id, add)
     barrier = threading.Barrier(WRITERS)
     errors: list[BaseException] = []
     conflicts: list[int] = []
@@ -82,10 +84,7 @@ def test_the_sweeper_and_a_request_sending_the_same_outbox_at_once(moto_stack, m
 
     order_id = "swept-1"
     add = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": clock.now()}
-    orchestrator.start(
-        ORDERS, order_id, "alice", {"orderId": order_id, "customerId": "alice"},
-        Incoming(add, "e-0", CLIENT),
-    )  # fmt: skip
+    _new_order(order_id, add)
     real_publish = bus.publish
     published: list[str] = []
 
@@ -135,10 +134,7 @@ def test_the_sweeper_and_a_request_sending_the_same_outbox_at_once(moto_stack, m
 def test_concurrent_requests_with_one_idempotency_key_commit_once(moto_stack):
     order_id = "same-key-1"
     add = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": clock.now()}
-    orchestrator.start(
-        ORDERS, order_id, "alice", {"orderId": order_id, "customerId": "alice"},
-        Incoming(add, "e-0", CLIENT),
-    )  # fmt: skip
+    _new_order(order_id, add)
     barrier = threading.Barrier(8)
     answers: list[dict] = []
     errors: list[BaseException] = []
