@@ -128,17 +128,3 @@ def remove(connection_id: str, pk: str | None = None) -> None:
         )
     store.call(ddb.delete_item, Key=store.key(_PREFIX + connection_id, "connection"))
 
-
-def forget_watchers(pk: str, seen: int) -> None:
-    """Reset the watcher count when no live connection is left (their records expired
-    without a ``$disconnect``); only if the count is still the one seen."""
-    from botocore.exceptions import ClientError
-
-    with suppress(ClientError):  # someone connected meanwhile
-        store.call(
-            client("dynamodb").update_item,
-            Key=store.key(pk, store.INSTANCE),
-            UpdateExpression="SET watchers = :zero",
-            ConditionExpression="watchers = :seen",
-            ExpressionAttributeValues={":zero": {"N": "0"}, ":seen": {"N": str(seen)}},
-        )

@@ -429,7 +429,7 @@ def _after_commit(workflow: Workflow, decision: _Decision, watchers: int) -> Non
             _run_action(workflow, outcome, effect)
     steps = []
     if watchers > 0:  # before the outbox: its feedback commits push later versions
-        steps.append(lambda: _broadcast(workflow, outcome, watchers))
+        steps.append(lambda: _broadcast(workflow, outcome))
     if decision.outbox:
         steps.append(
             lambda: dispatch_outbox(
@@ -446,13 +446,11 @@ def _after_commit(workflow: Workflow, decision: _Decision, watchers: int) -> Non
             )  # fmt: skip
 
 
-def _broadcast(workflow: Workflow, outcome: Outcome, watchers: int) -> None:
+def _broadcast(workflow: Workflow, outcome: Outcome) -> None:
+    # the watcher count only says whether to look: it may stay above zero after records
+    # expired without a $disconnect (one query per commit then), never below the truth
     pk = workflow.key(outcome.instance_id)
-    following = connections.following(pk)
-    if not following:
-        connections.forget_watchers(pk, watchers)
-        return
-    for connection_id in broadcast.broadcast(following, outcome.view()):
+    for connection_id in broadcast.broadcast(connections.following(pk), outcome.view()):
         connections.remove(connection_id, pk)
 
 
