@@ -127,4 +127,3 @@ def remove(connection_id: str, pk: str | None = None) -> None:
             ],
         )
     store.call(ddb.delete_item, Key=store.key(_PREFIX + connection_id, "connection"))
-
