@@ -11,10 +11,11 @@ from typing import Any
 from chalice import AuthResponse, Chalice, Rate, Response
 
 from chalicelib.orders import service
-from chalicelib.runtime import auth
+from chalicelib.runtime import auth, intake, sweeper
 from chalicelib.runtime.errors import Unauthorized, WorkflowError
 from chalicelib.runtime.requests import idempotency_key, json_object
 from chalicelib.runtime.settings import settings
+from chalicelib.workflows import WORKFLOWS
 
 ORDER_EVENTS_QUEUE = "tropical-order-events"
 KITCHEN_QUEUE = "tropical-kitchen-commands"
@@ -183,7 +184,7 @@ def _batch(records: Any, handle: Callable[[str], Any]) -> dict:
 
 @app.on_sqs_message(queue=ORDER_EVENTS_QUEUE, batch_size=10, maximum_concurrency=5)
 def order_events(event: Any) -> dict:
-    return _batch(event, service.on_order_event)
+    return _batch(event, lambda body: intake.receive(WORKFLOWS, "order", body))
 
 
 @app.on_sqs_message(queue=KITCHEN_QUEUE, batch_size=10, maximum_concurrency=2)
@@ -198,12 +199,12 @@ def delivery_commands(event: Any) -> dict:
 
 @app.on_sqs_message(queue=TIMERS_QUEUE, batch_size=10, maximum_concurrency=2)
 def timer_events(event: Any) -> dict:
-    return _batch(event, service.on_timer)
+    return _batch(event, lambda body: intake.fire_timer(WORKFLOWS, body))
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def outbox_sweeper(event: Any) -> dict:
-    return {"swept": service.sweep_outboxes()}
+    return {"swept": sweeper.sweep(WORKFLOWS)}
 
 
 def _ws(handle: Callable[[], Any]) -> dict:

@@ -14,9 +14,7 @@ from chalicelib.runtime import (
     broadcast,
     clock,
     connections,
-    intake,
     orchestrator,
-    sweeper,
 )
 from chalicelib.runtime.errors import (
     BadRequest,
@@ -32,7 +30,6 @@ from .models import CompleteWork
 from .workflow import MAX_ITEMS, Timing, describe, order_workflow
 
 ORDERS = order_workflow(Timing.from_environment())
-WORKFLOWS = {ORDERS.name: ORDERS}
 _IDS = uuid.UUID("6f1c3e52-7d0a-4b8e-9a55-2f7c1d9e8b40")
 
 
@@ -133,23 +130,9 @@ def station_finish(
     return station.finish(order_id, by=request.by or principal.user)
 
 
-def on_order_event(body: str) -> None:
-    """An event for an order from the bus (PIZZA_READY, PIZZA_DELIVERED)."""
-    intake.receive(WORKFLOWS, ORDERS.name, body)
-
-
-def on_timer(body: str) -> None:
-    """A durable timer from the timers queue."""
-    intake.fire_timer(WORKFLOWS, body)
-
-
 def on_station_command(name: str, body: str) -> None:
     """A command for a station from the bus (MAKE_PIZZA, DELIVER_PIZZA)."""
     STATIONS[name].accept(body)
-
-
-def sweep_outboxes() -> int:
-    return sweeper.sweep(WORKFLOWS)
 
 
 def connect(connection_id: str, order_id: str | None, token: str | None, secret: str) -> None:
