@@ -11,7 +11,7 @@ from typing import Any
 from chalice import AuthResponse, Chalice, Rate, Response
 
 from chalicelib.orders import service
-from chalicelib.runtime import auth, intake, sweeper
+from chalicelib.runtime import auth, follow, intake, sweeper
 from chalicelib.runtime.errors import Unauthorized, WorkflowError
 from chalicelib.runtime.requests import idempotency_key, json_object
 from chalicelib.runtime.settings import settings
@@ -218,18 +218,24 @@ def _ws(handle: Callable[[], Any]) -> dict:
 @app.on_ws_connect()
 def ws_connect(event: Any) -> dict:
     query = event.to_dict().get("queryStringParameters") or {}
+    workflow = query.get("workflow") or ("order" if "orderId" in query else None)
     return _ws(
-        lambda: service.connect(
-            event.connection_id, query.get("orderId"), query.get("token"), settings().jwt_secret
+        lambda: follow.connect(
+            WORKFLOWS,
+            event.connection_id,
+            query.get("token"),
+            settings().jwt_secret,
+            workflow,
+            query.get("id") or query.get("orderId"),
         )
     )
 
 
 @app.on_ws_message()
 def ws_message(event: Any) -> dict:
-    return _ws(lambda: service.push_current_view(event.connection_id))
+    return _ws(lambda: follow.push_current_view(WORKFLOWS, event.connection_id))
 
 
 @app.on_ws_disconnect()
 def ws_disconnect(event: Any) -> dict:
-    return _ws(lambda: service.disconnect(event.connection_id))
+    return _ws(lambda: follow.disconnect(event.connection_id))

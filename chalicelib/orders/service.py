@@ -11,16 +11,13 @@ from typing import Any
 
 from chalicelib.runtime import (
     auth,
-    broadcast,
     clock,
-    connections,
     orchestrator,
 )
 from chalicelib.runtime.errors import (
     BadRequest,
     EventNotAllowed,
     Forbidden,
-    NotFound,
     PayloadTooLarge,
 )
 from chalicelib.runtime.orchestrator import CLIENT, Incoming
@@ -133,27 +130,3 @@ def station_finish(
 def on_station_command(name: str, body: str) -> None:
     """A command for a station from the bus (MAKE_PIZZA, DELIVER_PIZZA)."""
     STATIONS[name].accept(body)
-
-
-def connect(connection_id: str, order_id: str | None, token: str | None, secret: str) -> None:
-    """Let a websocket connection follow an order its caller may read."""
-    principal = auth.verify(token, secret)
-    if not order_id:
-        raise NotFound("connect with ?orderId=<id>&token=<jwt>")
-    orchestrator.read(ORDERS, order_id, _reader(principal))
-    connections.add(ORDERS.key(order_id), connection_id)
-
-
-def disconnect(connection_id: str) -> None:
-    connections.remove(connection_id)
-
-
-def push_current_view(connection_id: str) -> None:
-    """Send the followed order's view to the connection (the answer to any message)."""
-    target = connections.target(connection_id)
-    if target is None:
-        raise NotFound("this connection follows no order")
-    _, _, order_id = target.partition("#")
-    view = orchestrator.read(ORDERS, order_id, None).view()
-    if broadcast.broadcast([connection_id], view):
-        connections.remove(connection_id, target)

@@ -330,3 +330,14 @@ def test_idempotency_keys_of_two_callers_never_collide(shop):
     second = shop.call("POST", "/orders", john_smith, {"pizza": PIZZA}, {"Idempotency-Key": "k1"})
     assert first.status_code == second.status_code == 201
     assert first.json_body["orderId"] != second.json_body["orderId"]
+
+
+def test_a_websocket_follows_any_registered_workflow_by_name(shop):
+    order_id = shop.new_order()["orderId"]
+    named = {"workflow": "order", "id": order_id, "token": shop.customer}
+    assert shop.ws("connect", "conn-named", named)["statusCode"] == 200
+    unknown = shop.ws("connect", "conn-x", {**named, "workflow": "complaint"})
+    assert unknown["statusCode"] == 404
+    assert "workflows: order" in json.loads(unknown["body"])["message"]
+    shop.call("POST", f"/orders/{order_id}/pizzas", body={"pizza": PIZZA})
+    assert [v["version"] for v in shop.sender.sent["conn-named"]] == [2]
