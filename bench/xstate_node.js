@@ -35,7 +35,6 @@ const machine = setup({
       items: context.items.filter((i) => i.itemId !== event.itemId), ...touch(context, event),
     })),
     updateStatus: assign((_, params) => ({ status: params.message })),
-    setKitchenReceipt: record('kitchen', 'output'),
     setKitchenReport: record('kitchen', 'data'),
     setDeliveryReport: record('delivery', 'data'),
     resetAttempts: assign((_, params) => ({ [params.key]: 0 })),

@@ -61,15 +61,22 @@ class LiveLog(logging.Handler):
         except ValueError:
             return
         stamp = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
-        if entry.get("kind") == "transition":
+        kind = entry.get("kind")
+        if kind == "transition":
             line = (
                 f"{stamp}  {entry['instance'][:8]}  {entry['event']:<38} "
                 f"{entry.get('from') or '(new)'} -> {entry['to']}  v{entry['version']}"
             )
-        else:
+        elif kind == "escalation":
+            line = (
+                f"{stamp}  ! escalation: the {entry['station']} is late with {entry['order'][:8]}"
+            )
+        elif kind == "problem":
             line = (
                 f"{stamp}  ! {entry.get('message')} {entry.get('why') or entry.get('error') or ''}"
             )
+        else:
+            return  # business notes: the transition line already says it
         print(line, flush=True)
 
 

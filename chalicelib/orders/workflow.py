@@ -220,8 +220,10 @@ def _record(key: str, field: str):
     return update
 
 
-def _log_effect(ctx: Context, ev: Event, params: Any = None) -> None:
-    """Runs as an effect; the runtime writes the structured log line."""
+def _log_effect(ctx: Context, ev: Event, params: Any) -> None:
+    """A business note (``added``, ``confirmed``, ``baked``...) as a structured line."""
+    note = {"kind": "note", "order": ctx.get("orderId"), "what": params["what"]}
+    log.info(json.dumps(note, separators=(",", ":")))
 
 
 def _escalate(ctx: Context, ev: Event, params: Any) -> None:
@@ -235,7 +237,6 @@ ORDER_ACTIONS: dict[str, Any] = {
     "addPizzaToItems": assign(_add_pizza),
     "removePizzaFromItems": assign(_remove_pizza),
     "updateStatus": assign(lambda ctx, ev, params: {"status": params["message"]}),
-    "setKitchenReceipt": assign(_record("kitchen", "output")),
     "setKitchenReport": assign(_record("kitchen", "data")),
     "setDeliveryReport": assign(_record("delivery", "data")),
     "resetAttempts": assign(lambda ctx, ev, params: {params["key"]: 0}),
