@@ -155,14 +155,20 @@ def test_an_order_is_never_baked_twice(shop):
     assert KITCHEN.orders() == []
 
 
-def test_giving_up_on_delivery_tells_delivery_to_drop_the_order(shop):
-    """The order compensated but the courier still saw it and could mark it delivered."""
+def _out_for_delivery(shop) -> str:
+    """An order the kitchen finished and Delivery holds; its id."""
     order_id = shop.new_order()["orderId"]
     shop.call("POST", f"/orders/{order_id}/confirm")
     shop.deliver("KitchenQueue")
     shop.call("POST", f"/kitchen/orders/{order_id}/ready", "staff")
     shop.deliver("OrderEventsQueue")
     shop.deliver("DeliveryQueue")
+    return order_id
+
+
+def test_giving_up_on_delivery_tells_delivery_to_drop_the_order(shop):
+    """The order compensated but the courier still saw it and could mark it delivered."""
+    order_id = _out_for_delivery(shop)
     assert [w["orderId"] for w in DELIVERY.orders()] == [order_id]
     while shop.view(order_id)["state"] != "cancelled":
         assert shop.fire_timers() >= 1  # the delivery timeout, then giving up
@@ -226,12 +232,7 @@ def test_a_late_give_up_of_a_cancelled_command_does_not_fail_the_order(shop, mon
 def test_a_cancel_command_is_never_given_up(shop, monkeypatch):
     """Found in review: CANCEL_DELIVERY was given up after 3 failed publishes like any
     command; the order said cancelled while Delivery kept it and could deliver it."""
-    order_id = shop.new_order()["orderId"]
-    shop.call("POST", f"/orders/{order_id}/confirm")
-    shop.deliver("KitchenQueue")
-    shop.call("POST", f"/kitchen/orders/{order_id}/ready", "staff")
-    shop.deliver("OrderEventsQueue")
-    shop.deliver("DeliveryQueue")
+    order_id = _out_for_delivery(shop)
     real_publish = bus.publish
 
     def no_cancels(event):
