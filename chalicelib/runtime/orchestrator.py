@@ -22,7 +22,9 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,9 +59,26 @@ __all__ = [
     "send",
     "start",
     "state_key",
+    "time_budget",
     "validate_model",
     "validate_payload",
 ]
+
+
+# when the request (or sweep) handling the outermost event must leave the rest to the
+# sweeper: a time.monotonic() value, shared by the events it feeds back in turn
+_deadline: ContextVar[float | None] = ContextVar("after_commit_deadline", default=None)
+
+
+@contextmanager
+def time_budget(until: float) -> Iterator[None]:
+    """Run under a time budget: sending outboxes and feeding completions back stop at
+    ``until`` (a ``time.monotonic()`` value), leaving the rest to the sweeper."""
+    token = _deadline.set(until)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
 
 
 @dataclass(slots=True)
@@ -237,6 +256,9 @@ def _apply(
     owner: str | None = None,
 ) -> Outcome:
     """Load, decide, commit (retrying lost races), then dispatch the effects."""
+    if _deadline.get() is None:  # the outermost event of a request sets its time budget
+        with time_budget(time.monotonic() + settings().after_commit_seconds):
+            return _apply(workflow, instance_id, incoming, create, owner)
     if incoming.keyed:
         prior = store.idempotency(incoming.id)
         if prior is not None:
@@ -479,9 +501,12 @@ def dispatch_outbox(
     once, and never for an uncommitted transition.
     """
     pk = workflow.key(instance_id)
-    result = outbox_.send(pk, entries)
+    deadline = _deadline.get()
+    result = outbox_.send(pk, entries, deadline)
     sent = list(result.sent)
     for message_id, event in result.feedback:
+        if deadline is not None and time.monotonic() > deadline:
+            break  # out of time: the sweeper sends these again and feeds them back
         invoke = (entries[message_id]["invoke"], message_id)
         incoming = Incoming(
             event, f"{message_id}.{event['type'].split('.')[1]}", RUNTIME, invoke=invoke,

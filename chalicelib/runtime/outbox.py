@@ -10,6 +10,7 @@ invoke that is no longer active is not sent from the outbox.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,14 +103,17 @@ class Sent:
     complete: bool = True
 
 
-def send(pk: str, entries: Mapping[str, Entry]) -> Sent:
-    """Send pending entries in commit order; stop at the first failure, so nothing is sent
-    before what was committed earlier. A command given up after ``max_publish_attempts``
-    (unless persistent) leaves the outbox and its invoke fails (``xstate.error.actor.<id>``);
-    a sent one completes it (``xstate.done.actor.<id>``)."""
+def send(pk: str, entries: Mapping[str, Entry], deadline: float | None = None) -> Sent:
+    """Send pending entries in commit order; stop at the first failure (or once past
+    ``deadline``, a ``time.monotonic()`` value), so nothing is sent before what was
+    committed earlier. A command given up after ``max_publish_attempts`` (unless
+    persistent) leaves the outbox and its invoke fails (``xstate.error.actor.<id>``); a
+    sent one completes it (``xstate.done.actor.<id>``)."""
     tries = settings().max_publish_attempts
     result = Sent()
     for message_id in sorted(entries, key=lambda m: seq(m, entries[m])):
+        if deadline is not None and time.monotonic() > deadline:
+            break  # out of time: the rest is the sweeper's
         entry = entries[message_id]
         invoke_id = entry.get("invoke")
         try:

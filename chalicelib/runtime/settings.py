@@ -41,6 +41,9 @@ class Settings(BaseModel):
     # the sweeper's work per run (the rest waits for the next run)
     sweep_max_instances: int = Field(default=500, ge=1)
     sweep_max_seconds: float = Field(default=40.0, gt=0)
+    # how long a request may spend after its commit (sending, feeding completions back)
+    # before it leaves the rest to the sweeper: well inside API Gateway's 29 s
+    after_commit_seconds: float = Field(default=10.0, ge=0)
     # websocket connections following one instance, and how long a record lives
     # (API Gateway closes a websocket after 2 hours)
     max_connections_per_instance: int = Field(default=100, ge=1)
@@ -61,6 +64,7 @@ class Settings(BaseModel):
             websocket_endpoint=env.get("WEBSOCKET_ENDPOINT") or None,
             jwt_secret=env.get("JWT_SECRET", ""),
             outbox_grace_seconds=int(env.get("OUTBOX_GRACE_SECONDS", "30")),
+            after_commit_seconds=float(env.get("AFTER_COMMIT_SECONDS", "10")),
             **{
                 name: int(env[name.upper()])
                 for name in (

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from . import clock, journal, store
 from .errors import Unavailable
-from .orchestrator import dispatch_outbox
+from .orchestrator import dispatch_outbox, time_budget
 from .settings import settings
 from .workflow import Workflow
 
@@ -25,11 +25,18 @@ def sweep(workflows: Mapping[str, Workflow], grace_seconds: int | None = None) -
     grace = current.outbox_grace_seconds if grace_seconds is None else grace_seconds
     cutoff = clock.stamp(datetime.now(UTC) - timedelta(seconds=grace))
     deadline = time.monotonic() + current.sweep_max_seconds
-    budget = current.sweep_max_instances
     shards = store.outbox_shards()
     first = int(time.time() // 60) % len(shards)  # each run starts at another shard
+    with time_budget(deadline):  # one slow instance cannot overrun the run
+        return _sweep_shards(workflows, shards[first:] + shards[:first], cutoff, deadline)
+
+
+def _sweep_shards(
+    workflows: Mapping[str, Workflow], shards: list[str], cutoff: str, deadline: float
+) -> int:
+    budget = settings().sweep_max_instances
     swept = 0
-    for shard_key in shards[first:] + shards[:first]:
+    for shard_key in shards:
         try:
             for pk in store.pending(shard_key, cutoff):
                 if budget <= 0 or time.monotonic() > deadline:

@@ -283,3 +283,22 @@ def test_finishing_answers_200_once_the_report_is_out(shop):
     assert again.json_body["eventId"] == response.json_body["eventId"]  # the same report
     shop.settle()
     assert shop.view(order_id)["state"] == {"deliverPizza": "waitingForDelivery"}
+
+
+def test_a_request_out_of_time_after_its_commit_leaves_the_rest_to_the_sweeper(shop, monkeypatch):
+    """Sending and feeding back after the commit had no time budget: a slow bus could push
+    a committed request past API Gateway's 29 s, and the client saw a 504."""
+    from chalicelib.runtime import clients
+
+    order_id = shop.new_order()["orderId"]
+    monkeypatch.setenv("AFTER_COMMIT_SECONDS", "0")
+    clients.reset()
+    response = shop.call("POST", f"/orders/{order_id}/confirm")
+    assert response.status_code == 200
+    assert response.json_body["state"] == {"bakePizza": "sendingOrderToKitchen"}
+    assert shop.waiting("KitchenQueue") == []  # nothing sent within a budget of 0 s
+    monkeypatch.delenv("AFTER_COMMIT_SECONDS")
+    clients.reset()
+    sweeper.sweep(WORKFLOWS, grace_seconds=0)
+    assert [m["type"] for m in shop.waiting("KitchenQueue")] == ["MAKE_PIZZA"]
+    assert shop.view(order_id)["state"] == {"bakePizza": "waitingForPizzaToBeBaked"}
