@@ -60,20 +60,25 @@ def _start(wf, instance_id="c1"):
     return orchestrator.start(wf, instance_id, "alice", {}, _in("ADD", f"{instance_id}.start"))
 
 
-def test_lost_race_is_retried_on_the_fresh_state(aws, monkeypatch):
-    wf = _counter()
-    _start(wf)
+def _race_once(monkeypatch, wf, other: Incoming) -> None:
+    """Make the next commit lose a race: ``other`` is applied to c1 just before it."""
     real_commit = store.commit
     raced = []
 
     def racing_commit(write):
         if not raced:
             raced.append(True)
-            # another writer commits first: our expected version is now stale
-            orchestrator.send(wf, "c1", _in("ADD", "other-writer"))
+            orchestrator.send(wf, "c1", other)
         return real_commit(write)
 
     monkeypatch.setattr(store, "commit", racing_commit)
+
+
+def test_lost_race_is_retried_on_the_fresh_state(aws, monkeypatch):
+    wf = _counter()
+    _start(wf)
+    # another writer commits first: our expected version is now stale
+    _race_once(monkeypatch, wf, _in("ADD", "other-writer"))
     outcome = orchestrator.send(wf, "c1", _in("ADD", "mine"))
     assert outcome.view() == {"n": 3, "version": 3}
     history = store.history(wf.key("c1"))
@@ -177,16 +182,8 @@ def test_an_idempotency_key_reused_for_another_request_is_refused(aws):
 def test_a_concurrent_request_with_the_same_key_gets_the_winners_answer(aws, monkeypatch):
     wf = _counter()
     _start(wf)
-    real_commit = store.commit
-    raced = []
-
-    def racing_commit(write):
-        if not raced:
-            raced.append(True)  # the twin request commits between our read and our write
-            orchestrator.send(wf, "c1", _in("ADD", "client.alice.k9", keyed=True))
-        return real_commit(write)
-
-    monkeypatch.setattr(store, "commit", racing_commit)
+    # the twin request commits between our read and our write
+    _race_once(monkeypatch, wf, _in("ADD", "client.alice.k9", keyed=True))
     outcome = orchestrator.send(wf, "c1", _in("ADD", "client.alice.k9", keyed=True))
     assert outcome.view() == {"n": 2, "version": 2}
     assert store.load(wf.key("c1")).version == 2
