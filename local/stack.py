@@ -239,7 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    done.wait()
+    # wake now and then: a signal the kernel hands to another thread only sets Python's
+    # pending flag, and a main thread blocked without a timeout would never run its handler
+    while not done.wait(0.5):
+        pass
     print("\nstopping...", flush=True)
     stop.set()
     for worker in workers:
