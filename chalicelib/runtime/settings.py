@@ -28,6 +28,8 @@ class Settings(BaseModel):
     endpoint_url: str | None = None
     websocket_endpoint: str | None = None
     jwt_secret: str = ""
+    # deployed: the secret's ARN in Secrets Manager (read once, by the functions that verify)
+    jwt_secret_arn: str | None = None
     event_source: str = EVENT_SOURCE
     max_commit_attempts: int = Field(default=6, ge=1)
     outbox_grace_seconds: int = Field(default=30, ge=0)
@@ -66,6 +68,7 @@ class Settings(BaseModel):
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             websocket_endpoint=env.get("WEBSOCKET_ENDPOINT") or None,
             jwt_secret=env.get("JWT_SECRET", ""),
+            jwt_secret_arn=env.get("JWT_SECRET_ARN") or None,
             outbox_grace_seconds=int(env.get("OUTBOX_GRACE_SECONDS", "30")),
             after_commit_seconds=float(env.get("AFTER_COMMIT_SECONDS", "10")),
             **{
