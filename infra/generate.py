@@ -66,7 +66,7 @@ FIXED = (
     Function("WebsocketConnect", "ws-connect", ("table", "secret")),
     Function("WebsocketMessage", "ws-message", ("table", "websockets")),
     Function("WebsocketDisconnect", "ws-disconnect", ("table",)),
-    Function("OutboxSweeper", "outbox-sweeper", (*COMMITS, "metrics")),
+    Function("OutboxSweeper", "outbox-sweeper", COMMITS),
 )
 
 
@@ -108,8 +108,6 @@ def _grant(grant: str) -> dict[str, Any]:
             },
         ),
         "secret": ("secretsmanager:GetSecretValue", {"Ref": "JwtSecret"}),
-        # PutMetricData cannot be scoped to a resource; the condition pins the namespace
-        "metrics": ("cloudwatch:PutMetricData", "*"),
     }
     action, resource = statements[grant]
     statement = {
