@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.runtime import auth, broadcast, bus, clock, follow, intake, orchestrator, sweeper
+from chalicelib.runtime import secrets as keys
 from chalicelib.runtime import timers as durable
 from chalicelib.runtime.clients import client
 from chalicelib.runtime.errors import Unavailable
@@ -286,7 +287,7 @@ class WorkflowKit:
     ) -> str:  # fmt: skip
         """Connect a websocket following the instance as ``user``; returns its id."""
         connection_id = f"kit-connection-{next(self._ids)}"
-        secret = settings().jwt_secret
+        secret = keys.jwt_secret()
         token = auth.issue(secret, user, roles=["staff"] if staff else [])
         follow.connect(
             self.workflows, connection_id, token, secret, workflow or self.default, instance_id
