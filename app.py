@@ -12,9 +12,10 @@ from chalice import AuthResponse, Chalice, Rate, Response
 
 from chalicelib.orders import service
 from chalicelib.registry import QUEUES, SERVICES, WORKFLOWS
-from chalicelib.runtime import auth, follow, inspection, intake, secrets, sweeper, wiring
+from chalicelib.runtime import auth, follow, inspection, intake, sweeper, wiring
 from chalicelib.runtime.errors import Forbidden, Unauthorized, WorkflowError
 from chalicelib.runtime.requests import idempotency_key, json_object
+from chalicelib.runtime.settings import settings
 
 app = Chalice(app_name="tropical-pizzas")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -30,7 +31,7 @@ def jwt_authorizer(request: Any) -> AuthResponse:
     route answers 401 saying what is wrong (a Lambda authorizer can only say
     "Unauthorized"); no route runs for it."""
     try:
-        principal = auth.verify(request.token, secrets.jwt_secret())
+        principal = auth.verify(request.token, auth.trusted(settings()))
     except Unauthorized as error:
         return AuthResponse(routes=["*"], principal_id="-", context={"authError": error.message})
     return AuthResponse(
@@ -247,7 +248,7 @@ def ws_connect(event: Any) -> dict:
             WORKFLOWS,
             event.connection_id,
             query.get("token"),
-            secrets.jwt_secret(),
+            auth.trusted(settings()),
             workflow,
             query.get("id") or query.get("orderId"),
         )
