@@ -541,3 +541,20 @@ def pending(shard_key: str, older_than: str) -> Iterator[str]:
 def outbox_shards() -> list[str]:
     """Every shard of the pending index that holds outboxes."""
     return [f"outbox#{n:02d}" for n in range(settings().outbox_shards)]
+
+
+def instance_keys(workflow: str) -> Iterator[str]:
+    """The key of every stored instance of ``workflow``. A Scan: for offline tools (the
+    replay check's export), never on a request's path."""
+    kwargs: dict[str, Any] = {
+        "FilterExpression": "sk = :i AND begins_with(pk, :w)",
+        "ExpressionAttributeValues": {":i": {"S": INSTANCE}, ":w": {"S": f"{workflow}#"}},
+        "ProjectionExpression": "pk",
+    }
+    while True:
+        page = call(_ddb().scan, **kwargs)
+        for item in page.get("Items", []):
+            yield item["pk"]["S"]
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
