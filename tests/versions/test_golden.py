@@ -38,10 +38,15 @@ def test_golden_histories_cover_every_end_and_every_kind_of_event():
     sources = {r["source"] for h in histories for r in h["history"]}
     assert sources == {"client", "bus", "timer", "runtime"}
     events = {r["eventType"] for h in histories for r in h["history"]}
-    for expected in ("PIZZA_REJECTED", "PIZZA_DELIVERED", "CANCEL_ORDER", "REMOVE_PIZZA",
-                     "xstate.error.actor.sendOrderToKitchen",
-                     "xstate.after.kitchenRetry.order.bakePizza.errorInKitchen",
-                     "xstate.after.deliveryGiveUp.order.deliverPizza.deliveryRunningLate"):  # fmt: skip
+    for expected in (
+        "PIZZA_REJECTED",
+        "PIZZA_DELIVERED",
+        "CANCEL_ORDER",
+        "REMOVE_PIZZA",
+        "xstate.error.actor.sendOrderToKitchen",
+        "xstate.after.kitchenRetry.order.bakePizza.errorInKitchen",
+        "xstate.after.deliveryGiveUp.order.deliverPizza.deliveryRunningLate",
+    ):
         assert expected in events
 
 
