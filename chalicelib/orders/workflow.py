@@ -383,8 +383,3 @@ def order_workflow(timing: Timing | None = None) -> Workflow:
         "order", machine, CLIENT_EVENTS, BUS_EVENTS, COMMANDS, order_view,
         version=VERSION, lock=LOCK,
     )  # fmt: skip
-
-
-def describe(machine: Machine) -> dict[str, Any]:
-    """The workflow as clients see it: XState JSON definition and Mermaid diagram."""
-    return {"id": machine.id, "definition": machine.to_dict(), "mermaid": machine.to_mermaid()}

@@ -47,7 +47,9 @@ class Workflow:
     ``client_events`` / ``bus_events`` map event types to the pydantic model of
     their payload: clients may send only the former, the bus only the latter.
     ``view(snapshot, meta)`` renders an instance for clients; ``meta`` holds
-    ``id``, ``version``, ``createdAt``, ``updatedAt``.
+    ``id``, ``version``, ``createdAt``, ``updatedAt``. ``worklist(snapshot)``, when
+    given, says whether an instance waits on people (a staff queue): the runtime keeps
+    those in an index, oldest first, updated in the commit that changes it.
 
     ``machine`` is the version new instances start on, numbered ``version``;
     ``previous`` are the older versions instances may still run on (oldest first), and
@@ -69,6 +71,7 @@ class Workflow:
         migration: Migration | None = None,
         previous: Sequence[Version] = (),
         lock: Path | None = None,
+        worklist: Callable[[Snapshot], bool] | None = None,
     ) -> None:
         if "#" in name:
             raise ValueError("a workflow name cannot contain '#'")
@@ -90,6 +93,7 @@ class Workflow:
         self.bus_events = dict(bus_events)
         self.commands = dict(commands)
         self.view = view
+        self.worklist = worklist
 
     def machine_of(self, number: int | None) -> Machine | None:
         """The machine of declared version ``number`` (None: the oldest), or None."""

@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from chalicelib.orders import service
+from chalicelib.registry import WORKFLOWS
 from chalicelib.runtime import bus, clock, intake, store, sweeper
 from chalicelib.runtime.orchestrator import state_key
 from chalicelib.runtime.workflow import Workflow
-from chalicelib.workflows import WORKFLOWS
 from tests.shop import Shop
 from tests.versions.scenarios import bus_down, confirmed
 

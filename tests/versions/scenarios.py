@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from chalicelib.registry import WORKFLOWS
 from chalicelib.runtime import bus, sweeper
 from chalicelib.runtime.errors import Unavailable
-from chalicelib.workflows import WORKFLOWS
 from tests.shop import PIZZA, Shop
 
 HAWAII = {"name": "Hawaii", "size": "small", "toppings": ["pineapple"]}

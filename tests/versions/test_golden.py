@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.registry import WORKFLOWS
 from chalicelib.runtime.check_versions import check, exported
 from chalicelib.runtime.replay import IDENTICAL
-from chalicelib.workflows import WORKFLOWS
 from tests.versions.scenarios import SCENARIOS
 
 GOLDEN = Path(__file__).with_name("golden")
