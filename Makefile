@@ -83,3 +83,11 @@ conformance: install
 .PHONY: chaos
 chaos: $(BIN)/.installed
 	$(BIN)/python -m tests.chaos.run
+
+# make check-versions - replay stored histories against the registry's workflows before a
+# deploy: the golden ones by default; VERSIONS_FROM= (empty) reads the table the
+# environment configures (TABLE_NAME, AWS_ENDPOINT_URL); exits 1 on any divergence
+VERSIONS_FROM ?= --files tests/versions/golden
+.PHONY: check-versions
+check-versions: $(BIN)/.installed
+	$(BIN)/python -m chalicelib.runtime.check_versions check $(VERSIONS_FROM)
