@@ -102,6 +102,7 @@ class Customer:
             "big": rng.random() < 0.03,
             "late_retry": rng.random() < 0.10,
             "reuse_key": rng.random() < 0.03,
+            "skip_quality": rng.random() < 0.05,  # version 2: nobody approves the check
         }
 
     def _pizza(self, rng: random.Random, name: str, reject: bool) -> dict[str, Any]:

@@ -168,8 +168,11 @@ class Bus:
             return rng.uniform(0.01, 0.3) if chaos else 0
         if not chaos:
             return None
-        abandoned = self.history.fates.get(order, {}).get("abandon")
+        fate = self.history.fates.get(order, {})
+        abandoned = fate.get("abandon")
         if abandoned and abandoned in schedule:
+            return rng.uniform(0.1, 1.0)
+        if fate.get("skip_quality") and "qualityTimeout" in schedule:
             return rng.uniform(0.1, 1.0)
         if rng.random() < 0.04:
             return rng.uniform(0.2, 2.0)  # the station is late and the timeout races it

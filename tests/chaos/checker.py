@@ -53,9 +53,11 @@ class Checker:
         self.history = history
         self.injector = injector
         self.violations: list[Violation] = []
+        self.deploy = history.deploys[0] if history.deploys else None
         self.views: dict[str, dict[str, Any]] = {}
         self.histories: dict[str, list[dict[str, Any]]] = {}
         self.items: dict[str, dict[str, Any]] = {}
+        self.in_flight: Counter[str] = Counter()  # "order v1" -> the counters' sum
 
     def flag(self, order: str | None, rule: str, evidence: str) -> None:
         self.violations.append(Violation(order, rule, evidence))
@@ -70,6 +72,9 @@ class Checker:
                 pk, sk = item["pk"]["S"], item["sk"]["S"]
                 if sk == "instance" and pk.startswith("order#"):
                     self.items[pk.partition("#")[2]] = item
+                elif pk.startswith("inflight#"):
+                    workflow = pk.split("#")[1]
+                    self.in_flight[f"{workflow} {sk}"] += int(item.get("n", {}).get("N", "0"))
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -90,6 +95,10 @@ class Checker:
             self.terminal(order)
             self.contiguous(order)
             self.commands_delivered(order)
+            self.commands_committed(order)
+            self.definitions(order)
+            self.quality(order)
+        self.counters()
         self.published_handled()
         self.publish_order()
         self.stations()
@@ -148,6 +157,140 @@ class Checker:
                     "committed command delivered",
                     f"{sent.type} {message_id} (v{h['version']}) never handled by {station}",
                 )
+
+    def commands_committed(self, order: str) -> None:
+        """Each command a commit holds went out (at least once: a station drops the
+        copies), unless its invoke ended before it was sent (cancelled by a later commit,
+        or failed after its publishes failed); nothing went out that no commit holds."""
+        hist = self.histories[order]
+        published = Counter(
+            p.id for p in self.injector.published if p.subject == order and p.type in COMMANDS
+        )
+        committed = set()
+        for record in hist:
+            for index, effect in enumerate(record.get("effects") or []):
+                kind, _, invoke = effect.partition(":")
+                if kind != "invoke":
+                    continue
+                message_id = f"order.{order}.v{record['version']}.{index}"
+                committed.add(message_id)
+                if published[message_id] or self._ended_unsent(hist, record, invoke, message_id):
+                    continue
+                self.flag(
+                    order,
+                    "a committed command is published or cancelled",
+                    f"invoke {invoke} committed at v{record['version']} ({message_id}): "
+                    "never published, never cancelled",
+                )
+        for message_id in sorted(set(published) - committed):
+            self.flag(
+                order,
+                "a published command was committed",
+                f"{message_id} went out {published[message_id]} times; no commit holds it",
+            )
+
+    @staticmethod
+    def _ended_unsent(
+        hist: list[dict[str, Any]], record: dict[str, Any], invoke: str, message_id: str
+    ) -> bool:
+        """The invoke started by ``record`` ended without its command: the first later
+        commit that stops it is not its completion (a cancel, or its give-up)."""
+        for later in hist:
+            if later["version"] <= record["version"]:
+                continue
+            if later["eventType"] == f"xstate.error.actor.{invoke}":
+                return later["eventId"].startswith(message_id)
+            if f"cancel_invoke:{invoke}" in (later.get("effects") or []):
+                return later["eventId"] != f"{message_id}.done"
+        return False
+
+    def definitions(self, order: str) -> None:
+        """Each order runs on a legal sequence of chart versions: version 1 until the
+        deploy; orders placed after it start on version 2; a pinned order never moves; a
+        migrated one moves from 1 to 2 once, at a commit its history records as the
+        migration, and never back. The stored instance names its last version."""
+        hist, deploy = self.histories[order], self.deploy
+        numbers = [h.get("definition") for h in hist]
+        if not hist:
+            return
+        stored = self.items.get(order, {}).get("definition", {}).get("N")
+        if stored is None or int(stored) != numbers[-1]:
+            self.flag(
+                order,
+                "an instance records its version",
+                f"instance on {stored}, last history record on {numbers[-1]}",
+            )
+        if deploy is None:
+            if set(numbers) != {1}:
+                self.flag(order, "one version without a deploy", f"versions {numbers}")
+            return
+        for h in hist:
+            if h.get("definition") != 1 and _epoch(h["time"]) < deploy.at - 0.002:
+                self.flag(
+                    order,
+                    "no version 2 before the deploy",
+                    f"v{h['version']} on version {h.get('definition')} at {h['time']}, "
+                    f"{deploy.at - _epoch(h['time']):.3f} s before the deploy",
+                )
+        if numbers[0] not in (1, 2) or any(n not in (1, 2) for n in numbers):
+            self.flag(order, "only declared versions", f"versions {numbers}")
+            return
+        placed = [r for r in self.history.requests if r.kind == "PLACE" and r.order == order]
+        after = placed[0].attempts[0].start - deploy.live if placed and placed[0].attempts else 0
+        if after > 0 and numbers[0] != 2:
+            self.flag(
+                order,
+                "orders placed after the deploy start on version 2",
+                f"placed {after:.3f} s after the deploy, started on version {numbers[0]}",
+            )
+        for before, h in itertools.pairwise(hist):
+            moved = h["definition"] != before["definition"]
+            origin = h.get("migratedFrom")
+            if not moved and origin is None:
+                continue
+            where = f"v{h['version']} {before['definition']} -> {h['definition']}"
+            if not deploy.migrate:
+                self.flag(order, "a pinned order stays on its version", where)
+            elif (before["definition"], h["definition"], origin) != (1, 2, 1):
+                self.flag(
+                    order,
+                    "a move is one recorded migration from 1 to 2",
+                    f"{where}, migratedFrom {origin}",
+                )
+        if hist[0].get("migratedFrom") is not None:
+            self.flag(
+                order,
+                "a move is one recorded migration from 1 to 2",
+                f"v1 records migratedFrom {hist[0]['migratedFrom']}",
+            )
+
+    def quality(self, order: str) -> None:
+        """QUALITY_APPROVED is applied at most once, only to a version 2 order waiting in
+        its quality check; no version 1 commit enters the check."""
+        hist = self.histories[order]
+        approvals = [h for h in hist if h["eventType"] == "QUALITY_APPROVED"]
+        if len(approvals) > 1:
+            self.flag(
+                order,
+                "a quality check is approved once",
+                f"QUALITY_APPROVED applied at {[h['version'] for h in approvals]}",
+            )
+        for h in approvals:
+            if h.get("definition") != 2 or h.get("from") != "qualityCheck":
+                self.flag(
+                    order,
+                    "an approval applies only to a quality check",
+                    f"v{h['version']} on version {h.get('definition')} from {h.get('from')}",
+                )
+        for h in hist:
+            if h.get("definition") == 1 and h.get("to") == "qualityCheck":
+                self.flag(order, "version 1 has no quality check", f"v{h['version']}")
+
+    def counters(self) -> None:
+        """Every order ended, so no version counts an instance in flight."""
+        left = {k: n for k, n in self.in_flight.items() if n}
+        if left:
+            self.flag(None, "in-flight counters back to 0", f"counters left: {left}")
 
     def published_handled(self) -> None:
         """Every command SNS took reached its station's queue and was handled there."""

@@ -62,6 +62,19 @@ class Delivery:
 
 
 @dataclass(slots=True)
+class Deploy:
+    """A deploy of order chart version 2 during the schedule: when its code went live,
+    whether the v1 -> v2 migration was declared, how many orders had been placed by then
+    and the states the orders in flight were in."""
+
+    at: float  # just before the new code went live
+    live: float  # every invocation started after this runs the new code
+    migrate: bool
+    placed: int
+    in_flight: dict[str, int]
+
+
+@dataclass(slots=True)
 class Poison:
     queue: str
     body: str
@@ -76,6 +89,7 @@ class History:
         self.poison: list[Poison] = []
         self.fates: dict[str, dict[str, Any]] = {}
         self.harness_errors: list[str] = []
+        self.deploys: list[Deploy] = []
         self.counts: dict[str, int] = {}
         self._lock = threading.Lock()
 

@@ -1,6 +1,7 @@
 """Run a randomized fault schedule over many orders and check the whole history.
 
-    python -m tests.chaos.run            # CHAOS_ORDERS (500), CHAOS_SEED (random)
+    python -m tests.chaos.run            # CHAOS_ORDERS (500), CHAOS_SEED (random),
+                                         # CHAOS_DEPLOY (pinned, migrate; none by default)
 
 The seed fixes every actor's plan (what each customer does, each fault draw of each
 invocation, each bus decision); the interleaving of threads is the machine's, so a
@@ -23,11 +24,13 @@ from typing import Any
 from tests.chaos.actors import Caller, Customer, Staff, Sweeper
 from tests.chaos.bus import Bus
 from tests.chaos.checker import Checker, Violation, _state
+from tests.chaos.deploy import Deployer, QualityCheck
 from tests.chaos.faults import Crash, FaultInjector, Rates
 from tests.chaos.history import History
 from tests.chaos.stack import QUEUES, Stack
 
 PUMPS_PER_QUEUE = 2
+DEPLOYS = (None, "pinned", "migrate")
 QUIET_ROUNDS = 80
 
 
@@ -75,8 +78,13 @@ def run(
     customers: int = 10,
     tail_seconds: float = 1.0,
     progress: Any = None,
+    deploy: str | None = None,
 ) -> Report:
-    """The whole schedule, quiescence, then the checker."""
+    """The whole schedule, quiescence, then the checker. ``deploy``: None (version 1
+    throughout), "pinned" or "migrate" (order chart version 2 deployed part way through,
+    without or with the v1 -> v2 migration)."""
+    if deploy not in DEPLOYS:
+        raise ValueError(f"deploy: one of {DEPLOYS}, not {deploy!r}")
     started = time.time()
     injector = FaultInjector(seed, rates or Rates())
     history = History()
@@ -102,6 +110,13 @@ def run(
                 background.append(threading.Thread(target=staff.run))
         sweeper = Sweeper(stack, injector, history, random.Random(f"{seed}:sweeper"), stop)
         background.append(threading.Thread(target=sweeper.run))
+        quality = QualityCheck(stack, injector, history)
+        step = functools.partial(quality.step, random.Random(f"{seed}:quality"))
+        background.append(threading.Thread(target=_loop, args=(step, stop, history, "quality")))
+        if deploy:
+            rng = random.Random(f"{seed}:deploy")
+            deployer = Deployer(stack, history, orders, deploy == "migrate", rng, stop)
+            background.append(threading.Thread(target=deployer.run))
         for t in threads + background:
             t.daemon = True
             t.start()
@@ -118,10 +133,12 @@ def run(
         for t in background:
             t.join(timeout=30)
         injector.enabled = False
+        if deploy and not history.deploys:
+            history.add("harness_errors", "the deploy never happened")
         schedule_done = time.time()
         if progress:
             progress(f"  {schedule_done - started:5.0f} s  schedule done; quiescence (faults off)")
-        quiesce(stack, bus, caller, history)
+        quiesce(stack, bus, caller, history, quality)
         if stack.unhooked_clients():
             history.add("harness_errors", "the runtime made boto3 clients the injector missed")
         quiet = time.time()
@@ -144,10 +161,13 @@ def run(
         stack.close()
 
 
-def quiesce(stack: Stack, bus: Bus, caller: Caller, history: History) -> None:
+def quiesce(
+    stack: Stack, bus: Bus, caller: Caller, history: History, quality: QualityCheck
+) -> None:
     """Faults off: release what the bus holds, deliver every queue, sweep, let staff
-    finish what they hold (not what they abandoned), and when nothing else moves let
-    the clock run so every timer fires; until nothing moves at all (bounded)."""
+    finish what they hold (not what they abandoned) and the quality check approve what
+    waits for it (not what it forgets), and when nothing else moves let the clock run
+    so every timer fires; until nothing moves at all (bounded)."""
     rng = random.Random(0)
     token = stack.staff_token
     for _ in range(QUIET_ROUNDS):
@@ -165,6 +185,7 @@ def quiesce(stack: Stack, bus: Bus, caller: Caller, history: History) -> None:
             for order in staff.held(token):
                 staff.finish(order, token, rng)
                 moved += 1
+        moved += quality.step(rng, chaos=False)
         if not moved:
             if not bus.waiting():
                 return
@@ -226,16 +247,59 @@ def figures(history: History, injector: FaultInjector, checker: Checker) -> dict
             f"{counts.get('timers fired', 0)} / {counts.get('timers delivered early', 0)}"
         ),
         "poison messages": len(history.poison),
+        **deploy_figures(history, checker),
         "violations": len(checker.violations),
         **{f"  {rule}": n for rule, n in rules.most_common()},
     }
 
 
+def deploy_figures(history: History, checker: Checker) -> dict[str, Any]:
+    """What the deploy did: when, what was in flight, orders per version, migrations,
+    quality checks (empty without a deploy)."""
+    if not history.deploys:
+        return {}
+    deploy = history.deploys[0]
+    paths: Counter[str] = Counter()
+    migrations = approved = timed_out = 0
+    for hist in checker.histories.values():
+        numbers = [h.get("definition") for h in hist]
+        if numbers:
+            paths[" -> ".join(f"v{n}" for n in dict.fromkeys(numbers))] += 1
+        migrations += sum(1 for h in hist if h.get("migratedFrom") is not None)
+        approved += sum(1 for h in hist if h["eventType"] == "QUALITY_APPROVED")
+        timed_out += sum(1 for h in hist if "qualityTimeout" in h["eventType"])
+    counts = history.counts
+    return {
+        "deploy": (
+            f"version 2 {'with the v1 -> v2 migration' if deploy.migrate else 'pinned'}, "
+            f"after {deploy.placed} orders placed"
+        ),
+        "  in flight at the deploy": ", ".join(f"{s} {n}" for s, n in deploy.in_flight.items())
+        or "none",
+        "  orders per version": ", ".join(f"{k} {n}" for k, n in sorted(paths.items())),
+        "  migrations recorded": migrations,
+        "  quality checks approved / timed out": f"{approved} / {timed_out}",
+        "  approvals sent / again / stray / failed": (
+            f"{counts.get('quality approvals sent', 0)} / "
+            f"{counts.get('quality approvals sent again (new id)', 0)} / "
+            f"{counts.get('quality approvals sent (stray)', 0)} / "
+            f"{counts.get('quality approvals failed to publish', 0)}"
+        ),
+    }
+
+
 def main() -> int:
     orders = int(os.environ.get("CHAOS_ORDERS", "500"))
+    deploy = os.environ.get("CHAOS_DEPLOY") or None
     seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 10**9))
     print(f"chaos: {orders} orders, seed {seed} (CHAOS_SEED={seed} reproduces it)", flush=True)
-    report = run(orders, seed, tail_seconds=2.0, progress=lambda line: print(line, flush=True))
+    report = run(
+        orders,
+        seed,
+        tail_seconds=2.0,
+        progress=lambda line: print(line, flush=True),
+        deploy=deploy,
+    )
     print(report.table())
     print(report.explain())
     return 1 if report.violations else 0

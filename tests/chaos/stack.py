@@ -123,6 +123,11 @@ class Stack:
         timers.MAX_SQS_DELAY_SECONDS = 0  # the harness holds timers and decides when they fire
 
         from app import app
+        from chalicelib.orders import service
+        from chalicelib.registry import WORKFLOWS
+
+        self._service, self._workflows = service, WORKFLOWS
+        self._deployed = WORKFLOWS["order"], service.ORDERS
 
         self._levels = {name: logging.getLogger(name).level for name in QUIET}
         for name in QUIET:
@@ -134,6 +139,7 @@ class Stack:
         self.gateway = LocalGateway(app, config)
         self.sqs = session.client("sqs", endpoint_url=self.moto.url)
         self.ddb = session.client("dynamodb", endpoint_url=self.moto.url)
+        self.sns = session.client("sns", endpoint_url=self.moto.url)
         self.staff_token = auth.issue(SECRET, "staff-1", roles=["staff"])
         self._auth = auth
 
@@ -237,6 +243,21 @@ class Stack:
             QueueUrl=self.made.queue_urls[queue], ReceiptHandle=message["ReceiptHandle"]
         )
 
+    def deploy(self, workflow: Any) -> None:
+        """Deploy ``workflow`` as the order workflow, the way a stack update would: first
+        the order events subscription's filter policy (the bus events the new version
+        declares), then the code every new invocation runs. Invocations already running
+        finish on the definition they loaded (old containers draining)."""
+        from chalicelib.orders import service
+        from chalicelib.registry import WORKFLOWS
+
+        self.sns.set_subscription_attributes(
+            SubscriptionArn=self.made.arns["OrderEventsSubscription"],
+            AttributeName="FilterPolicy",
+            AttributeValue=json.dumps({"type": sorted(workflow.bus_events)}),
+        )
+        WORKFLOWS["order"] = service.ORDERS = workflow
+
     def unhooked_clients(self) -> int:
         """Runtime clients created after the hooks were attached (their calls escaped
         the injector); 0 when the factory is still the one cached function."""
@@ -244,6 +265,7 @@ class Stack:
         return max(0, info().currsize - 3) if info else 0
 
     def close(self) -> None:
+        self._workflows["order"], self._service.ORDERS = self._deployed
         self.app.__class__ = self._app_class
         self._timers.MAX_SQS_DELAY_SECONDS = self._max_delay
         self.moto.stop()

@@ -1,0 +1,145 @@
+"""The checker's rules about a deploy fail when their guarantee is broken: each is fed a
+history with one injected defect (and the same history without it passes)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.chaos.checker import Checker
+from tests.chaos.faults import FaultInjector, Published, Rates
+from tests.chaos.history import Attempt, Deploy, History, Request
+
+ORDER = "o1"
+DEPLOYED = 1_000_000.0
+
+
+def _time(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _record(version: int, event: str, definition: int, at: float, **extra) -> dict:
+    return {
+        "version": version,
+        "eventType": event,
+        "eventId": extra.pop("eventId", f"e{version}"),
+        "time": _time(at),
+        "definition": definition,
+        "effects": extra.pop("effects", []),
+        **extra,
+    }
+
+
+def _checker(hist: list[dict], migrate: bool | None = True, placed_at: float = 0.0) -> Checker:
+    history = History()
+    if migrate is not None:
+        history.deploys.append(Deploy(DEPLOYED, DEPLOYED + 0.01, migrate, 5, {}))
+    if placed_at:
+        place = Request(ORDER, "c1", "PLACE", "POST", "/orders", {}, "k")
+        place.attempts.append(Attempt(placed_at, placed_at + 0.1, 201, {}, []))
+        history.requests.append(place)
+    checker = Checker(None, history, FaultInjector(0, Rates.off()))  # type: ignore[arg-type]
+    checker.histories[ORDER] = hist
+    checker.items[ORDER] = {"definition": {"N": str(hist[-1]["definition"])}}
+    return checker
+
+
+def _rules(checker: Checker) -> set[str]:
+    checker.definitions(ORDER)
+    checker.quality(ORDER)
+    checker.commands_committed(ORDER)
+    checker.counters()
+    return {v.rule for v in checker.violations}
+
+
+def _migrated(moved_at: int = 3, recorded: bool = True) -> list[dict]:
+    before, after = DEPLOYED - 10, DEPLOYED + 10
+    hist = [_record(v, "E", 1, before + v) for v in range(1, moved_at)]
+    hist += [
+        _record(v, "E", 2, after + v, **({"migratedFrom": 1} if recorded and v == moved_at else {}))
+        for v in range(moved_at, 6)
+    ]
+    return hist
+
+
+def test_a_legal_migration_passes():
+    assert _rules(_checker(_migrated())) == set()
+
+
+@pytest.mark.parametrize(
+    ("defect", "rule"),
+    [
+        ("pinned", "a pinned order stays on its version"),
+        ("unrecorded", "a move is one recorded migration from 1 to 2"),
+        ("back", "a move is one recorded migration from 1 to 2"),
+        ("early", "no version 2 before the deploy"),
+        ("stored", "an instance records its version"),
+        ("new on v1", "orders placed after the deploy start on version 2"),
+        ("no deploy", "one version without a deploy"),
+    ],
+)
+def test_an_illegal_version_sequence_is_caught(defect, rule):
+    hist, migrate, placed = _migrated(), True, 0.0
+    if defect == "pinned":
+        migrate = False
+    elif defect == "unrecorded":
+        hist = _migrated(recorded=False)
+    elif defect == "back":
+        hist.append(_record(6, "E", 1, DEPLOYED + 20))
+    elif defect == "early":
+        hist[2]["time"] = _time(DEPLOYED - 1)
+    elif defect == "new on v1":
+        placed = DEPLOYED + 1
+    elif defect == "no deploy":
+        migrate = None
+    checker = _checker(hist, migrate, placed)
+    if defect == "stored":
+        checker.items[ORDER] = {"definition": {"N": "1"}}
+    assert rule in _rules(checker)
+
+
+def _quality(approvals: int, definition: int = 2) -> list[dict]:
+    hist = [_record(1, "PIZZA_READY", definition, DEPLOYED + 1, to="qualityCheck")]
+    hist += [
+        _record(1 + i, "QUALITY_APPROVED", definition, DEPLOYED + 2 + i, **{"from": "qualityCheck"})
+        for i in range(1, approvals + 1)
+    ]
+    return hist
+
+
+def test_quality_rules():
+    assert _rules(_checker(_quality(1))) == set()
+    assert "a quality check is approved once" in _rules(_checker(_quality(2)))
+    on_v1 = _rules(_checker(_quality(1, definition=1), migrate=True))
+    assert {"an approval applies only to a quality check", "version 1 has no quality check"} <= (
+        on_v1
+    )
+
+
+def _commands(published: list[str], cancelled: bool = False) -> Checker:
+    hist = [
+        _record(1, "CONFIRM_PIZZA", 1, 1.0, effects=["action:x", "invoke:kitchen"]),
+        _record(2, "E", 1, 2.0, effects=["cancel_invoke:kitchen"] if cancelled else []),
+    ]
+    checker = _checker(hist, migrate=None)
+    for message_id in published:
+        checker.injector.published.append(
+            Published(1.5, message_id, "MAKE_PIZZA", ORDER, "test", 1.0, 1)
+        )
+    return checker
+
+
+def test_command_rules():
+    assert _rules(_commands(["order.o1.v1.1"])) == set()
+    assert _rules(_commands(["order.o1.v1.1", "order.o1.v1.1"])) == set()  # at least once
+    assert _rules(_commands([], cancelled=True)) == set()
+    assert "a committed command is published or cancelled" in _rules(_commands([]))
+    extra = _rules(_commands(["order.o1.v1.1", "order.o1.v2.0"]))
+    assert "a published command was committed" in extra
+
+
+def test_counters_left_in_flight_are_caught():
+    checker = _checker(_migrated())
+    checker.in_flight["order v2"] = 1
+    assert "in-flight counters back to 0" in _rules(checker)
