@@ -58,12 +58,17 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 class LiveLog(logging.Handler):
-    """One readable line per committed transition: time, order, event, from -> to."""
+    """One readable line per committed transition: time, order, event, from -> to.
+
+    Reads the journal's JSON lines (Powertools' formatter) and the domain's notes (a JSON
+    message of their own)."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            entry = json.loads(record.getMessage())
-        except ValueError:
+            entry = json.loads(self.format(record))
+            if "kind" not in entry:
+                entry = json.loads(entry["message"])
+        except (ValueError, TypeError, KeyError):
             return
         stamp = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
         kind = entry.get("kind")
@@ -165,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     # of the whole table, so locally fewer shards keep a long session fast
     os.environ.setdefault("OUTBOX_SHARDS", "4")
     os.environ.setdefault("STATION_SHARDS", "1")
+    # metrics are EMF lines on stdout: on the console they would drown the readable lines
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     import boto3
 
     moto = None
@@ -191,15 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     from chalice.config import Config
     from chalice.local import create_local_server
 
-    from chalicelib.runtime import clients
+    from chalicelib.runtime import clients, journal
     from local.serving import widen_backlog
 
     clients.reset()
     import app as app_module
 
     app = app_module.app
-    logging.getLogger("workflow").handlers[:] = [LiveLog()]
-    logging.getLogger("workflow").propagate = False
+    journal.show_with(LiveLog())
     config = Config.create(
         chalice_stage="dev", project_dir=str(ROOT), app_name="tropical-pizzas",
         config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()),

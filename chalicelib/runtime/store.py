@@ -491,3 +491,19 @@ def listed(workflow: str) -> list[Instance]:
 def outbox_shards() -> list[str]:
     """Every shard of the pending index that holds outboxes."""
     return [f"outbox#{n:02d}" for n in range(settings().outbox_shards)]
+
+
+def oldest_pending(shard_key: str) -> str | None:
+    """When the oldest outbox in one shard of the pending index became pending (ISO
+    time; one read of one item), or None when the shard holds none."""
+    page = call(
+        _ddb().query,
+        IndexName=PENDING_INDEX,
+        KeyConditionExpression="pendingShard = :s",
+        ExpressionAttributeValues={":s": {"S": shard_key}},
+        ProjectionExpression="pendingSince",
+        ScanIndexForward=True,
+        Limit=1,
+    )
+    items = page.get("Items", [])
+    return items[0]["pendingSince"]["S"] if items else None
