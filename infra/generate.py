@@ -30,7 +30,7 @@ RETENTION_SECONDS = 14 * 86400  # the longest SQS keeps a message: room to redri
 VISIBILITY_SECONDS = 180  # six times the queue consumers' 30 s timeout (AWS's advice)
 CONSUMER_TIMEOUT_SECONDS = 30
 MAX_RECEIVES = 5
-METRICS_NAMESPACE = "TropicalPizzas"
+METRICS_NAMESPACE = "TropicalPizzas"  # POWERTOOLS_METRICS_NAMESPACE in base.json
 OUTBOX_AGE_ALARM_SECONDS = 300
 
 
@@ -62,8 +62,8 @@ class Function:
 COMMITS = ("table", "publish", "timers", "websockets")  # commits and sends after them
 FIXED = (
     Function("APIHandler", "api", COMMITS),
-    Function("JwtAuthorizer", "authorizer", ("secret",)),
-    Function("WebsocketConnect", "ws-connect", ("table", "secret")),
+    Function("JwtAuthorizer", "authorizer", ("verify",)),
+    Function("WebsocketConnect", "ws-connect", ("table", "verify")),
     Function("WebsocketMessage", "ws-message", ("table", "websockets")),
     Function("WebsocketDisconnect", "ws-disconnect", ("table",)),
     Function("OutboxSweeper", "outbox-sweeper", COMMITS),
@@ -107,7 +107,8 @@ def _grant(grant: str) -> dict[str, Any]:
                 ":${WebsocketAPI}/*"
             },
         ),
-        "secret": ("secretsmanager:GetSecretValue", {"Ref": "JwtSecret"}),
+        # the HS256 key exists only in an hs256 stack; OIDC needs no secret at all
+        "verify": ("secretsmanager:GetSecretValue", {"Ref": "JwtSecret"}),
     }
     action, resource = statements[grant]
     statement = {
@@ -116,9 +117,61 @@ def _grant(grant: str) -> dict[str, Any]:
         "Action": action,
         "Resource": resource,
     }
-    if grant == "metrics":
-        statement["Condition"] = {"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}}
+    if grant == "verify":
+        return {"Fn::If": ["UseHs256", statement, {"Ref": "AWS::NoValue"}]}
     return statement
+
+
+_NOTHING = {"Ref": "AWS::NoValue"}
+# the issuer and audience the functions that verify tokens trust: another OIDC issuer if
+# given, else the Cognito pool given, else the one this stack makes
+_ISSUER = {
+    "Fn::If": [
+        "UseOtherIssuer",
+        {"Ref": "OidcIssuer"},
+        {
+            "Fn::Sub": [
+                "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/${Pool}",
+                {
+                    "Pool": {
+                        "Fn::If": [
+                            "UseExistingPool",
+                            {"Ref": "ExistingUserPoolId"},
+                            {"Fn::If": ["MakeUserPool", {"Ref": "UserPool"}, ""]},
+                        ]
+                    }
+                },
+            ]
+        },
+    ]
+}
+_AUDIENCE = {
+    "Fn::If": [
+        "UseOtherIssuer",
+        {"Ref": "OidcAudience"},
+        {
+            "Fn::If": [
+                "UseExistingPool",
+                {"Ref": "ExistingUserPoolClientId"},
+                {"Fn::If": ["MakeUserPool", {"Ref": "UserPoolClient"}, ""]},
+            ]
+        },
+    ]
+}
+VERIFY_ENVIRONMENT = {
+    "AUTH_MODE": {"Ref": "AuthMode"},
+    "JWT_SECRET_ARN": {"Fn::If": ["UseHs256", {"Ref": "JwtSecret"}, _NOTHING]},
+    "OIDC_ISSUER": {"Fn::If": ["UseHs256", _NOTHING, _ISSUER]},
+    "OIDC_AUDIENCE": {"Fn::If": ["UseHs256", _NOTHING, _AUDIENCE]},
+    "ROLES_CLAIM": {"Ref": "RolesClaim"},
+}
+# Tracing is Active (base.json): segments go to X-Ray, which has no resource to scope to
+_XRAY = {
+    "Sid": "Traces",
+    "Effect": "Allow",
+    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+    "Resource": "*",
+}
 
 
 def _function(function: Function) -> dict[str, Any]:
@@ -131,14 +184,15 @@ def _function(function: Function) -> dict[str, Any]:
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Resource": _arn(logs),
         },
+        _XRAY,
         *(_grant(g) for g in function.grants),
     ]
     properties: dict[str, Any] = {
         "FunctionName": _named(function.suffix),
         "Role": _arn(f"{function.logical}Role"),
     }
-    if "secret" in function.grants:
-        properties["Environment"] = {"Variables": {"JWT_SECRET_ARN": {"Ref": "JwtSecret"}}}
+    if "verify" in function.grants:
+        properties["Environment"] = {"Variables": VERIFY_ENVIRONMENT}
     if function.queue is not None:
         queue = function.queue
         statements.append(
@@ -443,8 +497,11 @@ def generate(queues: list[Queue]) -> dict[str, Any]:
     resources.update(_policy(queues))
     for function in made:
         resources.update(_function(function))
-    # API Gateway's metrics carry the API's name: one per stack
-    resources["RestAPI"] = {"Properties": {"Name": {"Ref": "AWS::StackName"}}}
+    # API Gateway's metrics carry the API's name: one per stack; its traces join the
+    # functions' (and, through SNS and SQS, the consumers')
+    resources["RestAPI"] = {
+        "Properties": {"Name": {"Ref": "AWS::StackName"}, "TracingEnabled": True}
+    }
     resources.update(_alarms(queues, made))
     resources.update(_dashboard(queues))
     return template
