@@ -245,7 +245,7 @@ for _queue in QUEUES:  # every workflow's events, every service's commands, the 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def outbox_sweeper(event: Any) -> dict:
-    return {"swept": sweeper.sweep(WORKFLOWS)}
+    return {"swept": sweeper.run(WORKFLOWS)}
 
 
 def _ws(handle: Callable[[], Any]) -> dict:

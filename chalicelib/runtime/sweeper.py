@@ -5,10 +5,10 @@ turn, and handles each instance (and each shard's read) alone: one that fails is
 logged and skipped, the rest are still swept. A run is bounded (instances and
 seconds); whatever it leaves waits for the next run, which starts at another shard.
 
-Each run also measures the outbox for the operator: ``OutboxOldestAgeSeconds``, how long
-the oldest pending outbox has waited (one single-item read per shard, 0 when none is
-pending), ``OutboxPending``, the instances it found pending past the grace period, and
-``OutboxSwept``, those it sent.
+Each sweep counts ``OutboxPending``, the instances it found pending past the grace
+period, and ``OutboxSwept``, those it sent; the scheduled ``run`` first measures
+``OutboxOldestAgeSeconds``, how long the oldest pending outbox has waited (one
+single-item read per shard, 0 when none is pending).
 """
 
 from __future__ import annotations
@@ -24,6 +24,13 @@ from .settings import settings
 from .workflow import Workflow
 
 
+def run(workflows: Mapping[str, Workflow]) -> int:
+    """The scheduled job: measure the oldest pending outbox, then sweep; returns how many
+    were swept."""
+    metrics.record("OutboxOldestAgeSeconds", "Seconds", oldest_age(store.outbox_shards()))
+    return sweep(workflows)
+
+
 def sweep(workflows: Mapping[str, Workflow], grace_seconds: int | None = None) -> int:
     """Send outboxes pending longer than the grace period; returns how many were swept."""
     current = settings()
@@ -32,7 +39,6 @@ def sweep(workflows: Mapping[str, Workflow], grace_seconds: int | None = None) -
     deadline = time.monotonic() + current.sweep_max_seconds
     shards = store.outbox_shards()
     first = int(time.time() // 60) % len(shards)  # each run starts at another shard
-    metrics.record("OutboxOldestAgeSeconds", "Seconds", oldest_age(shards))
     with time_budget(deadline):  # one slow instance cannot overrun the run
         found, swept = _sweep_shards(workflows, shards[first:] + shards[:first], cutoff, deadline)
     metrics.count("OutboxPending", found)

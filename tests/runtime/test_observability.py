@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from chalicelib.orders.models import NoPayload
-from chalicelib.runtime import bus, intake, journal, metrics, orchestrator, store, sweeper
+from chalicelib.runtime import bus, clients, intake, journal, metrics, orchestrator, store, sweeper
 from chalicelib.runtime import timers as durable
 from chalicelib.runtime.errors import Unavailable
 from chalicelib.runtime.orchestrator import BUS, CLIENT, Incoming
@@ -156,8 +156,10 @@ def test_a_sweep_measures_the_oldest_pending_outbox(aws, monkeypatch, capsys):
     assert 119 <= sweeper.oldest_age(shards, now=later) <= 121
     monkeypatch.setattr(bus, "publish", lambda event: "sent")
     _lines(capsys)
+    monkeypatch.setenv("OUTBOX_GRACE_SECONDS", "0")
+    clients.reset()
     with metrics.collected():
-        assert sweeper.sweep({"jobs": wf}, grace_seconds=0) == 1
+        assert sweeper.run({"jobs": wf}) == 1  # the scheduled job: measure, then sweep
     lines = _lines(capsys)
     (age,) = _metric(lines, "OutboxOldestAgeSeconds")
     assert _dimensions(age) == [["service"]]
