@@ -14,6 +14,7 @@ from chalicelib.orders import service
 from chalicelib.registry import QUEUES, SERVICES, WORKFLOWS
 from chalicelib.runtime import (
     auth,
+    definitions,
     follow,
     inspection,
     intake,
@@ -90,11 +91,11 @@ def _key() -> str | None:
     return idempotency_key(dict(app.current_request.headers))
 
 
-@app.route("/workflows/order", methods=["GET"], authorizer=jwt_authorizer)
+@app.route("/workflows/{name}", methods=["GET"], authorizer=jwt_authorizer)
 @api()
-def order_workflow() -> dict:
+def workflow_definition(name: str) -> dict:
     _principal()
-    return service.workflow_definition()
+    return definitions.describe(WORKFLOWS, name)
 
 
 @app.route("/orders", methods=["POST"], authorizer=jwt_authorizer)

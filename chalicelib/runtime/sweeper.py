@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from . import clock, journal, metrics, store
 from .errors import Unavailable
@@ -35,7 +35,7 @@ def sweep(workflows: Mapping[str, Workflow], grace_seconds: int | None = None) -
     """Send outboxes pending longer than the grace period; returns how many were swept."""
     current = settings()
     grace = current.outbox_grace_seconds if grace_seconds is None else grace_seconds
-    cutoff = clock.stamp(datetime.now(UTC) - timedelta(seconds=grace))
+    cutoff = clock.stamp(clock.current() - timedelta(seconds=grace))
     deadline = time.monotonic() + current.sweep_max_seconds
     shards = store.outbox_shards()
     first = int(time.time() // 60) % len(shards)  # each run starts at another shard
@@ -60,7 +60,7 @@ def oldest_age(shards: list[str], now: datetime | None = None) -> float:
             oldest = since
     if oldest is None:
         return 0.0
-    return max(0.0, ((now or datetime.now(UTC)) - clock.parse(oldest)).total_seconds())
+    return max(0.0, ((now or clock.current()) - clock.parse(oldest)).total_seconds())
 
 
 def _sweep_shards(
