@@ -46,8 +46,8 @@ def _describe(event: Any) -> tuple[str, dict[str, Any]]:
         handler = f"{context.get('httpMethod', '')} {context.get('resourcePath', '')}".strip()
     else:  # an event source's event: ``context`` is the Lambda context
         lambda_context = context
-        raw = event.to_dict() if hasattr(event, "to_dict") else {}
-        request = raw.get("requestContext") or {} if isinstance(raw, dict) else {}
+        raw = event.to_dict() if hasattr(event, "to_dict") else None
+        request = (raw.get("requestContext") if isinstance(raw, dict) else None) or {}
         name = str(getattr(lambda_context, "function_name", "") or "")
         # deployed: <app>-<stage>-<handler>; locally the handler's name alone
         handler = request.get("routeKey") or name.rsplit("-", 1)[-1] or type(event).__name__
