@@ -15,6 +15,7 @@ from chalicelib.runtime import auth, follow, intake, sweeper
 from chalicelib.runtime.errors import Unauthorized, WorkflowError
 from chalicelib.runtime.requests import idempotency_key, json_object
 from chalicelib.runtime.settings import settings
+from chalicelib.web import web
 from chalicelib.workflows import WORKFLOWS
 
 ORDER_EVENTS_QUEUE = "tropical-order-events"
@@ -24,6 +25,7 @@ TIMERS_QUEUE = "tropical-timers"
 
 app = Chalice(app_name="tropical-pizzas")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
+app.register_blueprint(web)
 app.log.setLevel(logging.INFO)
 logging.getLogger("workflow").setLevel(logging.INFO)
 

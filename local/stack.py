@@ -37,6 +37,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
     parser.add_argument("--ws-port", type=int, default=int(os.environ.get("WS_PORT", 8001)))
     parser.add_argument("--manage-port", type=int, default=int(os.environ.get("MANAGE_PORT", 8002)))
+    parser.add_argument(
+        "--sign-in-port", type=int, default=int(os.environ.get("SIGN_IN_PORT", 0))
+    )
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 0)))
     parser.add_argument(
         "--stations", choices=("auto", "manual"), default=os.environ.get("STATIONS", "auto")
@@ -151,6 +154,17 @@ def _stations(seconds: dict[str, float], stop: threading.Event) -> Loop:
     return Loop("stations", step, 0.25, stop)
 
 
+def _development_sign_in(args: argparse.Namespace) -> Any:
+    """The web console's development sign-in, told to the pages through their config."""
+    from local.signin import DevelopmentSignIn
+
+    origins = tuple(f"http://{host}:{args.port}" for host in ("127.0.0.1", "localhost"))
+    signin = DevelopmentSignIn(args.sign_in_port, origins)
+    os.environ["WEB_DEV_SIGN_IN_URL"] = signin.url
+    os.environ["WEB_WEBSOCKET_URL"] = f"ws://127.0.0.1:{args.ws_port}"
+    return signin
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     started = time.perf_counter()
@@ -181,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["TABLE_NAME"] = made.refs["OrdersTable"]
         os.environ["TOPIC_ARN"] = made.refs["EventsTopic"]
     os.environ["WEBSOCKET_ENDPOINT"] = f"http://127.0.0.1:{args.manage_port}"
+    signin = _development_sign_in(args)
 
     sys.path.insert(0, str(ROOT))
     from chalice.config import Config
@@ -232,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     http.start()
     gateway.start()
+    signin.start()
     for worker in workers:
         worker.start()
     _banner(args, gateway, time.perf_counter() - started)
@@ -248,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     for worker in workers:
         worker.join(timeout=3)
     gateway.stop()
+    signin.stop()
     server.server.shutdown()
     if moto is not None:
         moto.stop()
@@ -256,11 +273,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _banner(args: argparse.Namespace, gateway: Any, seconds: float) -> None:
-    from chalicelib.runtime import auth
+    from local.signin import mint
 
-    secret = os.environ["JWT_SECRET"]
-    customer = auth.issue(secret, "customer-1", ttl_seconds=12 * 3600)
-    staff = auth.issue(secret, "staff-1", roles=["staff"], ttl_seconds=12 * 3600)
+    customer = mint("customer-1")
+    staff = mint("staff-1", ["staff"])
     api = f"http://127.0.0.1:{args.port}"
     pizza = (
         '{"pizza": {"name": "Hawaii deluxe", "size": "large", "toppings": ["pineapple", "mango"]}}'
@@ -269,6 +285,7 @@ def _banner(args: argparse.Namespace, gateway: Any, seconds: float) -> None:
         f"""
 Tropical Pizzas is running (ready in {seconds:.1f}s; stations: {args.stations}).
 
+  web console {api}/app  (staff board {api}/app/staff)
   HTTP API    {api}
   websocket   {gateway.url}/?orderId=<orderId>&token=<token>
   customer    {customer}
