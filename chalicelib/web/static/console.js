@@ -278,15 +278,16 @@ export function activePaths(value, parent = "") {
   return paths;
 }
 
-/** A dotted leaf path with its ancestors: "a.b.c" -> ["a", "a.b", "a.b.c"]. */
-export function withAncestors(path) {
-  const parts = String(path).split(".");
-  return parts.map((_, i) => parts.slice(0, i + 1).join("."));
+function innermost(paths) {
+  return paths.filter((path) => !paths.some((other) => other.startsWith(`${path}.`)));
 }
 
 /** Draw `text` (a Mermaid stateDiagram of chalicelib's engine) into `box`, with the
  * active states highlighted and the states visited before marked. */
 export async function drawChart(box, text, active, visited = []) {
+  // a compound state filled in would hide its children: mark the innermost states only
+  active = innermost(active);
+  visited = innermost(visited);
   const prefix = prefixOf(text);
   const base = text.split("\n").filter((line) => !/^\s*class\s/.test(line));
   const activeIds = [...new Set(active.map((p) => nodeId(prefix, p)))];

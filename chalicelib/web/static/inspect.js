@@ -2,7 +2,7 @@
 // and timers, redrawn whenever the instance commits a transition.
 import {
   ApiError, activePaths, api, clockTime, connectionWords, drawChart, follow, historyRows,
-  say, signIn, takeTokenFromFragment, token, withAncestors,
+  say, signIn, takeTokenFromFragment, token,
 } from "./console.js";
 
 const $ = (id) => document.getElementById(id);
@@ -72,7 +72,7 @@ function load() {
       $("timers").textContent = JSON.stringify({ timers: instance.timers || {}, invokes: instance.invokes || {} }, null, 2);
       $("snapshot").textContent = JSON.stringify(instance.snapshot, null, 2);
       historyRows($("history"), history.transitions);
-      const visited = history.transitions.flatMap((t) => [t.from, t.to].filter(Boolean).flatMap(withAncestors));
+      const visited = history.transitions.flatMap((t) => [t.from, t.to].filter(Boolean));
       await drawChart($("chart"), instance.mermaid, activePaths(instance.snapshot?.value ?? instance.state), visited);
       $("instance").dataset.version = instance.version;
     } catch (error) {

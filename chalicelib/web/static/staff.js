@@ -7,8 +7,8 @@ import { ApiError, api, button, clockTime, follow, say, signIn, takeTokenFromFra
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 2000;
 const QUEUES = [
-  { station: "kitchen", path: "/kitchen/orders", action: "Ready", route: "ready", what: "baked" },
-  { station: "delivery", path: "/delivery/orders", action: "Delivered", route: "delivered", what: "delivered" },
+  { station: "kitchen", path: "/kitchen/orders", action: "Ready", route: "ready" },
+  { station: "delivery", path: "/delivery/orders", action: "Delivered", route: "delivered" },
 ];
 
 const followers = new Map(); // order id -> websocket handle
@@ -30,7 +30,7 @@ function row(queue, work) {
   const pizzas = (work.items || []).map((i) => `${i.name} (${i.size}: ${i.toppings.join(", ")})`).join("; ");
   const cells = [link, work.customerId, pizzas, clockTime(work.receivedAt)];
   const act = button(queue.action, () => finish(queue, work.orderId, act));
-  act.setAttribute("aria-label", `Mark order ${work.orderId.slice(0, 8)} ${queue.what}`);
+  act.setAttribute("aria-label", `${queue.action}: order ${work.orderId.slice(0, 8)}`);
   for (const content of [...cells, act]) {
     const cell = document.createElement("td");
     cell.append(content ?? "");

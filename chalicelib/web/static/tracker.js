@@ -1,7 +1,7 @@
 // The order tracker: status, progress, chart and timeline of one order, live.
 import {
   ApiError, activePaths, api, connectionWords, drawChart, follow, historyRows, markDrawn,
-  say, signIn, takeTokenFromFragment, token, withAncestors,
+  say, signIn, takeTokenFromFragment, token,
 } from "./console.js";
 
 const $ = (id) => document.getElementById(id);
@@ -78,7 +78,7 @@ async function refreshHistory(version) {
     showError(error);
   }
   historyRows($("timeline"), transitions);
-  const visited = transitions.flatMap((t) => [t.from, t.to].filter(Boolean).flatMap(withAncestors));
+  const visited = transitions.flatMap((t) => [t.from, t.to].filter(Boolean));
   await drawChart($("chart"), chartText, activePaths(shown.state), visited);
   performance.mark(`chart:v${shown.version}`);
 }
