@@ -1,5 +1,9 @@
 """`make demo`: place an order with two pizzas, confirm it, and follow it live over
-the websocket until it is delivered. Exit code 0 on ``done``."""
+the websocket until it is delivered. Exit code 0 on ``done``.
+
+The token comes from the running stack itself (its development sign-in, found through
+``/app/config.json``), so the demo works whatever JWT_SECRET the stack runs with;
+``TOKEN`` overrides it (a deployed stage has no development sign-in)."""
 
 from __future__ import annotations
 
@@ -10,8 +14,6 @@ import time
 import urllib.error
 import urllib.request
 from typing import Any
-
-from chalicelib.runtime import auth
 
 API = os.environ.get("API_URL", f"http://127.0.0.1:{os.environ.get('PORT', 8000)}")
 WS = os.environ.get("WS_URL", f"ws://127.0.0.1:{os.environ.get('WS_PORT', 8001)}")
@@ -48,6 +50,37 @@ def _call(method: str, path: str, token: str, body: Any = None) -> dict[str, Any
         return json.loads(response.read())
 
 
+class NoToken(Exception):
+    """The demo cannot get a token; the message says why and what to do."""
+
+
+def _get_json(url: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    with urllib.request.urlopen(urllib.request.Request(url, data, headers), timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def _token() -> str:
+    """A customer token the running stack accepts: ``TOKEN``, or one from its sign-in."""
+    if os.environ.get("TOKEN"):
+        return os.environ["TOKEN"]
+    try:
+        config = _get_json(f"{API}/app/config.json")
+    except urllib.error.HTTPError as error:
+        raise NoToken(
+            f"{API} answered {error.code} for /app/config.json: is it this project's stack?"
+        ) from None
+    except (urllib.error.URLError, ConnectionError) as error:
+        raise NoToken(f"The stack is not running at {API} ({error}). Start it with `make run`.")
+    if config.get("signIn") != "development":
+        raise NoToken(f"{API} has no development sign-in (a deployed stage?): set TOKEN=<jwt>.")
+    try:
+        return _get_json(config["signInUrl"] + "/token", {"user": "customer-1"})["token"]
+    except (urllib.error.URLError, ConnectionError, KeyError, ValueError) as error:
+        raise NoToken(f"The stack's development sign-in did not give a token ({error}).") from None
+
+
 def _bar(state: str) -> str:
     step = STEPS.index(state) if state in STEPS else 0
     filled = round(24 * step / (len(STEPS) - 1))
@@ -57,15 +90,19 @@ def _bar(state: str) -> str:
 def main() -> int:
     from websockets.sync.client import connect
 
-    token = auth.issue(os.environ.get("JWT_SECRET", "local-development-secret"), "demo-customer")
+    try:
+        token = _token()
+    except NoToken as error:
+        print(error)
+        return 2
     try:
         order = _call("POST", "/orders", token, {"pizza": PIZZAS[0]})
+    except urllib.error.HTTPError as error:
+        print(f"The stack refused the order with {error.code}: {error.read().decode()}")
+        return 3
     except (urllib.error.URLError, ConnectionError) as error:
         print(f"The stack is not running at {API} ({error}). Start it with `make run`.")
         return 2
-    except urllib.error.HTTPError as error:
-        print(f"The stack answered {error.code}: {error.read().decode()}")
-        return 3
     order_id = order["orderId"]
     _call("POST", f"/orders/{order_id}/pizzas", token, {"pizza": PIZZAS[1]})
     started = time.monotonic()

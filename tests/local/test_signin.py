@@ -1,0 +1,85 @@
+"""The local stack's development sign-in, and `make demo` getting its token from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+
+from chalicelib.runtime import auth
+from local.signin import PEOPLE, DevelopmentSignIn
+from tests.e2e.conftest import ROOT, auto_stack  # noqa: F401 - the fixture, shared
+
+ORIGIN = "http://127.0.0.1:8000"
+
+
+@pytest.fixture
+def signin(monkeypatch):
+    monkeypatch.setenv("JWT_SECRET", "sign-in-secret")
+    server = DevelopmentSignIn(0, (ORIGIN,)).start()
+    yield server
+    server.stop()
+
+
+def _ask(url: str, body: bytes | None = None, origin: str = ORIGIN):
+    request = urllib.request.Request(url, body, {"Origin": origin})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status, dict(answer.headers), json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+def test_people_are_listed_for_the_console_origin(signin):
+    status, headers, people = _ask(signin.url + "/people")
+    assert status == 200 and people == list(PEOPLE)
+    assert headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+def test_a_token_is_minted_with_the_stacks_secret_and_the_persons_roles(signin):
+    status, _, answer = _ask(signin.url + "/token", b'{"user": "staff-1"}')
+    assert status == 200 and answer["user"] == "staff-1"
+    principal = auth.verify(answer["token"], "sign-in-secret")
+    assert principal.user == "staff-1" and principal.is_staff
+    with pytest.raises(auth.Unauthorized):
+        auth.verify(answer["token"], "another-secret")
+
+
+@pytest.mark.parametrize("body", [b'{"user": "mallory"}', b"not json", b"[]", b'{"user": 1}'])
+def test_anyone_but_a_demo_person_is_refused(signin, body):
+    status, _, answer = _ask(signin.url + "/token", body)
+    assert status == 400 and "customer-1" in answer["message"]
+
+
+def test_another_origin_gets_no_cors_grant(signin):
+    _, headers, _ = _ask(signin.url + "/people", origin="http://evil.example")
+    assert "Access-Control-Allow-Origin" not in headers
+
+
+def test_the_demo_uses_the_running_stacks_credentials(auto_stack):
+    env = {
+        **os.environ, "API_URL": auto_stack.api, "WS_URL": auto_stack.ws,
+        "JWT_SECRET": "not-the-stacks-secret", "DEMO_TIMEOUT": "60",
+    }  # fmt: skip
+    env.pop("TOKEN", None)
+    demo = subprocess.run(
+        [sys.executable, "-m", "local.demo"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=90,
+    )  # fmt: skip
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "delivered. enjoy!" in demo.stdout
+
+
+def test_the_demo_says_when_no_stack_is_running():
+    env = {**os.environ, "API_URL": "http://127.0.0.1:9", "TOKEN": ""}
+    demo = subprocess.run(
+        [sys.executable, "-m", "local.demo"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=30,
+    )  # fmt: skip
+    assert demo.returncode == 2
+    assert "The stack is not running at http://127.0.0.1:9" in demo.stdout

@@ -1,0 +1,106 @@
+"""The web console's routes: pages and files without a token, their configuration."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from chalice import Chalice
+from chalice.test import Client
+
+from chalicelib.web import web
+from chalicelib.web.assets import PAGES, STATIC
+
+PAGE_PATHS = ["/app", "/app/orders/abc", "/app/staff", "/app/inspect/order/abc"]
+
+
+@pytest.fixture
+def client(monkeypatch):
+    for name in ("WEB_WEBSOCKET_URL", "WEB_SIGN_IN_URL", "WEB_DEV_SIGN_IN_URL", "WEBSOCKET_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    app = Chalice("console-test")
+    app.register_blueprint(web)
+    with Client(app) as client:
+        yield client
+
+
+@pytest.mark.parametrize("path", PAGE_PATHS)
+def test_pages_are_served_without_a_token(client, path):
+    answer = client.http.get(path)
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert answer.body.startswith(b"<!doctype html>")
+    assert "script-src 'self';" in answer.headers["Content-Security-Policy"]
+
+
+def test_the_policy_lets_pages_reach_the_websocket_and_the_sign_in(client, monkeypatch):
+    monkeypatch.setenv("WEB_WEBSOCKET_URL", "ws://127.0.0.1:8001")
+    monkeypatch.setenv("WEB_DEV_SIGN_IN_URL", "http://127.0.0.1:8003")
+    policy = client.http.get("/app").headers["Content-Security-Policy"]
+    assert "connect-src 'self' ws://127.0.0.1:8001 http://127.0.0.1:8003;" in policy
+
+
+def test_config_in_the_local_stack_offers_the_development_sign_in(client, monkeypatch):
+    monkeypatch.setenv("WEB_WEBSOCKET_URL", "ws://127.0.0.1:8001")
+    monkeypatch.setenv("WEB_DEV_SIGN_IN_URL", "http://127.0.0.1:8003")
+    assert json.loads(client.http.get("/app/config.json").body) == {
+        "websocketUrl": "ws://127.0.0.1:8001",
+        "signIn": "development",
+        "signInUrl": "http://127.0.0.1:8003",
+    }
+
+
+def test_config_deployed_takes_the_identity_provider_and_the_websocket_api(client, monkeypatch):
+    endpoint = "https://abc123.execute-api.eu-west-1.amazonaws.com/api"
+    monkeypatch.setenv("WEBSOCKET_ENDPOINT", endpoint)
+    monkeypatch.setenv("WEB_SIGN_IN_URL", "https://auth.example.com/oauth2/authorize?x=1")
+    assert json.loads(client.http.get("/app/config.json").body) == {
+        "websocketUrl": "wss://abc123.execute-api.eu-west-1.amazonaws.com/api",
+        "signIn": "token",
+        "signInUrl": "https://auth.example.com/oauth2/authorize?x=1",
+    }
+
+
+def test_config_without_settings_has_no_websocket_and_no_sign_in(client):
+    assert json.loads(client.http.get("/app/config.json").body) == {
+        "websocketUrl": None,
+        "signIn": "token",
+        "signInUrl": None,
+    }
+
+
+@pytest.mark.parametrize("name", ["nope.js", "..%2Fconfig.py", "config.py", "__init__.py"])
+def test_only_the_consoles_files_are_served(client, name):
+    answer = client.http.get(f"/app/static/{name}")
+    assert answer.status_code == 404
+    assert json.loads(answer.body)["error"] == "NotFound"
+
+
+def test_a_file_the_browser_has_is_not_sent_again(client):
+    first = client.http.get("/app/static/console.js")
+    assert first.status_code == 200
+    assert first.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    again = client.http.get("/app/static/console.js", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.body == b""
+
+
+def test_the_vendored_mermaid_is_cached_for_good_and_ships_its_licence(client):
+    scripts = [p.name for p in (STATIC / "vendor").glob("mermaid-*.min.js")]
+    assert len(scripts) == 1
+    answer = client.http.get(f"/app/static/{scripts[0]}")
+    assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    licence = client.http.get("/app/static/mermaid-LICENSE.txt").body.decode()
+    assert "MIT License" in licence
+
+
+@pytest.mark.parametrize("page", sorted(p.stem for p in PAGES.glob("*.html")))
+def test_every_file_a_page_names_is_served(client, page):
+    html = (PAGES / f"{page}.html").read_text()
+    names = re.findall(r'(?:src|href)="/app/static/([^"]+)"', html)
+    assert names
+    for name in names:
+        assert client.http.get(f"/app/static/{name}").status_code == 200, name
+    scripts = re.findall(r'from "\./([^"]+)"', (STATIC / f"{page}.js").read_text())
+    for name in scripts:
+        assert client.http.get(f"/app/static/{name}").status_code == 200, name
