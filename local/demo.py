@@ -72,7 +72,9 @@ def _token() -> str:
             f"{API} answered {error.code} for /app/config.json: is it this project's stack?"
         ) from None
     except (urllib.error.URLError, ConnectionError) as error:
-        raise NoToken(f"The stack is not running at {API} ({error}). Start it with `make run`.")
+        raise NoToken(
+            f"The stack is not running at {API} ({error}). Start it with `make run`."
+        ) from None
     if config.get("signIn") != "development":
         raise NoToken(f"{API} has no development sign-in (a deployed stage?): set TOKEN=<jwt>.")
     try:

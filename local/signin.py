@@ -102,7 +102,9 @@ class DevelopmentSignIn:
                     self._answer(400, {"error": "BadRequest", "message": message})
                     return
                 token = mint(person["user"], person["roles"])
-                self._answer(200, {"token": token, "user": person["user"], "roles": person["roles"]})
+                self._answer(
+                    200, {"token": token, "user": person["user"], "roles": person["roles"]}
+                )
 
         return SignIn
 

@@ -63,7 +63,9 @@ class Watched:
     are collected (``problems``)."""
 
     def __init__(self, browser: Any, stack: Stack) -> None:
-        self.context = browser.new_context(base_url=stack.api, viewport={"width": 1400, "height": 900})
+        self.context = browser.new_context(
+            base_url=stack.api, viewport={"width": 1400, "height": 900}
+        )
         self.page = self.context.new_page()
         self.problems: list[str] = []
         self.page.on(

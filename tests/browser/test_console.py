@@ -151,8 +151,10 @@ def test_errors_are_said_in_words(stack, watched):
         "**/orders/*/cancel",
         lambda route: route.fulfill(
             status=503,
-            content_type="application/json",
-            body='{"error": "StorageUnavailable", "message": "storage is unavailable; nothing was changed."}',
+            json={
+                "error": "StorageUnavailable",
+                "message": "storage is unavailable; nothing was changed.",
+            },
         ),
     )
     page.get_by_role("button", name="Cancel order").click()

@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib.runtime import auth
 from local.signin import PEOPLE, DevelopmentSignIn
-from tests.e2e.conftest import ROOT, auto_stack  # noqa: F401 - the fixture, shared
+from tests.e2e.conftest import ROOT
 
 ORIGIN = "http://127.0.0.1:8000"
 

@@ -17,7 +17,12 @@ PAGE_PATHS = ["/app", "/app/orders/abc", "/app/staff", "/app/inspect/order/abc"]
 
 @pytest.fixture
 def client(monkeypatch):
-    for name in ("WEB_WEBSOCKET_URL", "WEB_SIGN_IN_URL", "WEB_DEV_SIGN_IN_URL", "WEBSOCKET_ENDPOINT"):
+    for name in (
+        "WEB_WEBSOCKET_URL",
+        "WEB_SIGN_IN_URL",
+        "WEB_DEV_SIGN_IN_URL",
+        "WEBSOCKET_ENDPOINT",
+    ):
         monkeypatch.delenv(name, raising=False)
     app = Chalice("console-test")
     app.register_blueprint(web)
@@ -81,7 +86,9 @@ def test_a_file_the_browser_has_is_not_sent_again(client):
     first = client.http.get("/app/static/console.js")
     assert first.status_code == 200
     assert first.headers["Content-Type"] == "text/javascript; charset=utf-8"
-    again = client.http.get("/app/static/console.js", headers={"If-None-Match": first.headers["ETag"]})
+    again = client.http.get(
+        "/app/static/console.js", headers={"If-None-Match": first.headers["ETag"]}
+    )
     assert again.status_code == 304 and again.body == b""
 
 
@@ -101,6 +108,9 @@ def test_every_file_a_page_names_is_served(client, page):
     assert names
     for name in names:
         assert client.http.get(f"/app/static/{name}").status_code == 200, name
-    scripts = re.findall(r'from "\./([^"]+)"', (STATIC / f"{page}.js").read_text())
-    for name in scripts:
+    script = (STATIC / f"{page}.js").read_text()
+    for name in re.findall(r'from "\./([^"]+)"', script):
         assert client.http.get(f"/app/static/{name}").status_code == 200, name
+        named = re.findall(r'"/app/static/([^"]+)"', (STATIC / name).read_text())
+        for file in named:
+            assert client.http.get(f"/app/static/{file}").status_code == 200, file

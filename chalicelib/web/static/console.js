@@ -282,29 +282,57 @@ function innermost(paths) {
   return paths.filter((path) => !paths.some((other) => other.startsWith(`${path}.`)));
 }
 
+const MERMAID = "/app/static/mermaid-11.17.2.min.js";
+let mermaidLoading = null;
+const charts = new WeakMap(); // box -> the chart drawn in it: { text, svgId, prefix }
+
+/** Mermaid, loaded once: 3.6 MB of script that the page's first view need not wait
+ * for (pages call it early, without waiting, so it loads while they read the API). */
+export function loadMermaid() {
+  mermaidLoading ??= new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = MERMAID;
+    script.addEventListener("load", () => {
+      window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: "default" });
+      resolve(window.mermaid);
+    });
+    script.addEventListener("error", () => reject(new Error("the chart renderer did not load")));
+    document.head.append(script);
+  });
+  return mermaidLoading;
+}
+
 /** Draw `text` (a Mermaid stateDiagram of chalicelib's engine) into `box`, with the
- * active states highlighted and the states visited before marked. */
+ * active states highlighted and the states visited before marked. The chart is
+ * rendered once; later calls with the same chart only move the marks (a few DOM
+ * class changes, so a pushed view is never held up behind a render). */
 export async function drawChart(box, text, active, visited = []) {
+  const base = text.split("\n").filter((line) => !/^\s*class\s/.test(line)).join("\n");
+  let chart = charts.get(box);
+  if (!chart || chart.text !== base) {
+    const mermaid = await loadMermaid();
+    chartCount += 1;
+    const svgId = `chart-${chartCount}`;
+    const { svg } = await mermaid.render(svgId, base);
+    box.innerHTML = svg;
+    box.querySelector("svg")?.setAttribute("role", "img");
+    chart = { text: base, svgId, prefix: prefixOf(base) };
+    charts.set(box, chart);
+  }
   // a compound state filled in would hide its children: mark the innermost states only
   active = innermost(active);
-  visited = innermost(visited);
-  const prefix = prefixOf(text);
-  const base = text.split("\n").filter((line) => !/^\s*class\s/.test(line));
-  const activeIds = [...new Set(active.map((p) => nodeId(prefix, p)))];
-  const visitedIds = [...new Set(visited.map((p) => nodeId(prefix, p)))].filter((id) => !activeIds.includes(id));
-  const known = new Set([...text.matchAll(/as (s_\w+)/g)].map((m) => m[1]));
-  base.push("    classDef visited fill:#dcedc8,stroke:#33691e,stroke-width:2px");
-  const pick = (ids) => ids.filter((id) => known.has(id));
-  if (pick(visitedIds).length) base.push(`    class ${pick(visitedIds).join(",")} visited`);
-  if (pick(activeIds).length) base.push(`    class ${pick(activeIds).join(",")} active`);
-  const mermaid = window.mermaid;
-  mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: "default" });
-  chartCount += 1;
-  const { svg } = await mermaid.render(`chart-${chartCount}`, base.join("\n"));
-  box.innerHTML = svg;
-  const drawn = box.querySelector("svg");
-  drawn?.setAttribute("role", "img");
-  drawn?.setAttribute("aria-label", `Statechart; active: ${active.join(", ") || "none"}`);
+  const marks = [
+    ["visited", innermost(visited).filter((path) => !active.includes(path))],
+    ["active", active],
+  ];
+  for (const node of box.querySelectorAll("g.active, g.visited")) node.classList.remove("active", "visited");
+  for (const [mark, paths] of marks) {
+    for (const path of paths) {
+      const id = `${chart.svgId}-state-${nodeId(chart.prefix, path)}-`;
+      box.querySelector(`g[id^="${id}"]`)?.classList.add(mark);
+    }
+  }
+  box.querySelector("svg")?.setAttribute("aria-label", `Statechart; now in: ${active.join(", ") || "none"}`);
 }
 
 /** "2026-11-29T10:00:04.027Z" -> local time with milliseconds. */

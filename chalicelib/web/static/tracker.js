@@ -1,6 +1,6 @@
 // The order tracker: status, progress, chart and timeline of one order, live.
 import {
-  ApiError, activePaths, api, connectionWords, drawChart, follow, historyRows, markDrawn,
+  ApiError, activePaths, api, loadMermaid, connectionWords, drawChart, follow, historyRows, markDrawn,
   say, signIn, takeTokenFromFragment, token,
 } from "./console.js";
 
@@ -105,6 +105,7 @@ async function start() {
     ]);
     chartText = workflow.mermaid;
     drawView(view);
+    loadMermaid().catch(showError); // the order is on screen: now the chart renderer
   } catch (error) {
     showError(error);
     return;
