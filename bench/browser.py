@@ -174,7 +174,8 @@ def section(figures: dict[str, Any], orders: int) -> str:
         SECTION,
         "",
         f"Written by `make bench-browser` on {datetime.now(UTC):%Y-%m-%d}: headless Chromium "
-        f"(Debian's package) on the local stack, {os.cpu_count()} CPUs (`bench/browser.py`).",
+        f"(Debian's package) on the local stack, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at the end (`bench/browser.py`).",
         "",
         f"**Commit to screen** ({orders} orders followed to `done`, every transition committed "
         "while the tracker was open): from the transition's timestamp, taken just before its "
