@@ -50,6 +50,11 @@ class Station:
         self.reject = reject
         self.check = check
 
+    @property
+    def commands(self) -> tuple[str, ...]:
+        """The message types the station takes off its queue."""
+        return (self.command, self.cancel)
+
     def _pk(self, order_id: str) -> str:
         return f"station#{self.name}#{order_id}"
 
