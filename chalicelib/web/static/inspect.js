@@ -47,7 +47,7 @@ function outbox(messages) {
   $("outbox").replaceChildren(
     ...messages.map((m) => {
       const line = document.createElement("tr");
-      for (const text of [m.kind, m.type, m.seq, m.attempts, m.dueAt ? clockTime(m.dueAt) : "", m.messageId]) {
+      for (const text of [m.kind, m.type, [m.seq].flat().join("."), m.attempts, m.dueAt ? clockTime(m.dueAt) : "", m.messageId]) {
         const cell = document.createElement("td");
         cell.textContent = text ?? "";
         line.append(cell);
