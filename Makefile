@@ -70,7 +70,7 @@ bench: $(BIN)/.bench-installed
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) $(XSTATE)/node_modules .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(XSTATE)/node_modules $(BROWSER_TESTS)/node_modules $(BROWSER_TESTS)/artifacts .pytest_cache .ruff_cache .hypothesis
 
 # make conformance - the long run of random machines against XState (CONFORMANCE_MACHINES,
 # CONFORMANCE_EVENTS, CONFORMANCE_SEED set its size and first seed)

@@ -25,6 +25,7 @@ TYPES = {
     ".svg": "image/svg+xml",
 }
 VERSIONED = re.compile(r"-\d+\.\d+\.\d+\.")
+SAFE_BASE = re.compile(r"(/[A-Za-z0-9_.~-]+)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +38,13 @@ class Asset:
     cache_control: str
 
 
+def _etag(body: str) -> str:
+    return '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+
+
 def _asset(path: Path) -> Asset:
     body = path.read_text(encoding="utf-8")
-    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+    etag = _etag(body)
     forever = VERSIONED.search(path.name) is not None
     cache = "public, max-age=31536000, immutable" if forever else "no-cache"
     return Asset(body, TYPES[path.suffix], etag, cache)
@@ -58,6 +63,10 @@ def static(name: str) -> Asset | None:
 
 
 @cache
-def page(name: str) -> Asset:
-    """The HTML page ``pages/<name>.html`` (a name the routes choose, never the caller)."""
-    return _asset(PAGES / f"{name}.html")
+def page(name: str, base: str = "") -> Asset:
+    """The HTML page ``pages/<name>.html`` (a name the routes choose, never the caller)
+    with its links under ``base``, the path the app is served under ("" or "/<stage>")."""
+    if not SAFE_BASE.fullmatch(base):
+        raise ValueError(f"not a base path: {base!r}")
+    text = (PAGES / f"{name}.html").read_text(encoding="utf-8").replace("{{base}}", base)
+    return Asset(text, TYPES[".html"], _etag(text), "no-cache")

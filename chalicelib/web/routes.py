@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from chalice import Blueprint, Response
 
-from .assets import Asset, page, static
+from .assets import SAFE_BASE, Asset, page, static
 from .config import PageConfig
 
 web = Blueprint(__name__)
@@ -48,8 +48,21 @@ def _send(asset: Asset, extra: dict[str, str] | None = None) -> Response:
     return Response(body=asset.body, status_code=200, headers=headers)
 
 
+def stage_prefix(full_path: str, resource_path: str) -> str:
+    """The part of the address before the route's own segments: API Gateway's stage on
+    an execute-api address (``/api``), "" locally or behind a custom domain, and "" for
+    anything that is not a plain path."""
+    full = full_path.rstrip("/").split("/")
+    own = resource_path.rstrip("/").split("/")
+    prefix = "/".join(full[: max(1, len(full) - len(own) + 1)])
+    return prefix if SAFE_BASE.fullmatch(prefix) else ""
+
+
 def _page(name: str) -> Response:
-    return _send(page(name), {"Content-Security-Policy": _policy(PageConfig.from_environment())})
+    request = web.current_request
+    base = stage_prefix(request.context.get("path") or request.path, request.path)
+    policy = {"Content-Security-Policy": _policy(PageConfig.from_environment())}
+    return _send(page(name, base), policy)
 
 
 @web.route("/app", methods=["GET"])

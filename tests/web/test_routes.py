@@ -10,9 +10,15 @@ from chalice import Chalice
 from chalice.test import Client
 
 from chalicelib.web import web
-from chalicelib.web.assets import PAGES, STATIC
+from chalicelib.web.assets import PAGES, STATIC, page
+from chalicelib.web.routes import stage_prefix
 
-PAGE_PATHS = ["/app", "/app/orders/abc", "/app/staff", "/app/inspect/order/abc"]
+PAGE_OF = {
+    "customer": "/app",
+    "tracker": "/app/orders/abc",
+    "staff": "/app/staff",
+    "inspect": "/app/inspect/order/abc",
+}
 
 
 @pytest.fixture
@@ -30,7 +36,7 @@ def client(monkeypatch):
         yield client
 
 
-@pytest.mark.parametrize("path", PAGE_PATHS)
+@pytest.mark.parametrize("path", PAGE_OF.values())
 def test_pages_are_served_without_a_token(client, path):
     answer = client.http.get(path)
     assert answer.status_code == 200
@@ -101,16 +107,41 @@ def test_the_vendored_mermaid_is_cached_for_good_and_ships_its_licence(client):
     assert "MIT License" in licence
 
 
-@pytest.mark.parametrize("page", sorted(p.stem for p in PAGES.glob("*.html")))
-def test_every_file_a_page_names_is_served(client, page):
-    html = (PAGES / f"{page}.html").read_text()
+@pytest.mark.parametrize("name", sorted(p.stem for p in PAGES.glob("*.html")))
+def test_every_file_a_page_names_is_served(client, name):
+    html = client.http.get(PAGE_OF[name]).body.decode()
     names = re.findall(r'(?:src|href)="/app/static/([^"]+)"', html)
     assert names
-    for name in names:
-        assert client.http.get(f"/app/static/{name}").status_code == 200, name
-    script = (STATIC / f"{page}.js").read_text()
-    for name in re.findall(r'from "\./([^"]+)"', script):
-        assert client.http.get(f"/app/static/{name}").status_code == 200, name
-        named = re.findall(r'"/app/static/([^"]+)"', (STATIC / name).read_text())
+    for file in names:
+        assert client.http.get(f"/app/static/{file}").status_code == 200, file
+    script = (STATIC / f"{name}.js").read_text()
+    for module in re.findall(r'from "\./([^"]+)"', script):
+        assert client.http.get(f"/app/static/{module}").status_code == 200, module
+        named = re.findall(r'"/app/static/([^"]+)"', (STATIC / module).read_text())
         for file in named:
             assert client.http.get(f"/app/static/{file}").status_code == 200, file
+
+
+@pytest.mark.parametrize(
+    ("full", "resource", "prefix"),
+    [
+        ("/app/orders/abc", "/app/orders/{order_id}", ""),
+        ("/api/app/orders/abc", "/app/orders/{order_id}", "/api"),
+        ("/api/app", "/app", "/api"),
+        ("/api/app/", "/app", "/api"),
+        ("/app", "/app", ""),
+        ('/"><script>/app', "/app", ""),
+    ],
+)
+def test_pages_know_the_stage_they_are_served_under(full, resource, prefix):
+    assert stage_prefix(full, resource) == prefix
+
+
+def test_a_page_under_a_stage_links_everything_under_it():
+    text = page("tracker", "/api").body
+    assert '<meta name="api-base" content="/api">' in text
+    assert re.findall(r'(?:src|href)="(/[^"]*)"', text) == [
+        "/api/app/static/console.css", "/api/app/static/tracker.js", "/api/app", "/api/app/staff"
+    ]  # fmt: skip
+    with pytest.raises(ValueError):
+        page("tracker", '"><script>')

@@ -5,9 +5,13 @@ const TOKEN_KEY = "tropical.token";
 
 let configPromise = null;
 
+/** Where the app is served: "" locally and behind a custom domain, "/<stage>" on an
+ * execute-api address (the server writes it into each page). */
+export const BASE = document.querySelector('meta[name="api-base"]')?.content || "";
+
 /** The page configuration served by the app (websocket URL, sign-in mode). */
 export function config() {
-  configPromise ??= fetch("/app/config.json").then((answer) => {
+  configPromise ??= fetch(`${BASE}/app/config.json`).then((answer) => {
     if (!answer.ok) throw new Error(`the console configuration is missing (HTTP ${answer.status})`);
     return answer.json();
   });
@@ -83,7 +87,7 @@ export async function api(method, path, body) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let answer;
   try {
-    answer = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    answer = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
     throw new ApiError(0, null);
   }
@@ -291,7 +295,7 @@ const charts = new WeakMap(); // box -> the chart drawn in it: { text, svgId, pr
 export function loadMermaid() {
   mermaidLoading ??= new Promise((resolve, reject) => {
     const script = document.createElement("script");
-    script.src = MERMAID;
+    script.src = BASE + MERMAID;
     script.addEventListener("load", () => {
       window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: "default" });
       resolve(window.mermaid);

@@ -1,5 +1,5 @@
 // The customer page: build an order pizza by pizza, confirm it, then follow it.
-import { ApiError, api, button, say, signIn, takeTokenFromFragment, token } from "./console.js";
+import { ApiError, BASE, api, button, say, signIn, takeTokenFromFragment, token } from "./console.js";
 
 const FRUIT = [
   "banana", "coconut", "dragonfruit", "guava", "kiwi", "lychee",
@@ -51,7 +51,7 @@ function draw(view) {
   $("add").disabled = Boolean(view) && !next.has("ADD_PIZZA");
   const link = $("tracker-link");
   link.hidden = !view;
-  if (view) link.href = `/app/orders/${view.orderId}`;
+  if (view) link.href = `${BASE}/app/orders/${view.orderId}`;
 }
 
 async function act(method, path, body) {
@@ -78,7 +78,7 @@ async function confirm() {
   const view = await act("POST", `/orders/${order.orderId}/confirm`);
   if (view) {
     sessionStorage.removeItem(DRAFT_KEY);
-    window.location.assign(`/app/orders/${view.orderId}`);
+    window.location.assign(`${BASE}/app/orders/${view.orderId}`);
   }
 }
 

@@ -2,7 +2,7 @@
 // Each listed order is followed over the websocket, so an order that moves on leaves
 // the board at once; new arrivals show on the next refresh (every few seconds), as
 // no websocket announces them.
-import { ApiError, api, button, clockTime, follow, say, signIn, takeTokenFromFragment, token, who } from "./console.js";
+import { ApiError, BASE, api, button, clockTime, follow, say, signIn, takeTokenFromFragment, token, who } from "./console.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 2000;
@@ -24,7 +24,7 @@ function row(queue, work) {
   const line = document.createElement("tr");
   line.dataset.order = work.orderId;
   const link = document.createElement("a");
-  link.href = `/app/inspect/order/${work.orderId}`;
+  link.href = `${BASE}/app/inspect/order/${work.orderId}`;
   link.textContent = work.orderId.slice(0, 8);
   link.setAttribute("aria-label", `Inspect order ${work.orderId.slice(0, 8)}`);
   const pizzas = (work.items || []).map((i) => `${i.name} (${i.size}: ${i.toppings.join(", ")})`).join("; ");
