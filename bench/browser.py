@@ -130,6 +130,7 @@ def measure(orders: int, loads: int) -> dict[str, Any]:
         stack.stop()
         raise RuntimeError("the local stack did not start:\n" + "\n".join(stack.output))
     try:
+        stack.customer, stack.staff = stack.mint("bench-customer"), stack.mint("bench", ["staff"])
         with sync_playwright() as playwright:
             chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
             browser = playwright.chromium.launch(executable_path=chromium)

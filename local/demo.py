@@ -2,7 +2,7 @@
 the websocket until it is delivered. Exit code 0 on ``done``.
 
 The token comes from the running stack itself (its development sign-in, found through
-``/app/config.json``), so the demo works whatever JWT_SECRET the stack runs with;
+``/app/config.json``), so the demo works whatever issuer or JWT_SECRET the stack uses;
 ``TOKEN`` overrides it (a deployed stage has no development sign-in)."""
 
 from __future__ import annotations

@@ -31,8 +31,14 @@ PEOPLE: tuple[dict[str, Any], ...] = (
 
 
 def mint(user: str, roles: list[str] | tuple[str, ...] = ()) -> str:
-    """A token the running stack accepts, for ``user`` with ``roles``."""
-    return auth.issue(os.environ["JWT_SECRET"], user, roles, ttl_seconds=TOKEN_SECONDS)
+    """A token the running stack accepts, for ``user`` with ``roles``: from its development
+    OIDC issuer, or signed with JWT_SECRET when it runs with AUTH_MODE=hs256.
+    RuntimeError when the stack verifies another issuer's tokens (it cannot mint them)."""
+    if os.environ.get("AUTH_MODE") == "hs256":
+        return auth.issue(os.environ["JWT_SECRET"], user, roles, ttl_seconds=TOKEN_SECONDS)
+    from local import oidc
+
+    return oidc.mint(user, roles, ttl_seconds=TOKEN_SECONDS)
 
 
 class DevelopmentSignIn:
@@ -101,7 +107,13 @@ class DevelopmentSignIn:
                     message = f'send {{"user": <one of {users}>}}'
                     self._answer(400, {"error": "BadRequest", "message": message})
                     return
-                token = mint(person["user"], person["roles"])
+                try:
+                    token = mint(person["user"], person["roles"])
+                except RuntimeError:
+                    issuer = os.environ.get("OIDC_ISSUER", "another issuer")
+                    message = f"this stack takes tokens of {issuer}; sign in there"
+                    self._answer(503, {"error": "Unavailable", "message": message})
+                    return
                 self._answer(
                     200, {"token": token, "user": person["user"], "roles": person["roles"]}
                 )

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, _start
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
@@ -50,10 +50,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     """A local stack whose stations wait for staff (the board finishes orders)."""
-    stack = Stack("manual")
-    if not stack.ready.wait(30):
-        stack.stop()
-        pytest.fail("the local stack did not start:\n" + "\n".join(stack.output))
+    stack = _start("manual")
     yield stack
     assert stack.stop() == 0, "\n".join(stack.output[-20:])
 

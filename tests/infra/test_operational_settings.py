@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 
+from chalicelib import registry
 from local.provision import load_template
 from tests.conftest import REGION
 
@@ -34,7 +35,7 @@ MIN_CONCURRENCY, MAX_CONCURRENCY = 2, 1000
 
 
 def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+    return {k: v for k, v in template["Resources"].items() if v.get("Type") == kind}
 
 
 def _sqs_sources(template: dict[str, Any]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -47,20 +48,16 @@ def _sqs_sources(template: dict[str, Any]) -> list[tuple[str, dict[str, Any], di
     ]
 
 
-def _queue_named(template: dict[str, Any], arn: dict[str, str]) -> dict[str, Any]:
-    """The queue resource an event source's ``Fn::Sub`` queue ARN points at."""
-    name = arn["Fn::Sub"].rsplit(":", 1)[1]
-    [queue] = [
-        q["Properties"]
-        for q in _resources(template, "AWS::SQS::Queue").values()
-        if q["Properties"]["QueueName"] == name
-    ]
-    return queue
+def _queue_named(template: dict[str, Any], arn: dict[str, Any]) -> dict[str, Any]:
+    """The queue resource an event source's ``Fn::GetAtt`` queue ARN points at."""
+    logical, attribute = arn["Fn::GetAtt"]
+    assert attribute == "Arn"
+    return template["Resources"][logical]["Properties"]
 
 
 def test_queue_visibility_is_at_least_six_times_its_consumers_timeout(template):
     sources = _sqs_sources(template)
-    assert len(sources) == 4
+    assert len(sources) == len(registry.QUEUES)
     for name, function, event in sources:
         queue = _queue_named(template, event["Queue"])
         needed = VISIBILITY_PER_FUNCTION_TIMEOUT * function["Timeout"]
@@ -84,7 +81,7 @@ def test_functions_behind_api_gateway_end_within_its_29_second_limit(template):
 def test_source_queues_keep_messages_as_long_as_their_dead_letter_queues(template):
     queues = _resources(template, "AWS::SQS::Queue")
     sources = {k: q["Properties"] for k, q in queues.items() if "RedrivePolicy" in q["Properties"]}
-    assert len(sources) == 4
+    assert len(sources) == len(registry.QUEUES)
     for name, queue in sources.items():
         dlq = queues[queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]]["Properties"]
         assert queue.get("MessageRetentionPeriod") == FOURTEEN_DAYS, name
@@ -98,8 +95,12 @@ def test_every_subscription_has_a_dead_letter_queue_its_topic_may_send_to(templa
     its retries; the DLQ's policy must let the topic send, or the redrive fails too.
     https://docs.aws.amazon.com/sns/latest/dg/sns-configure-dead-letter-queue.html"""
     policies = _resources(template, "AWS::SQS::QueuePolicy").values()
-    subscriptions = _resources(template, "AWS::SNS::Subscription")
-    assert len(subscriptions) == 3
+    subscriptions = {
+        name: s
+        for name, s in _resources(template, "AWS::SNS::Subscription").items()
+        if s["Properties"]["Protocol"] == "sqs"
+    }
+    assert len(subscriptions) == len([q for q in registry.QUEUES if q.types])
     for name, subscription in subscriptions.items():
         props = subscription["Properties"]
         assert "RedrivePolicy" in props, f"{name} drops what it cannot deliver"
@@ -121,7 +122,7 @@ def test_every_subscription_has_a_dead_letter_queue_its_topic_may_send_to(templa
 def test_provisioned_subscriptions_redrive_to_the_dead_letter_queue(aws):
     sns = boto3.client("sns", region_name=REGION)
     subscriptions = sns.list_subscriptions()["Subscriptions"]
-    assert len(subscriptions) == 3
+    assert len(subscriptions) == len([q for q in registry.QUEUES if q.types])
     for subscription in subscriptions:
         attributes = sns.get_subscription_attributes(
             SubscriptionArn=subscription["SubscriptionArn"]
@@ -134,7 +135,7 @@ def test_every_sqs_trigger_has_a_maximum_concurrency_and_reports_item_failures(t
     """Unbounded, four SQS triggers can take an account's whole concurrency (a new
     account's quota can be small) and throttle the API."""
     sources = _sqs_sources(template)
-    assert len(sources) == 4
+    assert len(sources) == len(registry.QUEUES)
     for name, _, event in sources:
         limit = event.get("ScalingConfig", {}).get("MaximumConcurrency")
         assert limit is not None, f"{name} scales without a limit"

@@ -13,13 +13,15 @@ import pytest
 
 from chalicelib.runtime import auth
 from local.signin import PEOPLE, DevelopmentSignIn
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import ROOT, Stack
 
 ORIGIN = "http://127.0.0.1:8000"
 
 
 @pytest.fixture
 def signin(monkeypatch):
+    """The sign-in of a stack running with AUTH_MODE=hs256."""
+    monkeypatch.setenv("AUTH_MODE", "hs256")
     monkeypatch.setenv("JWT_SECRET", "sign-in-secret")
     server = DevelopmentSignIn(0, (ORIGIN,)).start()
     yield server
@@ -61,16 +63,56 @@ def test_another_origin_gets_no_cors_grant(signin):
     assert "Access-Control-Allow-Origin" not in headers
 
 
-def test_the_demo_uses_the_running_stacks_credentials(auto_stack):
-    env = {
-        **os.environ, "API_URL": auto_stack.api, "WS_URL": auto_stack.ws,
-        "JWT_SECRET": "not-the-stacks-secret", "DEMO_TIMEOUT": "60",
-    }  # fmt: skip
-    env.pop("TOKEN", None)
-    demo = subprocess.run(
-        [sys.executable, "-m", "local.demo"], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=90,
-    )  # fmt: skip
+def test_tokens_come_from_the_stacks_development_issuer(monkeypatch):
+    import jwt
+
+    from local import oidc
+
+    monkeypatch.delenv("AUTH_MODE", raising=False)
+    issuer = oidc.serve(0)
+    server = DevelopmentSignIn(0, (ORIGIN,)).start()
+    try:
+        status, _, answer = _ask(server.url + "/token", b'{"user": "customer-1"}')
+    finally:
+        server.stop()
+        issuer.stop()
+    assert status == 200
+    assert jwt.get_unverified_header(answer["token"])["kid"] == issuer.current_kid
+    claims = jwt.decode(answer["token"], options={"verify_signature": False})
+    assert claims["iss"] == issuer.url and claims["sub"] == "customer-1"
+
+
+def test_a_stack_on_another_issuer_says_where_to_sign_in(monkeypatch):
+    from local import oidc
+
+    monkeypatch.delenv("AUTH_MODE", raising=False)
+    monkeypatch.setenv("OIDC_ISSUER", "https://issuer.example")
+    monkeypatch.setattr(oidc, "_running", None)
+    server = DevelopmentSignIn(0, (ORIGIN,)).start()
+    try:
+        status, _, answer = _ask(server.url + "/token", b'{"user": "customer-1"}')
+    finally:
+        server.stop()
+    assert status == 503
+    assert answer["message"] == "this stack takes tokens of https://issuer.example; sign in there"
+
+
+def test_the_demo_uses_the_running_stacks_credentials():
+    """The issue's case: a stack on one JWT_SECRET, the demo's shell holding another."""
+    stack = Stack("auto", env={"AUTH_MODE": "hs256", "JWT_SECRET": "the-stacks-secret"})
+    try:
+        assert stack.ready.wait(30), "\n".join(stack.output)
+        env = {
+            **os.environ, "API_URL": stack.api, "WS_URL": stack.ws, "AUTH_MODE": "hs256",
+            "JWT_SECRET": "not-the-stacks-secret", "DEMO_TIMEOUT": "60",
+        }  # fmt: skip
+        env.pop("TOKEN", None)
+        demo = subprocess.run(
+            [sys.executable, "-m", "local.demo"], cwd=ROOT, env=env, capture_output=True,
+            text=True, timeout=90,
+        )  # fmt: skip
+    finally:
+        stack.stop()
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "delivered. enjoy!" in demo.stdout
 
