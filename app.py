@@ -26,9 +26,11 @@ from chalicelib.runtime import (
 from chalicelib.runtime.errors import Forbidden, Unauthorized, WorkflowError
 from chalicelib.runtime.requests import idempotency_key, json_object
 from chalicelib.runtime.settings import settings
+from chalicelib.web import web
 
 app = Chalice(app_name="tropical-pizzas")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
+app.register_blueprint(web)
 app.log.setLevel(logging.INFO)
 logging.getLogger("workflow").setLevel(logging.INFO)
 
