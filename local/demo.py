@@ -1,5 +1,9 @@
 """`make demo`: place an order with two pizzas, confirm it, and follow it live over
-the websocket until it is delivered. Exit code 0 on ``done``."""
+the websocket until it is delivered. Exit code 0 on ``done``.
+
+The token comes from the running stack itself (its development sign-in, found through
+``/app/config.json``), so the demo works whatever issuer or JWT_SECRET the stack uses;
+``TOKEN`` overrides it (a deployed stage has no development sign-in)."""
 
 from __future__ import annotations
 
@@ -11,11 +15,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from chalicelib.runtime import auth
-
 API = os.environ.get("API_URL", f"http://127.0.0.1:{os.environ.get('PORT', 8000)}")
 WS = os.environ.get("WS_URL", f"ws://127.0.0.1:{os.environ.get('WS_PORT', 8001)}")
-OIDC = os.environ.get("OIDC_URL", f"http://127.0.0.1:{os.environ.get('OIDC_PORT', 8003)}")
 STEPS = [
     "orderPizza",
     "bakePizza.sendingOrderToKitchen",
@@ -49,34 +50,61 @@ def _call(method: str, path: str, token: str, body: Any = None) -> dict[str, Any
         return json.loads(response.read())
 
 
+class NoToken(Exception):
+    """The demo cannot get a token; the message says why and what to do."""
+
+
+def _get_json(url: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    with urllib.request.urlopen(urllib.request.Request(url, data, headers), timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def _token() -> str:
+    """A customer token the running stack accepts: ``TOKEN``, or one from its sign-in."""
+    if os.environ.get("TOKEN"):
+        return os.environ["TOKEN"]
+    try:
+        config = _get_json(f"{API}/app/config.json")
+    except urllib.error.HTTPError as error:
+        raise NoToken(
+            f"{API} answered {error.code} for /app/config.json: is it this project's stack?"
+        ) from None
+    except (urllib.error.URLError, ConnectionError) as error:
+        raise NoToken(
+            f"The stack is not running at {API} ({error}). Start it with `make run`."
+        ) from None
+    if config.get("signIn") != "development":
+        raise NoToken(f"{API} has no development sign-in (a deployed stage?): set TOKEN=<jwt>.")
+    try:
+        return _get_json(config["signInUrl"] + "/token", {"user": "customer-1"})["token"]
+    except (urllib.error.URLError, ConnectionError, KeyError, ValueError) as error:
+        raise NoToken(f"The stack's development sign-in did not give a token ({error}).") from None
+
+
 def _bar(state: str) -> str:
     step = STEPS.index(state) if state in STEPS else 0
     filled = round(24 * step / (len(STEPS) - 1))
     return "[" + "#" * filled + "." * (24 - filled) + f"] {100 * step // (len(STEPS) - 1):3d}%"
 
 
-def _token(user: str) -> str:
-    """A token from the stack's development issuer (or signed with JWT_SECRET when the
-    stack runs with AUTH_MODE=hs256)."""
-    if os.environ.get("AUTH_MODE") == "hs256":
-        return auth.issue(os.environ.get("JWT_SECRET", "local-development-secret"), user)
-    body = json.dumps({"user": user}).encode()
-    with urllib.request.urlopen(f"{OIDC}/mint", body, timeout=10) as response:
-        return json.loads(response.read())["token"]
-
-
 def main() -> int:
     from websockets.sync.client import connect
 
     try:
-        token = _token("demo-customer")
+        token = _token()
+    except NoToken as error:
+        print(error)
+        return 2
+    try:
         order = _call("POST", "/orders", token, {"pizza": PIZZAS[0]})
+    except urllib.error.HTTPError as error:
+        print(f"The stack refused the order with {error.code}: {error.read().decode()}")
+        return 3
     except (urllib.error.URLError, ConnectionError) as error:
         print(f"The stack is not running at {API} ({error}). Start it with `make run`.")
         return 2
-    except urllib.error.HTTPError as error:
-        print(f"The stack answered {error.code}: {error.read().decode()}")
-        return 3
     order_id = order["orderId"]
     _call("POST", f"/orders/{order_id}/pizzas", token, {"pizza": PIZZAS[1]})
     started = time.monotonic()
