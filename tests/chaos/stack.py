@@ -25,7 +25,7 @@ from tests.chaos.faults import Crash, FaultInjector
 from tests.conftest import BASE_ENV
 from tests.shop import QUEUES, REGION
 
-SECRET = "chaos-secret"
+SECRET = "chaos-secret-long-enough-for-hs256-0000"
 STATIONS = {"KitchenQueue": "kitchen", "DeliveryQueue": "delivery"}
 ENV = {
     **BASE_ENV,
@@ -36,6 +36,9 @@ ENV = {
     # every shard costs a full scan: fewer shards keep runs short, the code paths the same
     "OUTBOX_SHARDS": "4",
     "STATION_SHARDS": "2",
+    # the journal and the metrics are JSON lines on stdout: thousands a second here
+    "POWERTOOLS_LOG_LEVEL": "CRITICAL",
+    "POWERTOOLS_METRICS_DISABLED": "true",
 }
 QUIET = ("workflow", "tropical-pizzas", "botocore", "urllib3")
 
