@@ -509,7 +509,7 @@ class Checker:
         unless the answer itself says the outcome is unknown ("may or may not")."""
         if r.kind not in CLIENT_KINDS or not r.key:
             return
-        commit = commits.get(f"client.{r.who}.{r.key}")
+        commit = commits.get(f"client.{r.who}/{r.key}")  # the runtime's id of a keyed request
         if commit is None:
             return
         at = _epoch(commit["time"])

@@ -143,3 +143,18 @@ def test_counters_left_in_flight_are_caught():
     checker = _checker(_migrated())
     checker.in_flight["order v2"] = 1
     assert "in-flight counters back to 0" in _rules(checker)
+
+
+def test_a_5xx_that_hides_a_commit_is_caught():
+    """The commit is found by the event id the runtime gives a keyed client request."""
+    checker = _checker([_record(1, "ADD_PIZZA", 1, 10.05, eventId="client.c1/k")], None)
+    request = Request(ORDER, "c1", "ADD_PIZZA", "POST", "/orders/o1/pizzas", {}, "k")
+    request.attempts.append(Attempt(10.0, 10.1, 503, {"message": "nothing was changed"}, []))
+    request.attempts.append(Attempt(10.2, 10.3, 200, {}, []))
+    checker.no_false_failure(ORDER, request, {h["eventId"]: h for h in checker.histories[ORDER]})
+    assert [v.rule for v in checker.violations] == ["a 5xx changed nothing"]
+    unknown = Request(ORDER, "c1", "ADD_PIZZA", "POST", "/orders/o1/pizzas", {}, "k")
+    unknown.attempts.append(Attempt(10.0, 10.1, 503, {"message": "may or may not"}, []))
+    checker.violations.clear()
+    checker.no_false_failure(ORDER, unknown, {h["eventId"]: h for h in checker.histories[ORDER]})
+    assert checker.violations == []
