@@ -84,4 +84,3 @@ class RefundReport(BaseModel):
     by: str | None = Field(default=None, max_length=80)
     at: str | None = Field(default=None, max_length=40)
     reason: str | None = Field(default=None, max_length=200)
-

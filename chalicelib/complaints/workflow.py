@@ -42,8 +42,8 @@ from .models import (
     AskCustomer,
     Claim,
     OpenComplaint,
-    Reject,
     RefundReport,
+    Reject,
     Withdraw,
 )
 
@@ -128,7 +128,7 @@ COMPLAINT_CHART: dict[str, Any] = {
                                     "on": _decisions("byStaff"),
                                     "states": {
                                         "new": _state(
-                                            "We received your complaint; staff will look at it soon.",
+                                            "Staff will look at your complaint soon.",
                                             on={
                                                 "CLAIM": {
                                                     "guard": "byStaff",
@@ -172,9 +172,7 @@ COMPLAINT_CHART: dict[str, Any] = {
                                     "actions": ["recordSilence"],
                                 }
                             },
-                            on={
-                                "ANSWER": {"target": "idle", "actions": ["recordAnswer"]}
-                            },
+                            on={"ANSWER": {"target": "idle", "actions": ["recordAnswer"]}},
                         ),
                     },
                 },
@@ -200,7 +198,10 @@ COMPLAINT_CHART: dict[str, Any] = {
                 "waiting": _state("Approved: your refund is on its way...", on=_REFUND_FAILED),
                 "failed": _state(
                     "Your refund did not go through; trying again...",
-                    always={"guard": "refundAttemptsExhausted", "target": "#complaint.refundFailed"},
+                    always={
+                        "guard": "refundAttemptsExhausted",
+                        "target": "#complaint.refundFailed",
+                    },
                     after={"refundRetry": "sending"},
                 ),
             },
@@ -211,7 +212,9 @@ COMPLAINT_CHART: dict[str, Any] = {
             entry=("alertOperator",),
             type="final",
         ),
-        "rejected": _state("Your complaint was rejected.", entry=("explainRejection",), type="final"),
+        "rejected": _state(
+            "Your complaint was rejected.", entry=("explainRejection",), type="final"
+        ),
         "withdrawn": _state("You withdrew your complaint.", type="final"),
         "closed": _state("Closed: we did not hear back from you.", type="final"),
     },
@@ -254,12 +257,16 @@ def _report_log(kind: str):
 
 COMPLAINT_ACTIONS: dict[str, Any] = {
     "updateStatus": assign(lambda ctx, ev, params: {"status": params["message"]}),
-    "recordComplaint": _record(lambda ctx, ev: {"reason": ev["reason"], "details": ev.get("details")}),
+    "recordComplaint": _record(
+        lambda ctx, ev: {"reason": ev["reason"], "details": ev.get("details")}
+    ),
     "recordAssignee": _record(lambda ctx, ev: {"assignee": ev.get("by")}),
     "recordQuestion": _record(
         lambda ctx, ev: {"question": {"text": ev["question"], **_by(ev)}, "answer": None}
     ),
-    "recordAnswer": _record(lambda ctx, ev: {"answer": {"text": ev["message"], "at": ev.get("time")}}),
+    "recordAnswer": _record(
+        lambda ctx, ev: {"answer": {"text": ev["message"], "at": ev.get("time")}}
+    ),
     "recordApproval": _record(
         lambda ctx, ev: {
             "decision": {
@@ -345,9 +352,12 @@ class Timing:
             "byStaff": lambda ctx, ev: ev.get("role") in STAFF_ROLES,
             "byManager": lambda ctx, ev: ev.get("role") == "manager",
             "amountWithinTotal": lambda ctx, ev: 0 < _refund_amount(ctx, ev) <= ctx["orderTotal"],
-            "isCurrentRefund": lambda ctx, ev: (ev.get("data") or {}).get("refundId")
-            == ctx["refundId"],
-            "refundAttemptsExhausted": lambda ctx, ev: ctx["refundAttempts"] >= self.refund_attempts,
+            "isCurrentRefund": lambda ctx, ev: (
+                (ev.get("data") or {}).get("refundId") == ctx["refundId"]
+            ),
+            "refundAttemptsExhausted": lambda ctx, ev: (
+                ctx["refundAttempts"] >= self.refund_attempts
+            ),
         }
 
 

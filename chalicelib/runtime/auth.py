@@ -22,6 +22,7 @@ from .errors import BadRequest, Unauthorized
 from .requests import decode_json
 
 STAFF = "staff"
+MANAGER = "manager"
 LEEWAY_SECONDS = 30
 MAX_SUBJECT = 128
 # far above any real token (ours are ~200 characters), far below what costs time to refuse
@@ -41,7 +42,12 @@ class Principal:
 
     @property
     def is_staff(self) -> bool:
-        return STAFF in self.roles
+        """Staff, or a manager (a manager is also staff)."""
+        return STAFF in self.roles or self.is_manager
+
+    @property
+    def is_manager(self) -> bool:
+        return MANAGER in self.roles
 
 
 def _b64(data: bytes) -> str:
