@@ -4,9 +4,10 @@ never imports a domain, and no domain imports another."""
 
 from __future__ import annotations
 
+from chalicelib.complaints.service import COMPLAINTS
 from chalicelib.orders.service import ORDERS
 from chalicelib.runtime.workflow import Workflow
 
-WORKFLOWS: dict[str, Workflow] = {workflow.name: workflow for workflow in (ORDERS,)}
+WORKFLOWS: dict[str, Workflow] = {workflow.name: workflow for workflow in (ORDERS, COMPLAINTS)}
 
 __all__ = ["WORKFLOWS"]

@@ -19,8 +19,12 @@ QUEUES = {
     "OrderEventsQueue": "order_events",
     "KitchenQueue": "kitchen_commands",
     "DeliveryQueue": "delivery_commands",
+    "ComplaintEventsQueue": "complaint_events",
+    "PaymentsQueue": "payments_commands",
     "TimersQueue": "timer_events",
 }
+# what settle() delivers: every queue but the timers
+SETTLED = [q for q in QUEUES if q != "TimersQueue"]
 PIZZA = {"name": "Tropical dream", "size": "large", "toppings": ["pineapple", "mango"]}
 
 
@@ -148,9 +152,7 @@ class Shop:
     def settle(self, rounds: int = 10) -> None:
         """Deliver every queue (not timers) until nothing moves."""
         for _ in range(rounds):
-            moved = sum(
-                self.deliver(q)[0] for q in ("KitchenQueue", "DeliveryQueue", "OrderEventsQueue")
-            )
+            moved = sum(self.deliver(q)[0] for q in SETTLED)
             if not moved:
                 return
 

@@ -2,6 +2,7 @@
 staff (and a manager when it is late), a conversation with the customer, and the refund
 through the Payments service."""
 
+from . import service
 from .workflow import (
     COMPLAINT_CHART,
     Timing,
@@ -16,4 +17,5 @@ __all__ = [
     "complaint_machine",
     "complaint_view",
     "complaint_workflow",
+    "service",
 ]
