@@ -243,7 +243,8 @@ def _cents(amount: int) -> str:
 
 
 def _refund_amount(ctx: Context, ev: Event) -> int:
-    return ev.get("amount") or ctx["orderTotal"]
+    amount = ev.get("amount")
+    return ctx["orderTotal"] if amount is None else amount
 
 
 def _report_log(kind: str):
