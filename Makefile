@@ -3,6 +3,7 @@
 # make run    - the whole system locally: embedded AWS, API on http://127.0.0.1:8000
 # make demo   - (while make run is up) place an order and follow it live
 # make package - the deployable CloudFormation (SAM) template in dist/$(STAGE), offline
+# make infra  - regenerate infra/resources.json (queues, subscriptions, IAM) from the registry
 # make lint   - ruff check + format check
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +15,7 @@ STAGE ?= dev
 AWS_DEFAULT_REGION ?= us-east-1
 export AWS_DEFAULT_REGION
 
-.PHONY: test lint format bench install clean run demo package
+.PHONY: test lint format bench install clean run demo package infra
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +52,10 @@ package: $(BIN)/.installed
 	$(BIN)/python infra/precompile.py dist/$(STAGE)/deployment.zip
 	$(BIN)/cfn-lint dist/$(STAGE)/sam.json
 	@echo "dist/$(STAGE)/sam.json + deployment.zip: see README, Deploy to AWS"
+
+# make infra - regenerate infra/resources.json from infra/base.json and the registry
+infra: $(BIN)/.installed
+	$(BIN)/python -m infra.generate
 
 $(BIN)/.bench-installed: $(BIN)/.installed requirements-bench.txt
 	$(BIN)/pip install --quiet -r requirements-bench.txt

@@ -12,19 +12,12 @@ from chalice import AuthResponse, Chalice, Rate, Response
 
 from chalicelib.complaints import service as complaints
 from chalicelib.orders import service
-from chalicelib.runtime import auth, follow, intake, sweeper
-from chalicelib.runtime.errors import Unauthorized, WorkflowError
+from chalicelib.registry import QUEUES, SERVICES, WORKFLOWS
+from chalicelib.runtime import auth, follow, inspection, intake, sweeper, wiring
+from chalicelib.runtime.errors import Forbidden, Unauthorized, WorkflowError
 from chalicelib.runtime.requests import idempotency_key, json_object
 from chalicelib.runtime.settings import settings
 from chalicelib.stations import service as stations
-from chalicelib.workflows import WORKFLOWS
-
-ORDER_EVENTS_QUEUE = "tropical-order-events"
-KITCHEN_QUEUE = "tropical-kitchen-commands"
-DELIVERY_QUEUE = "tropical-delivery-commands"
-COMPLAINT_EVENTS_QUEUE = "tropical-complaint-events"
-PAYMENTS_QUEUE = "tropical-payments-commands"
-TIMERS_QUEUE = "tropical-timers"
 
 app = Chalice(app_name="tropical-pizzas")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -142,6 +135,29 @@ def order_history(order_id: str) -> dict:
 @api()
 def order_diagram(order_id: str) -> dict:
     return service.order_diagram(_principal(), order_id)
+
+
+def _staff() -> auth.Principal:
+    principal = _principal()
+    if not principal.is_staff:
+        raise Forbidden("this route needs the 'staff' role")
+    return principal
+
+
+@app.route("/workflows/{name}/instances/{instance_id}", methods=["GET"], authorizer=jwt_authorizer)
+@api()
+def inspect_instance(name: str, instance_id: str) -> dict:
+    _staff()
+    return inspection.instance(inspection.workflow_named(WORKFLOWS, name), instance_id)
+
+
+@app.route(
+    "/workflows/{name}/instances/{instance_id}/history", methods=["GET"], authorizer=jwt_authorizer
+)
+@api()
+def inspect_history(name: str, instance_id: str) -> dict:
+    _staff()
+    return inspection.history(inspection.workflow_named(WORKFLOWS, name), instance_id)
 
 
 def _finish(station: str, order_id: str) -> dict:
@@ -262,34 +278,30 @@ def _batch(records: Any, handle: Callable[[str], Any]) -> dict:
     return {"batchItemFailures": failures}
 
 
-@app.on_sqs_message(queue=ORDER_EVENTS_QUEUE, batch_size=10, maximum_concurrency=5)
-def order_events(event: Any) -> dict:
-    return _batch(event, lambda body: intake.receive(WORKFLOWS, "order", body))
+def _drain(queue: wiring.Queue, handle: Callable[[str], Any]) -> None:
+    """Register the SQS handler that drains ``queue`` (as ``app.<queue.handler>``, the
+    name Chalice packages it under)."""
+
+    def handler(event: Any) -> dict:
+        return _batch(event, handle)
+
+    handler.__name__ = handler.__qualname__ = queue.handler
+    decorate = app.on_sqs_message(
+        queue=queue.name, batch_size=10, maximum_concurrency=queue.concurrency
+    )
+    globals()[queue.handler] = decorate(handler)
 
 
-@app.on_sqs_message(queue=KITCHEN_QUEUE, batch_size=10, maximum_concurrency=2)
-def kitchen_commands(event: Any) -> dict:
-    return _batch(event, lambda body: service.on_station_command("kitchen", body))
+def _handle(queue: wiring.Queue) -> Callable[[str], Any]:
+    if queue.kind == "events":
+        return lambda body: intake.receive(WORKFLOWS, queue.owner, body)
+    if queue.kind == "commands":
+        return SERVICES[queue.owner].accept
+    return lambda body: intake.fire_timer(WORKFLOWS, body)
 
 
-@app.on_sqs_message(queue=DELIVERY_QUEUE, batch_size=10, maximum_concurrency=2)
-def delivery_commands(event: Any) -> dict:
-    return _batch(event, lambda body: service.on_station_command("delivery", body))
-
-
-@app.on_sqs_message(queue=COMPLAINT_EVENTS_QUEUE, batch_size=10, maximum_concurrency=2)
-def complaint_events(event: Any) -> dict:
-    return _batch(event, lambda body: intake.receive(WORKFLOWS, "complaint", body))
-
-
-@app.on_sqs_message(queue=PAYMENTS_QUEUE, batch_size=10, maximum_concurrency=2)
-def payments_commands(event: Any) -> dict:
-    return _batch(event, lambda body: stations.on_command("payments", body))
-
-
-@app.on_sqs_message(queue=TIMERS_QUEUE, batch_size=10, maximum_concurrency=2)
-def timer_events(event: Any) -> dict:
-    return _batch(event, lambda body: intake.fire_timer(WORKFLOWS, body))
+for _queue in QUEUES:  # every workflow's events, every service's commands, the timers
+    _drain(_queue, _handle(_queue))
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

@@ -9,20 +9,15 @@ from typing import Any
 import boto3
 from chalice.test import Client
 
+from chalicelib import registry
 from chalicelib.runtime import auth, broadcast
 from local.sqs_lambda import deliver_once, sqs_event
 
 REGION = "us-east-1"
 SECRET = "test-secret"
 
-QUEUES = {
-    "OrderEventsQueue": "order_events",
-    "KitchenQueue": "kitchen_commands",
-    "DeliveryQueue": "delivery_commands",
-    "ComplaintEventsQueue": "complaint_events",
-    "PaymentsQueue": "payments_commands",
-    "TimersQueue": "timer_events",
-}
+# every queue the app drains (logical id -> handler), as the registry wires them
+QUEUES = {queue.logical: queue.handler for queue in registry.QUEUES}
 # what settle() delivers: every queue but the timers
 SETTLED = [q for q in QUEUES if q != "TimersQueue"]
 PIZZA = {"name": "Tropical dream", "size": "large", "toppings": ["pineapple", "mango"]}

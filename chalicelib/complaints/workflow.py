@@ -426,4 +426,13 @@ COMMANDS = {"refundAtPayments": Command("REFUND", _refund)}
 def complaint_workflow(timing: Timing | None = None) -> Workflow:
     """The complaint workflow as the runtime runs it."""
     machine = complaint_machine(timing)
-    return Workflow("complaint", machine, CLIENT_EVENTS, BUS_EVENTS, COMMANDS, complaint_view)
+    return Workflow(
+        "complaint", machine, CLIENT_EVENTS, BUS_EVENTS, COMMANDS, complaint_view,
+        worklist=is_open,
+    )  # fmt: skip
+
+
+def is_open(snapshot: Snapshot) -> bool:
+    """Whether the complaint is on the staff's worklist: under review or waiting on its
+    customer (not once decided)."""
+    return snapshot.matches("handling")

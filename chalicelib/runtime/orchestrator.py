@@ -62,6 +62,7 @@ __all__ = [
     "time_budget",
     "validate_model",
     "validate_payload",
+    "worklist",
 ]
 
 
@@ -180,6 +181,17 @@ def read(workflow: Workflow, instance_id: str, caller: str | None) -> Outcome:
     return Outcome(
         workflow, instance_id, _restore(workflow, instance), _meta(instance_id, instance)
     )
+
+
+def worklist(workflow: Workflow) -> list[Outcome]:
+    """The instances on the workflow's worklist, longest listed first (read from an
+    eventually consistent index: a change is listed within about a second)."""
+    listed = []
+    for instance in store.listed(workflow.name):
+        instance_id = instance.pk.partition("#")[2]
+        snapshot = _restore(workflow, instance)
+        listed.append(Outcome(workflow, instance_id, snapshot, _meta(instance_id, instance)))
+    return listed
 
 
 def history(workflow: Workflow, instance_id: str, caller: str | None) -> list[dict[str, Any]]:
@@ -387,6 +399,7 @@ def _decide(
         add_outbox=out.add,
         remove_outbox=sorted(gone),
         pending_after=bool(remaining or out.add),
+        listed=workflow.worklist(step.snapshot) if workflow.worklist else None,
         dedupe=None if incoming.source == CLIENT else incoming.id,
         idempotency=(
             store.Idempotency(

@@ -7,6 +7,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .wiring import EVENT_SOURCE, TABLE, TIMERS_QUEUE
+
 
 class Settings(BaseModel):
     """Where the runtime's AWS resources are and how it behaves.
@@ -20,13 +22,13 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    table_name: str = "tropical-pizzas"
+    table_name: str = TABLE
     topic_arn: str = ""
     region: str = "us-east-1"
     endpoint_url: str | None = None
     websocket_endpoint: str | None = None
     jwt_secret: str = ""
-    event_source: str = "tropical-pizzas"
+    event_source: str = EVENT_SOURCE
     max_commit_attempts: int = Field(default=6, ge=1)
     outbox_grace_seconds: int = Field(default=30, ge=0)
     max_publish_attempts: int = Field(default=3, ge=1)
@@ -38,6 +40,7 @@ class Settings(BaseModel):
     # them freely; lowering strands items pending in the shards dropped until re-raised
     outbox_shards: int = Field(default=32, ge=1, le=1000)
     station_shards: int = Field(default=8, ge=1, le=1000)
+    worklist_shards: int = Field(default=8, ge=1, le=1000)
     # the sweeper's work per run (the rest waits for the next run)
     sweep_max_instances: int = Field(default=500, ge=1)
     sweep_max_seconds: float = Field(default=40.0, gt=0)
@@ -50,14 +53,14 @@ class Settings(BaseModel):
     connection_ttl_seconds: int = Field(default=2 * 3600 + 300, ge=60)
     # refuse a commit before the instance item nears DynamoDB's 400 KB item limit
     max_instance_bytes: int = Field(default=350 * 1024, ge=1024)
-    timers_queue: str = "tropical-timers"
+    timers_queue: str = TIMERS_QUEUE
     timers_queue_url: str | None = None
 
     @classmethod
     def from_environment(cls) -> Settings:
         env = os.environ
         return cls(
-            table_name=env.get("TABLE_NAME", "tropical-pizzas"),
+            table_name=env.get("TABLE_NAME", TABLE),
             topic_arn=env.get("TOPIC_ARN", ""),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
@@ -70,6 +73,7 @@ class Settings(BaseModel):
                 for name in (
                     "outbox_shards",
                     "station_shards",
+                    "worklist_shards",
                     "sweep_max_instances",
                     "max_connections_per_instance",
                     "max_instance_bytes",

@@ -8,6 +8,10 @@ One table, ``pk``/``sk`` strings, TTL on ``expiresAt`` (epoch seconds). Under
   outbound message not yet published (the outbox). While any are pending,
   ``pendingShard`` (``outbox#NN``, by hash of the key) and ``pendingSince`` put the
   item in the sparse ``pending`` index the sweeper walks shard by shard.
+  A workflow with a worklist (staff queues) puts the instances its ``worklist`` test
+  selects in the sparse ``worklist`` index the same way: ``listShard``
+  (``worklist#<workflow>#NN``) and ``listedSince`` (when it joined the list), written in
+  the commit that puts it there or takes it off.
 - ``sk = "history#<version>"``: one record per committed transition.
 - ``sk = "event#<eventId>"``: the event ids applied (bus, timer, runtime), each its own
   record with a TTL, so a redelivery is recognised however many events came since and
@@ -24,6 +28,7 @@ published ones needs no version check.
 
 from __future__ import annotations
 
+import heapq
 import json
 import time
 import uuid
@@ -39,6 +44,7 @@ from .settings import settings
 INSTANCE = "instance"
 OUTBOX_PREFIX = "ob_"
 PENDING_INDEX = "pending"
+WORKLIST_INDEX = "worklist"
 _encode = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
 _encode_sorted = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
@@ -125,6 +131,8 @@ class Commit:
     add_outbox: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     remove_outbox: Iterable[str] = ()
     pending_after: bool = False
+    # None: the workflow keeps no worklist (nothing written); else whether it is listed
+    listed: bool | None = None
     dedupe: str | None = None
     idempotency: Idempotency | None = None
     # the snapshot and the new messages as stored, encoded once (sized, then written)
@@ -312,6 +320,17 @@ def _instance_update(write: Commit) -> dict[str, Any]:
         sets += ["#ps = :ps", "#pt = if_not_exists(#pt, :pt)"]
     else:
         removes += ["#ps", "#pt"]
+    if write.listed is not None:
+        names.update({"#ls": "listShard", "#lt": "listedSince"})
+        if write.listed:
+            workflow = write.pk.partition("#")[0]
+            values[":ls"] = {
+                "S": shard(write.pk, f"worklist#{workflow}", settings().worklist_shards)
+            }
+            values[":lt"] = {"S": write.now}
+            sets += ["#ls = :ls", "#lt = if_not_exists(#lt, :lt)"]
+        else:
+            removes += ["#ls", "#lt"]
     if write.expected_version is None:
         names.update({"#c": "createdAt", "#o": "owner", "#w": "pk"})
         values.update({":c": {"S": write.now}, ":o": {"S": write.owner or ""}})
@@ -450,6 +469,23 @@ def pending(shard_key: str, older_than: str) -> Iterator[str]:
         Limit=100,  # a page at a time: a long backlog is read as the sweeper gets to it
     ):
         yield item["pk"]["S"]
+
+
+def listed(workflow: str) -> list[Instance]:
+    """The instances on ``workflow``'s worklist, longest listed first (every shard of its
+    part of the worklist index, merged; the index is eventually consistent)."""
+    shards = [
+        list(
+            query(
+                IndexName=WORKLIST_INDEX,
+                KeyConditionExpression="listShard = :s",
+                ExpressionAttributeValues={":s": {"S": f"worklist#{workflow}#{n:02d}"}},
+            )
+        )
+        for n in range(settings().worklist_shards)
+    ]
+    merged = heapq.merge(*shards, key=lambda item: item["listedSince"]["S"])
+    return [Instance.from_item(item) for item in merged]
 
 
 def outbox_shards() -> list[str]:

@@ -44,7 +44,9 @@ class Workflow:
     ``client_events`` / ``bus_events`` map event types to the pydantic model of
     their payload: clients may send only the former, the bus only the latter.
     ``view(snapshot, meta)`` renders an instance for clients; ``meta`` holds
-    ``id``, ``version``, ``createdAt``, ``updatedAt``.
+    ``id``, ``version``, ``createdAt``, ``updatedAt``. ``worklist(snapshot)``, when
+    given, says whether an instance waits on people (a staff queue): the runtime keeps
+    those in an index, oldest first, updated in the commit that changes it.
     """
 
     def __init__(
@@ -55,6 +57,8 @@ class Workflow:
         bus_events: Mapping[str, type[BaseModel]],
         commands: Mapping[str, Command],
         view: Callable[[Snapshot, Mapping[str, Any]], dict[str, Any]],
+        *,
+        worklist: Callable[[Snapshot], bool] | None = None,
     ) -> None:
         if "#" in name:
             raise ValueError("a workflow name cannot contain '#'")
@@ -71,6 +75,7 @@ class Workflow:
         self.bus_events = dict(bus_events)
         self.commands = dict(commands)
         self.view = view
+        self.worklist = worklist
 
     def key(self, instance_id: str) -> str:
         """The table partition key of an instance."""

@@ -1,5 +1,4 @@
-"""Staff use cases of a station: list the work it holds, finish one piece of it, and take
-a command off its queue."""
+"""Staff use cases of a station: list the work it holds, finish one piece of it."""
 
 from __future__ import annotations
 
@@ -41,8 +40,3 @@ def finish_work(
     station = _station(principal, name)
     request = validate_model(FinishWork, body, "body")
     return station.finish(work_id, by=request.by or principal.user)
-
-
-def on_command(name: str, body: str) -> None:
-    """A command for the station from its queue; BadRequest for what is not one."""
-    STATIONS[name].accept(body)

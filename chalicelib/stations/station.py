@@ -67,6 +67,11 @@ class Station:
         self.report_fields = report_fields
         self.noun = noun
 
+    @property
+    def commands(self) -> tuple[str, ...]:
+        """The message types the station takes off its queue."""
+        return (self.command, self.cancel) if self.cancel else (self.command,)
+
     def _pk(self, order_id: str) -> str:
         return f"station#{self.name}#{order_id}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.orders.menu import order_total_cents
+from tests.complaints.conftest import deliver_order
 from tests.shop import PIZZA
 
 TOTAL = order_total_cents([PIZZA])
@@ -187,3 +188,17 @@ def test_reads_are_the_customers_and_staffs_only(shop, delivered, route):
     assert shop.call("GET", f"/orders/{delivered}/{route}").status_code == 200
     assert shop.call("GET", f"/orders/{delivered}/{route}", "staff").status_code == 200
     assert shop.call("GET", f"/orders/{delivered}/{route}", "other").status_code == 404
+
+
+def test_staff_list_open_complaints_oldest_first_until_decided(shop, delivered):
+    second = deliver_order(shop)
+    _open(shop, delivered)
+    _open(shop, second)
+    listed = shop.call("GET", "/complaints", "staff").json_body["complaints"]
+    assert [c["orderId"] for c in listed] == [delivered, second]
+    shop.call("POST", f"/complaints/{second}/question", "staff", {"question": "?"})
+    listed = shop.call("GET", "/complaints", "manager").json_body["complaints"]
+    assert [c["orderId"] for c in listed] == [delivered, second]  # on hold: still open
+    shop.call("POST", f"/complaints/{delivered}/decision", "staff", {"decision": "approve"})
+    listed = shop.call("GET", "/complaints", "staff").json_body["complaints"]
+    assert [c["orderId"] for c in listed] == [second]

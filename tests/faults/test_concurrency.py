@@ -78,9 +78,9 @@ def test_the_sweeper_and_a_request_sending_the_same_outbox_at_once(moto_stack, m
     import json
     import time
 
+    from chalicelib.registry import WORKFLOWS
     from chalicelib.runtime import bus, sweeper
     from chalicelib.stations import KITCHEN
-    from chalicelib.workflows import WORKFLOWS
 
     order_id = "swept-1"
     add = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": clock.now()}

@@ -11,8 +11,8 @@ import json
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from chalicelib.registry import WORKFLOWS
 from chalicelib.runtime import bus, clients, connections, intake, orchestrator, store, sweeper
-from chalicelib.workflows import WORKFLOWS
 from tests.shop import PIZZA, Crash
 
 EXPECTED = [

@@ -9,10 +9,10 @@ import json
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from chalicelib.registry import WORKFLOWS
 from chalicelib.runtime import bus, clients, sweeper
 from chalicelib.runtime.errors import Unavailable
 from chalicelib.stations import DELIVERY, KITCHEN
-from chalicelib.workflows import WORKFLOWS
 from tests.shop import PIZZA
 
 

@@ -10,9 +10,9 @@ import json
 
 import boto3
 
+from chalicelib.registry import WORKFLOWS
 from chalicelib.runtime import bus, intake, sweeper, timers
 from chalicelib.runtime.errors import Unavailable
-from chalicelib.workflows import WORKFLOWS
 from tests.shop import PIZZA, REGION
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import boto3
 
+from chalicelib import registry
+from chalicelib.runtime import wiring
 from local.provision import load_template
 from tests.conftest import REGION
 
@@ -60,7 +62,7 @@ def _queue_named(template: dict[str, Any], arn: dict[str, str]) -> dict[str, Any
 
 def test_queue_visibility_is_at_least_six_times_its_consumers_timeout(template):
     sources = _sqs_sources(template)
-    assert len(sources) == 4
+    assert len(sources) == len(registry.QUEUES)
     for name, function, event in sources:
         queue = _queue_named(template, event["Queue"])
         needed = VISIBILITY_PER_FUNCTION_TIMEOUT * function["Timeout"]
@@ -84,7 +86,7 @@ def test_functions_behind_api_gateway_end_within_its_29_second_limit(template):
 def test_source_queues_keep_messages_as_long_as_their_dead_letter_queues(template):
     queues = _resources(template, "AWS::SQS::Queue")
     sources = {k: q["Properties"] for k, q in queues.items() if "RedrivePolicy" in q["Properties"]}
-    assert len(sources) == 4
+    assert len(sources) == len(registry.QUEUES)
     for name, queue in sources.items():
         dlq = queues[queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]]["Properties"]
         assert queue.get("MessageRetentionPeriod") == FOURTEEN_DAYS, name
@@ -99,7 +101,7 @@ def test_every_subscription_has_a_dead_letter_queue_its_topic_may_send_to(templa
     https://docs.aws.amazon.com/sns/latest/dg/sns-configure-dead-letter-queue.html"""
     policies = _resources(template, "AWS::SQS::QueuePolicy").values()
     subscriptions = _resources(template, "AWS::SNS::Subscription")
-    assert len(subscriptions) == 3
+    assert len(subscriptions) == len(wiring.subscribed(registry.QUEUES))
     for name, subscription in subscriptions.items():
         props = subscription["Properties"]
         assert "RedrivePolicy" in props, f"{name} drops what it cannot deliver"
@@ -121,7 +123,7 @@ def test_every_subscription_has_a_dead_letter_queue_its_topic_may_send_to(templa
 def test_provisioned_subscriptions_redrive_to_the_dead_letter_queue(aws):
     sns = boto3.client("sns", region_name=REGION)
     subscriptions = sns.list_subscriptions()["Subscriptions"]
-    assert len(subscriptions) == 3
+    assert len(subscriptions) == len(wiring.subscribed(registry.QUEUES))
     for subscription in subscriptions:
         attributes = sns.get_subscription_attributes(
             SubscriptionArn=subscription["SubscriptionArn"]
@@ -134,7 +136,7 @@ def test_every_sqs_trigger_has_a_maximum_concurrency_and_reports_item_failures(t
     """Unbounded, four SQS triggers can take an account's whole concurrency (a new
     account's quota can be small) and throttle the API."""
     sources = _sqs_sources(template)
-    assert len(sources) == 4
+    assert len(sources) == len(registry.QUEUES)
     for name, _, event in sources:
         limit = event.get("ScalingConfig", {}).get("MaximumConcurrency")
         assert limit is not None, f"{name} scales without a limit"
@@ -185,13 +187,23 @@ def test_table_survives_deleting_or_replacing_the_stack(template):
 
 
 def test_pending_index_is_a_sparse_work_queue_that_carries_the_data(template):
-    [index] = _table(template)["Properties"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "pending"
+    indexes = {i["IndexName"]: i for i in _table(template)["Properties"]["GlobalSecondaryIndexes"]}
+    index = indexes["pending"]
     assert index["KeySchema"] == [
         {"AttributeName": "pendingShard", "KeyType": "HASH"},
         {"AttributeName": "pendingSince", "KeyType": "RANGE"},
     ]
     assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["data"]}
+
+
+def test_worklist_index_carries_what_a_listed_instance_is_rendered_from(template):
+    indexes = {i["IndexName"]: i for i in _table(template)["Properties"]["GlobalSecondaryIndexes"]}
+    index = indexes["worklist"]
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["listShard", "listedSince"]
+    # store.Instance.from_item needs these; nothing else is copied into the index
+    assert set(index["Projection"]["NonKeyAttributes"]) == {
+        "snapshot", "version", "owner", "createdAt", "updatedAt",
+    }  # fmt: skip
 
 
 def test_provisioned_table_matches_the_template(aws):
@@ -200,9 +212,11 @@ def test_provisioned_table_matches_the_template(aws):
         TableName=aws.refs["OrdersTable"]
     )["Table"]
     assert table["DeletionProtectionEnabled"] is True
-    [index] = table["GlobalSecondaryIndexes"]
-    [expected] = declared["GlobalSecondaryIndexes"]
-    assert {k: index[k] for k in ("IndexName", "KeySchema", "Projection")} == expected
+    made = [
+        {k: index[k] for k in ("IndexName", "KeySchema", "Projection")}
+        for index in table["GlobalSecondaryIndexes"]
+    ]
+    assert sorted(made, key=str) == sorted(declared["GlobalSecondaryIndexes"], key=str)
 
 
 def test_provisioned_pending_index_returns_work_items_with_their_data(aws):

@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 import app
+from chalicelib import registry
 from local.provision import load_template
 from tests.conftest import REGION
 
@@ -38,7 +39,7 @@ def test_every_sqs_source_reports_batch_item_failures(packaged):
         for event in resource["Properties"].get("Events", {}).values()
         if event["Type"] == "SQS"
     ]
-    assert len(sources) == 4
+    assert len(sources) == len(registry.QUEUES)
     assert all(s["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for s in sources)
 
 
@@ -60,18 +61,56 @@ def test_functions_share_the_least_privilege_role_and_settings(packaged):
     assert set(variables) >= {"TABLE_NAME", "TOPIC_ARN", "WEBSOCKET_ENDPOINT", "JWT_SECRET"}
 
 
-def test_app_queue_names_are_the_templates():
-    names = {
-        r["Properties"]["QueueName"]
-        for r in load_template()["Resources"].values()
-        if r["Type"] == "AWS::SQS::Queue"
+def test_template_is_generated_from_the_registry():
+    """infra/resources.json is exactly what `make infra` makes of base.json and the registry:
+    a workflow or service added without regenerating it fails here."""
+    from infra.generate import OUTPUT, generate, render
+
+    assert OUTPUT.read_text() == render(generate(registry.QUEUES)), "run `make infra`"
+
+
+def test_every_registered_queue_is_drained_by_the_app_and_wired_in_the_template():
+    from chalice.app import SQSEventConfig
+
+    drained = {s.queue: s.name for s in app.app.event_sources if isinstance(s, SQSEventConfig)}
+    assert drained == {q.name: q.handler for q in registry.QUEUES}
+    resources = load_template()["Resources"]
+    for queue in registry.QUEUES:
+        assert resources[queue.logical]["Properties"]["QueueName"] == queue.name
+        assert resources[f"{queue.logical}DLQ"]["Properties"]["QueueName"] == queue.dlq
+        assert hasattr(app, queue.handler)  # Chalice packages the function as app.<handler>
+    subscriptions = {
+        r["Properties"]["Endpoint"]["Fn::GetAtt"][0]: r["Properties"]["FilterPolicy"]["type"]
+        for r in resources.values()
+        if r["Type"] == "AWS::SNS::Subscription"
     }
-    assert {
-        app.ORDER_EVENTS_QUEUE,
-        app.KITCHEN_QUEUE,
-        app.DELIVERY_QUEUE,
-        app.TIMERS_QUEUE,
-    } <= names
+    assert subscriptions == {q.logical: list(q.types) for q in registry.QUEUES if q.types}
+
+
+def test_the_wiring_refuses_what_would_lose_messages():
+    from chalicelib.runtime import wiring
+    from chalicelib.runtime.workflow import Command, Workflow
+
+    orders = registry.WORKFLOWS["order"]
+    lonely = Workflow(
+        "lonely", orders.machine, orders.client_events, {},
+        {**orders.commands, "x": Command("NOBODY_TAKES_THIS", lambda c, i: {})}, orders.view,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="no registered service takes"):
+        wiring.queues({"lonely": lonely}, registry.SERVICES)
+    with pytest.raises(ValueError, match="would reach both"):
+        wiring.queues({"order": orders, "twin": _renamed(orders, "twin")}, registry.SERVICES)
+    with pytest.raises(ValueError, match="lowercase"):
+        wiring.workflow_queue(_renamed(orders, "Bad-Name"))
+
+
+def _renamed(workflow, name):
+    from chalicelib.runtime.workflow import Workflow
+
+    return Workflow(
+        name, workflow.machine, workflow.client_events, workflow.bus_events,
+        workflow.commands, workflow.view,
+    )  # fmt: skip
 
 
 def test_cloudformation_creates_the_storage_and_queues(aws_env):
@@ -90,7 +129,10 @@ def test_cloudformation_creates_the_storage_and_queues(aws_env):
         table = boto3.client("dynamodb", region_name=REGION).describe_table(
             TableName="tropical-pizzas"
         )
-        assert [i["IndexName"] for i in table["Table"]["GlobalSecondaryIndexes"]] == ["pending"]
+        assert [i["IndexName"] for i in table["Table"]["GlobalSecondaryIndexes"]] == [
+            "pending",
+            "worklist",
+        ]
         sqs = boto3.client("sqs", region_name=REGION)
         url = sqs.get_queue_url(QueueName="tropical-kitchen-commands")["QueueUrl"]
         redrive = json.loads(
@@ -145,7 +187,7 @@ def test_provisioner_creates_what_the_template_lists(aws):
         "AWS::SNS::Subscription",
     } <= kinds
     queues = [r for r in load_template()["Resources"].values() if r["Type"] == "AWS::SQS::Queue"]
-    assert len(aws.queue_urls) == len(queues) == 9
+    assert len(aws.queue_urls) == len(queues) == 2 * len(registry.QUEUES) + 1  # and their DLQs
 
 
 def test_the_package_is_self_contained_and_ships_bytecode(packaged, tmp_path):

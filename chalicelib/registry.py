@@ -1,0 +1,22 @@
+"""The one registry of workflows and services, by name, assembled here from the domains
+and handed to the runtime's entry points (bus intake, timers, the sweeper, websockets)
+by app.py, and to infra/generate.py for the template. The runtime never imports a
+domain, and no domain imports this module.
+
+Adding a workflow: add it to ``WORKFLOWS``; a service: to ``SERVICES``. Their queues,
+handlers, subscriptions and IAM follow (``make infra`` regenerates the template; a
+test fails while it is out of date)."""
+
+from __future__ import annotations
+
+from chalicelib.complaints.service import COMPLAINTS
+from chalicelib.orders.service import ORDERS
+from chalicelib.runtime.wiring import Queue, Service, queues
+from chalicelib.runtime.workflow import Workflow
+from chalicelib.stations import STATIONS
+
+WORKFLOWS: dict[str, Workflow] = {workflow.name: workflow for workflow in (ORDERS, COMPLAINTS)}
+SERVICES: dict[str, Service] = dict(STATIONS)
+QUEUES: list[Queue] = queues(WORKFLOWS, SERVICES)
+
+__all__ = ["QUEUES", "SERVICES", "WORKFLOWS"]
