@@ -14,14 +14,23 @@ from typing import Any
 
 from chalicelib.orders.menu import order_total_cents
 from chalicelib.orders.service import ORDERS
-from chalicelib.runtime import auth, clock, orchestrator
-from chalicelib.runtime.callers import client_event, client_incoming
-from chalicelib.runtime.errors import (
+from chalicelib.runtime import (
     BadRequest,
     EventNotAllowed,
     Forbidden,
     NotFound,
     WorkflowError,
+    auth,
+    client_event,
+    client_incoming,
+    clock,
+    history,
+    read,
+    send,
+    start,
+    state_key,
+    validate_model,
+    worklist,
 )
 
 from .models import Decision
@@ -59,11 +68,11 @@ def open_complaint(
     is not delivered, was delivered more than 24 hours ago, or has a complaint already.
     """
     event = client_event(COMPLAINTS, "OPEN", body)
-    order = orchestrator.read(ORDERS, order_id, principal.user)
+    order = read(ORDERS, order_id, principal.user)
     if order.snapshot.value != "done":
         raise ComplaintRefused(
             "a complaint can be opened only about a delivered order; this one is "
-            f"{orchestrator.state_key(order.snapshot.value)}"
+            f"{state_key(order.snapshot.value)}"
         )
     delivered = clock.parse(order.meta["updatedAt"])
     if clock.parse(clock.now()) - delivered > OPEN_WINDOW:
@@ -78,23 +87,23 @@ def open_complaint(
     }
     incoming = client_incoming(principal, event, key, principal.user)
     try:
-        return orchestrator.start(COMPLAINTS, order_id, principal.user, context, incoming).view()
+        return start(COMPLAINTS, order_id, principal.user, context, incoming).view()
     except EventNotAllowed:  # the instance exists: OPEN is accepted only once
         raise ComplaintRefused(f"a complaint exists for order {order_id!r}") from None
 
 
 def get_complaint(principal: auth.Principal, order_id: str) -> dict:
     """The complaint's view; NotFound when there is none the caller may read."""
-    return orchestrator.read(COMPLAINTS, order_id, _reader(principal)).view()
+    return read(COMPLAINTS, order_id, _reader(principal)).view()
 
 
 def complaint_history(principal: auth.Principal, order_id: str) -> dict:
-    records = orchestrator.history(COMPLAINTS, order_id, _reader(principal))
+    records = history(COMPLAINTS, order_id, _reader(principal))
     return {"orderId": order_id, "transitions": records}
 
 
 def complaint_diagram(principal: auth.Principal, order_id: str) -> dict:
-    outcome = orchestrator.read(COMPLAINTS, order_id, _reader(principal))
+    outcome = read(COMPLAINTS, order_id, _reader(principal))
     return {
         "orderId": order_id,
         "state": outcome.snapshot.value,
@@ -108,7 +117,7 @@ def customer_event(
     """ANSWER or WITHDRAW from the complaint's customer; the new view."""
     event = client_event(COMPLAINTS, event_type, body)
     incoming = client_incoming(principal, event, key, principal.user)
-    return orchestrator.send(COMPLAINTS, order_id, incoming).view()
+    return send(COMPLAINTS, order_id, incoming).view()
 
 
 def staff_event(
@@ -126,10 +135,10 @@ def decide(principal: auth.Principal, order_id: str, body: dict[str, Any], key: 
     escalated and the caller is not a manager; EventNotAllowed when it is not under review.
     """
     who = _staff(principal)
-    decision = orchestrator.validate_model(Decision, body, "decision")
+    decision = validate_model(Decision, body, "decision")
     if decision.decision == "approve":
         if decision.amount is not None:
-            total = orchestrator.read(COMPLAINTS, order_id, None).snapshot.context["orderTotal"]
+            total = read(COMPLAINTS, order_id, None).snapshot.context["orderTotal"]
             if decision.amount > total:
                 raise BadRequest(
                     f"a refund of {decision.amount} cents is more than the order's total "
@@ -149,9 +158,9 @@ def _send_as_staff(
 ) -> dict:
     try:
         incoming = client_incoming(principal, event, key, None)
-        return orchestrator.send(COMPLAINTS, order_id, incoming).view()
+        return send(COMPLAINTS, order_id, incoming).view()
     except EventNotAllowed:
-        current = orchestrator.read(COMPLAINTS, order_id, None).snapshot
+        current = read(COMPLAINTS, order_id, None).snapshot
         deciding = event["type"] in ("APPROVE", "REJECT")
         escalated = current.matches("handling.review.active.escalated")
         if deciding and escalated and not principal.is_manager:
@@ -164,14 +173,14 @@ def _send_as_staff(
 def open_complaints(principal: auth.Principal) -> dict:
     """Complaints under review or waiting on their customer, oldest first (staff)."""
     _staff(principal)
-    return {"complaints": [o.view() for o in orchestrator.worklist(COMPLAINTS)]}
+    return {"complaints": [o.view() for o in worklist(COMPLAINTS)]}
 
 
 def order_with_complaint(principal: auth.Principal, order_id: str) -> dict:
     """The order's view plus ``complaint``: its state, status and version, or None."""
-    order = orchestrator.read(ORDERS, order_id, _reader(principal)).view()
+    order = read(ORDERS, order_id, _reader(principal)).view()
     try:
-        complaint = orchestrator.read(COMPLAINTS, order_id, None)
+        complaint = read(COMPLAINTS, order_id, None)
     except NotFound:
         return {**order, "complaint": None}
     view = complaint.view()

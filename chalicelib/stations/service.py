@@ -6,9 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.runtime import auth
-from chalicelib.runtime.errors import Forbidden
-from chalicelib.runtime.validation import validate_model
+from chalicelib.runtime import Forbidden, auth, validate_model
 
 from .station import STATIONS, Station
 
