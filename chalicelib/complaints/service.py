@@ -177,8 +177,11 @@ def open_complaints(principal: auth.Principal) -> dict:
 
 
 def order_with_complaint(principal: auth.Principal, order_id: str) -> dict:
-    """The order's view plus ``complaint``: its state, status and version, or None."""
+    """The order's view plus ``complaint``: its state, status and version, or None.
+    Only a delivered order can have one: no other order costs a read more."""
     order = read(ORDERS, order_id, _reader(principal)).view()
+    if order["state"] != "done":
+        return {**order, "complaint": None}
     try:
         complaint = read(COMPLAINTS, order_id, None)
     except NotFound:

@@ -202,3 +202,14 @@ def test_staff_list_open_complaints_oldest_first_until_decided(shop, delivered):
     shop.call("POST", f"/complaints/{delivered}/decision", "staff", {"decision": "approve"})
     listed = shop.call("GET", "/complaints", "staff").json_body["complaints"]
     assert [c["orderId"] for c in listed] == [second]
+
+
+def test_an_order_not_delivered_is_shown_without_reading_complaints(shop, monkeypatch):
+    from chalicelib.complaints import service
+
+    order_id = shop.new_order()["orderId"]
+    reads = []
+    real = service.read
+    monkeypatch.setattr(service, "read", lambda wf, *a: reads.append(wf.name) or real(wf, *a))
+    assert shop.view(order_id)["complaint"] is None
+    assert reads == ["order"]
