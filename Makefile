@@ -49,6 +49,7 @@ demo: $(BIN)/.installed
 package: $(BIN)/.installed
 	rm -rf dist/$(STAGE)
 	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/resources.json dist/$(STAGE)
+	$(BIN)/python infra/finish.py dist/$(STAGE)/sam.json
 	$(BIN)/python infra/precompile.py dist/$(STAGE)/deployment.zip
 	$(BIN)/cfn-lint dist/$(STAGE)/sam.json
 	@echo "dist/$(STAGE)/sam.json + deployment.zip: see README, Deploy to AWS"

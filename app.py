@@ -33,7 +33,7 @@ def jwt_authorizer(request: Any) -> AuthResponse:
     route answers 401 saying what is wrong (a Lambda authorizer can only say
     "Unauthorized"); no route runs for it."""
     try:
-        principal = auth.verify(request.token, settings().jwt_secret)
+        principal = auth.verify(request.token, auth.trusted(settings()))
     except Unauthorized as error:
         return AuthResponse(routes=["*"], principal_id="-", context={"authError": error.message})
     return AuthResponse(
@@ -326,7 +326,7 @@ def ws_connect(event: Any) -> dict:
             WORKFLOWS,
             event.connection_id,
             query.get("token"),
-            settings().jwt_secret,
+            auth.trusted(settings()),
             workflow,
             query.get("id") or query.get("orderId"),
         )

@@ -1,10 +1,13 @@
 """infra/resources.json = infra/base.json + what the registry wires.
 
-For every queue of ``chalicelib.registry.QUEUES`` (each workflow's events, each
-service's commands, the timers): the queue and its dead-letter queue, the topic
-subscription with its filter policy (message types) and its own delivery DLQ, the
-queue policy that lets the topic send to it, the consumer's IAM and the partial-batch
-switch on its Lambda event source. Edit base.json for everything else.
+Merged into `chalice package` (``--merge-template``). For every queue of
+``chalicelib.registry.QUEUES`` (each workflow's events, each service's commands, the
+timers): the queue and its dead-letter queue, the topic subscription with its filter
+policy and delivery DLQ, the queue policy that lets the topic send to it, and an alarm
+on its DLQ. For every function: its own name, log group (with a retention), and role
+holding only the calls that function makes. Then the throttling, error and outbox-age
+alarms and a dashboard. Every name is ``<stack name>-<suffix>``, so stages live side by
+side. Edit base.json for the rest.
 
 Usage: ``python -m infra.generate`` (``make infra``) writes infra/resources.json;
 ``--check`` exits 1 when the file is out of date (a test runs the same check).
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +27,19 @@ HERE = Path(__file__).resolve().parent
 BASE = HERE / "base.json"
 OUTPUT = HERE / "resources.json"
 RETENTION_SECONDS = 14 * 86400  # the longest SQS keeps a message: room to redrive
-VISIBILITY_SECONDS = 180  # six times the functions' 30 s timeout (AWS's advice)
+VISIBILITY_SECONDS = 180  # six times the queue consumers' 30 s timeout (AWS's advice)
+CONSUMER_TIMEOUT_SECONDS = 30
 MAX_RECEIVES = 5
+METRICS_NAMESPACE = "TropicalPizzas"  # POWERTOOLS_METRICS_NAMESPACE in base.json
+OUTBOX_AGE_ALARM_SECONDS = 300
 
 
 def _arn(logical: str) -> dict[str, Any]:
     return {"Fn::GetAtt": [logical, "Arn"]}
+
+
+def _named(suffix: str) -> dict[str, Any]:
+    return {"Fn::Sub": f"${{AWS::StackName}}-{suffix}"}
 
 
 def _camel(handler: str) -> str:
@@ -36,33 +47,227 @@ def _camel(handler: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in handler.split("_"))
 
 
+@dataclass(frozen=True, slots=True)
+class Function:
+    """One Lambda function of the app: its logical id (Chalice's), name suffix, the
+    grants its role holds and the queue it drains, if any."""
+
+    logical: str
+    suffix: str
+    grants: tuple[str, ...]
+    queue: Queue | None = None
+
+
+# what each kind of function calls (checked against the code by tests/infra/test_iam.py)
+COMMITS = ("table", "publish", "timers", "websockets")  # commits and sends after them
+FIXED = (
+    Function("APIHandler", "api", COMMITS),
+    Function("JwtAuthorizer", "authorizer", ("verify",)),
+    Function("WebsocketConnect", "ws-connect", ("table", "verify")),
+    Function("WebsocketMessage", "ws-message", ("table", "websockets")),
+    Function("WebsocketDisconnect", "ws-disconnect", ("table",)),
+    Function("OutboxSweeper", "outbox-sweeper", COMMITS),
+)
+
+
+def functions(queues: list[Queue]) -> list[Function]:
+    """Every function of the app: the fixed ones and one per queue it drains."""
+    drains = [
+        Function(
+            _camel(q.handler),
+            q.handler.replace("_", "-"),
+            ("table", "publish") if q.kind == "commands" else COMMITS,
+            q,
+        )
+        for q in queues
+    ]
+    return [*FIXED, *drains]
+
+
+def _grant(grant: str) -> dict[str, Any]:
+    table = [_arn("OrdersTable"), {"Fn::Sub": "${OrdersTable.Arn}/index/*"}]
+    statements = {
+        "table": (
+            [
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Query",
+                "dynamodb:ConditionCheckItem",
+            ],
+            table,
+        ),
+        "publish": ("sns:Publish", {"Ref": "EventsTopic"}),
+        "timers": (["sqs:SendMessage", "sqs:GetQueueUrl"], _arn("TimersQueue")),
+        "websockets": (
+            "execute-api:ManageConnections",
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}"
+                ":${WebsocketAPI}/*"
+            },
+        ),
+        # the HS256 key exists only in an hs256 stack; OIDC needs no secret at all
+        "verify": ("secretsmanager:GetSecretValue", {"Ref": "JwtSecret"}),
+    }
+    action, resource = statements[grant]
+    statement = {
+        "Sid": grant.capitalize(),
+        "Effect": "Allow",
+        "Action": action,
+        "Resource": resource,
+    }
+    if grant == "verify":
+        return {"Fn::If": ["UseHs256", statement, {"Ref": "AWS::NoValue"}]}
+    return statement
+
+
+_NOTHING = {"Ref": "AWS::NoValue"}
+# the issuer and audience the functions that verify tokens trust: another OIDC issuer if
+# given, else the Cognito pool given, else the one this stack makes
+_ISSUER = {
+    "Fn::If": [
+        "UseOtherIssuer",
+        {"Ref": "OidcIssuer"},
+        {
+            "Fn::Sub": [
+                "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/${Pool}",
+                {
+                    "Pool": {
+                        "Fn::If": [
+                            "UseExistingPool",
+                            {"Ref": "ExistingUserPoolId"},
+                            {"Fn::If": ["MakeUserPool", {"Ref": "UserPool"}, ""]},
+                        ]
+                    }
+                },
+            ]
+        },
+    ]
+}
+_AUDIENCE = {
+    "Fn::If": [
+        "UseOtherIssuer",
+        {"Ref": "OidcAudience"},
+        {
+            "Fn::If": [
+                "UseExistingPool",
+                {"Ref": "ExistingUserPoolClientId"},
+                {"Fn::If": ["MakeUserPool", {"Ref": "UserPoolClient"}, ""]},
+            ]
+        },
+    ]
+}
+VERIFY_ENVIRONMENT = {
+    "AUTH_MODE": {"Ref": "AuthMode"},
+    "JWT_SECRET_ARN": {"Fn::If": ["UseHs256", {"Ref": "JwtSecret"}, _NOTHING]},
+    "OIDC_ISSUER": {"Fn::If": ["UseHs256", _NOTHING, _ISSUER]},
+    "OIDC_AUDIENCE": {"Fn::If": ["UseHs256", _NOTHING, _AUDIENCE]},
+    "ROLES_CLAIM": {"Ref": "RolesClaim"},
+}
+# Tracing is Active (base.json): segments go to X-Ray, which has no resource to scope to
+_XRAY = {
+    "Sid": "Traces",
+    "Effect": "Allow",
+    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+    "Resource": "*",
+}
+
+
+def _function(function: Function) -> dict[str, Any]:
+    """The function's overrides, log group and role."""
+    logs = f"{function.logical}Logs"
+    statements = [
+        {
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": _arn(logs),
+        },
+        _XRAY,
+        *(_grant(g) for g in function.grants),
+    ]
+    properties: dict[str, Any] = {
+        "FunctionName": _named(function.suffix),
+        "Role": _arn(f"{function.logical}Role"),
+    }
+    if "verify" in function.grants:
+        properties["Environment"] = {"Variables": VERIFY_ENVIRONMENT}
+    if function.queue is not None:
+        queue = function.queue
+        statements.append(
+            {
+                "Sid": "Consume",
+                "Effect": "Allow",
+                "Action": [
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:ChangeMessageVisibility",
+                ],
+                "Resource": _arn(queue.logical),
+            }
+        )
+        properties["Timeout"] = CONSUMER_TIMEOUT_SECONDS
+        properties["Events"] = {
+            f"{function.logical}SqsEventSource": {
+                "Type": "SQS",
+                # infra/finish.py points ``Queue`` at the queue this stack made
+                "Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]},
+            }
+        }
+    return {
+        function.logical: {"Type": "AWS::Serverless::Function", "Properties": properties},
+        logs: {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{function.suffix}"},
+                "RetentionInDays": {"Ref": "LogRetentionDays"},
+            },
+        },
+        f"{function.logical}Role": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": f"{function.logical}Calls",
+                        "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+                    }
+                ],
+            },
+        },
+    }
+
+
 def _queue(queue: Queue) -> dict[str, Any]:
     return {
         f"{queue.logical}DLQ": {
             "Type": "AWS::SQS::Queue",
-            "Properties": {"QueueName": queue.dlq, "MessageRetentionPeriod": RETENTION_SECONDS},
+            "Properties": {
+                "QueueName": _named(f"{queue.suffix}-dlq"),
+                "MessageRetentionPeriod": RETENTION_SECONDS,
+            },
         },
         queue.logical: {
             "Type": "AWS::SQS::Queue",
             "Properties": {
-                "QueueName": queue.name,
+                "QueueName": _named(queue.suffix),
                 "VisibilityTimeout": VISIBILITY_SECONDS,
                 "MessageRetentionPeriod": RETENTION_SECONDS,
                 "RedrivePolicy": {
                     "deadLetterTargetArn": _arn(f"{queue.logical}DLQ"),
                     "maxReceiveCount": MAX_RECEIVES,
                 },
-            },
-        },
-        _camel(queue.handler): {
-            "Type": "AWS::Serverless::Function",
-            "Properties": {
-                "Events": {
-                    f"{_camel(queue.handler)}SqsEventSource": {
-                        "Type": "SQS",
-                        "Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]},
-                    }
-                }
             },
         },
     }
@@ -98,7 +303,7 @@ def _policy(queues: list[Queue]) -> dict[str, Any]:
                             "Effect": "Allow",
                             "Principal": {"Service": "sns.amazonaws.com"},
                             "Action": "sqs:SendMessage",
-                            "Resource": "*",
+                            "Resource": [_arn(logical) for logical in targets],
                             "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": "EventsTopic"}}},
                         }
                     ],
@@ -108,40 +313,197 @@ def _policy(queues: list[Queue]) -> dict[str, Any]:
     }
 
 
-def _iam(queues: list[Queue], timers: Queue) -> list[dict[str, Any]]:
-    return [
-        {
-            "Sid": "Timers",
-            "Effect": "Allow",
-            "Action": ["sqs:SendMessage", "sqs:GetQueueUrl"],
-            "Resource": _arn(timers.logical),
+def _alarm(description: str, metric: dict[str, Any], threshold: float, **extra: Any) -> dict:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": _named(extra.pop("name")),
+            "AlarmDescription": description,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "Threshold": threshold,
+            "EvaluationPeriods": extra.pop("periods", 1),
+            "Period": extra.pop("period", 60),
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [{"Ref": "AlarmTopic"}],
+            "OKActions": [{"Ref": "AlarmTopic"}],
+            **metric,
+            **extra,
         },
+    }
+
+
+def _alarms(queues: list[Queue], made: list[Function]) -> dict[str, Any]:
+    alarms: dict[str, Any] = {}
+    dlqs = [(f"{q.logical}DLQ", f"{q.suffix}-dlq") for q in queues]
+    for logical, suffix in [*dlqs, ("EventsDeliveryDLQ", "events-delivery-dlq")]:
+        alarms[f"{logical}Alarm"] = _alarm(
+            f"Messages reached {suffix}: see README, Operating, 'A dead-letter queue has messages'",
+            {
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [
+                    {"Name": "QueueName", "Value": {"Fn::GetAtt": [logical, "QueueName"]}}
+                ],
+                "Statistic": "Maximum",
+            },
+            1,
+            name=f"dlq-{suffix}",
+        )
+    alarms["OutboxAgeAlarm"] = _alarm(
+        "An outbox message has waited over 5 minutes: see README, Operating, 'Outbox is old'",
         {
-            "Sid": "Consume",
-            "Effect": "Allow",
-            "Action": [
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:GetQueueAttributes",
-                "sqs:ChangeMessageVisibility",
+            "Namespace": METRICS_NAMESPACE,
+            "MetricName": "OutboxOldestAgeSeconds",
+            "Dimensions": [{"Name": "service", "Value": {"Ref": "AWS::StackName"}}],
+            "Statistic": "Maximum",
+        },
+        OUTBOX_AGE_ALARM_SECONDS,
+        name="outbox-age",
+    )
+    alarms["Api5xxAlarm"] = _alarm(
+        "Over 5% of API requests failed with 5xx for 5 minutes: see README, Operating",
+        {
+            "Namespace": "AWS/ApiGateway",
+            "MetricName": "5XXError",
+            "Dimensions": [
+                {"Name": "ApiName", "Value": {"Ref": "AWS::StackName"}},
+                {"Name": "Stage", "Value": "api"},
             ],
-            "Resource": [_arn(q.logical) for q in queues],
+            "Statistic": "Average",
         },
-    ]
+        0.05,
+        name="api-5xx",
+        periods=5,
+    )
+    alarms["TableThrottleAlarm"] = _alarm(
+        "DynamoDB throttled requests: see README, Operating, 'Throttling'",
+        {
+            "Namespace": "AWS/DynamoDB",
+            "MetricName": "ThrottledRequests",
+            "Dimensions": [{"Name": "TableName", "Value": {"Ref": "OrdersTable"}}],
+            "Statistic": "Sum",
+        },
+        1,
+        name="table-throttled",
+    )
+    alarms["FunctionThrottleAlarm"] = {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": _named("functions-throttled"),
+            "AlarmDescription": "A function was throttled: see README, Operating, 'Throttling'",
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "Threshold": 1,
+            "EvaluationPeriods": 1,
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [{"Ref": "AlarmTopic"}],
+            "OKActions": [{"Ref": "AlarmTopic"}],
+            "Metrics": [
+                {
+                    "Id": "total",
+                    "Expression": "SUM(METRICS())",
+                    "Label": "throttles of every function",
+                    "ReturnData": True,
+                },
+                *(
+                    {
+                        "Id": f"t{i}",
+                        "ReturnData": False,
+                        "MetricStat": {
+                            "Metric": {
+                                "Namespace": "AWS/Lambda",
+                                "MetricName": "Throttles",
+                                "Dimensions": [
+                                    {"Name": "FunctionName", "Value": {"Ref": f.logical}}
+                                ],
+                            },
+                            "Period": 60,
+                            "Stat": "Sum",
+                        },
+                    }
+                    for i, f in enumerate(made)
+                ),
+            ],
+        },
+    }
+    return alarms
+
+
+def _dashboard(queues: list[Queue]) -> dict[str, Any]:
+    def widget(title: str, metrics: list[list[Any]], stat: str) -> dict[str, Any]:
+        return {
+            "type": "metric",
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": "${AWS::Region}",
+                "stat": stat,
+                "period": 60,
+                "metrics": metrics,
+            },
+        }
+
+    dlq_names = [f"${{AWS::StackName}}-{q.suffix}-dlq" for q in queues]
+    body = {
+        "widgets": [
+            widget(
+                "Transitions committed",
+                [[METRICS_NAMESPACE, "TransitionsCommitted", "service", "${AWS::StackName}"]],
+                "Sum",
+            ),
+            widget(
+                "Oldest pending outbox message (s)",
+                [[METRICS_NAMESPACE, "OutboxOldestAgeSeconds", "service", "${AWS::StackName}"]],
+                "Maximum",
+            ),
+            widget(
+                "Dead-letter queues",
+                [
+                    ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", name]
+                    for name in [*dlq_names, "${AWS::StackName}-events-delivery-dlq"]
+                ],
+                "Maximum",
+            ),
+            widget(
+                "API errors and latency",
+                [
+                    ["AWS/ApiGateway", "5XXError", "ApiName", "${AWS::StackName}", "Stage", "api"],
+                    ["AWS/ApiGateway", "Latency", "ApiName", "${AWS::StackName}", "Stage", "api"],
+                ],
+                "Average",
+            ),
+        ]
+    }
+    return {
+        "Dashboard": {
+            "Type": "AWS::CloudWatch::Dashboard",
+            "Properties": {
+                "DashboardName": _named("operations"),
+                "DashboardBody": {"Fn::Sub": json.dumps(body, separators=(",", ":"))},
+            },
+        }
+    }
 
 
 def generate(queues: list[Queue]) -> dict[str, Any]:
-    """The whole template: base.json plus the wiring of ``queues``."""
+    """The whole merge template: base.json plus the wiring of ``queues``."""
     template = json.loads(BASE.read_text())
     resources = template["Resources"]
+    made = functions(queues)
     for queue in queues:
         resources.update(_queue(queue))
     for queue in subscribed(queues):
         resources.update(_subscription(queue))
     resources.update(_policy(queues))
-    timers = next(q for q in queues if q.kind == "timers")
-    role = resources["DefaultRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-    role["Statement"].extend(_iam(queues, timers))
+    for function in made:
+        resources.update(_function(function))
+    # API Gateway's metrics carry the API's name: one per stack; its traces join the
+    # functions' (and, through SNS and SQS, the consumers')
+    resources["RestAPI"] = {
+        "Properties": {"Name": {"Ref": "AWS::StackName"}, "TracingEnabled": True}
+    }
+    resources.update(_alarms(queues, made))
+    resources.update(_dashboard(queues))
     return template
 
 

@@ -18,6 +18,7 @@ from chalicelib.runtime import auth
 
 API = os.environ.get("API_URL", f"http://127.0.0.1:{os.environ.get('PORT', 8000)}")
 WS = os.environ.get("WS_URL", f"ws://127.0.0.1:{os.environ.get('WS_PORT', 8001)}")
+OIDC = os.environ.get("OIDC_URL", f"http://127.0.0.1:{os.environ.get('OIDC_PORT', 8003)}")
 STEPS = [
     "orderPizza",
     "bakePizza.sendingOrderToKitchen",
@@ -93,13 +94,22 @@ def _complain(order_id: str, token: str, staff: str, started: float) -> int:
     return 0
 
 
+def _token(user: str, roles: tuple[str, ...] = ()) -> str:
+    """A token from the stack's development issuer (or signed with JWT_SECRET when the
+    stack runs with AUTH_MODE=hs256)."""
+    if os.environ.get("AUTH_MODE") == "hs256":
+        return auth.issue(os.environ.get("JWT_SECRET", "local-development-secret"), user, roles)
+    body = json.dumps({"user": user, "roles": list(roles)}).encode()
+    with urllib.request.urlopen(f"{OIDC}/mint", body, timeout=10) as response:
+        return json.loads(response.read())["token"]
+
+
 def main() -> int:
     from websockets.sync.client import connect
 
-    secret = os.environ.get("JWT_SECRET", "local-development-secret")
-    token = auth.issue(secret, "demo-customer")
-    staff = auth.issue(secret, "demo-staff", roles=["staff"])
     try:
+        token = _token("demo-customer")
+        staff = _token("demo-staff", ("staff",))
         order = _call("POST", "/orders", token, {"pizza": PIZZAS[0]})
     except (urllib.error.URLError, ConnectionError) as error:
         print(f"The stack is not running at {API} ({error}). Start it with `make run`.")

@@ -8,8 +8,11 @@ the single definition of the table, topic, queues and subscriptions.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
+
+from chalicelib.runtime.wiring import PREFIX
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "resources.json"
 ORDER = (
@@ -22,9 +25,11 @@ ORDER = (
 
 
 class Provisioned:
-    """What was created: ``refs`` (Ref values) and ``arns`` by logical id."""
+    """What was created: ``refs`` (Ref values) and ``arns`` by logical id, in a stack
+    named ``stack`` (the names the runtime uses locally: see chalicelib/runtime/wiring.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stack: str = PREFIX) -> None:
+        self.stack = stack
         self.refs: dict[str, str] = {}
         self.arns: dict[str, str] = {}
         self.queue_urls: dict[str, str] = {}
@@ -33,6 +38,8 @@ class Provisioned:
         if isinstance(value, dict):
             if set(value) == {"Ref"}:
                 return self.refs[value["Ref"]]
+            if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+                return self._substitute(value["Fn::Sub"])
             if set(value) == {"Fn::GetAtt"}:
                 logical, attribute = value["Fn::GetAtt"]
                 if attribute != "Arn":
@@ -42,6 +49,19 @@ class Provisioned:
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         return value
+
+    def _substitute(self, text: str) -> str:
+        """``Fn::Sub``: ``${AWS::StackName}``, ``${Logical}`` and ``${Logical.Arn}``."""
+
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name == "AWS::StackName":
+                return self.stack
+            if name.endswith(".Arn"):
+                return self.arns[name.removesuffix(".Arn")]
+            return self.refs[name]
+
+        return re.sub(r"\$\{([^}]+)\}", value, text)
 
 
 def load_template() -> dict[str, Any]:
@@ -58,7 +78,7 @@ def provision(session: Any, endpoint_url: str | None = None) -> Provisioned:
     }
     pending = dict(resources)
     for kind in ORDER:
-        batch = {k: v for k, v in pending.items() if v["Type"] == kind}
+        batch = {k: v for k, v in pending.items() if v.get("Type") == kind and "Condition" not in v}
         while batch:
             progressed = False
             for logical, resource in list(batch.items()):

@@ -6,6 +6,10 @@ events, the outbox sweeper on a short schedule, a websocket gateway, and the
 Kitchen and Delivery stations finishing orders by themselves (``--stations
 manual`` leaves that to the staff routes). Ctrl-C stops everything.
 
+Sign-in goes through a development OpenID Connect issuer on 127.0.0.1 (local/oidc.py,
+``--oidc-port``), verified as on AWS (RS256, keys from its JWKS), unless OIDC_ISSUER names
+another issuer or AUTH_MODE=hs256 asks for tokens signed with JWT_SECRET.
+
 With ``--aws external`` nothing is embedded: the same code runs against whatever
 AWS_ENDPOINT_URL / credentials the environment gives (real AWS or another
 AWS-compatible endpoint); ``--provision`` creates the resources there first.
@@ -37,6 +41,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
     parser.add_argument("--ws-port", type=int, default=int(os.environ.get("WS_PORT", 8001)))
     parser.add_argument("--manage-port", type=int, default=int(os.environ.get("MANAGE_PORT", 8002)))
+    parser.add_argument("--oidc-port", type=int, default=int(os.environ.get("OIDC_PORT", 8003)))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 0)))
     parser.add_argument(
         "--stations", choices=("auto", "manual"), default=os.environ.get("STATIONS", "auto")
@@ -154,7 +159,7 @@ def _stations(seconds: dict[str, float], stop: threading.Event) -> Loop:
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     started = time.perf_counter()
-    os.environ.setdefault("JWT_SECRET", DEV_SECRET)
+    issuer = _sign_in(args.oidc_port)
     os.environ.setdefault("OUTBOX_GRACE_SECONDS", "5")
     # shards spread DynamoDB partitions on AWS; moto answers each index query with a scan
     # of the whole table, so locally fewer shards keep a long session fast
@@ -258,16 +263,48 @@ def main(argv: list[str] | None = None) -> int:
     server.server.shutdown()
     if moto is not None:
         moto.stop()
+    if issuer is not None:
+        issuer.stop()
     print("stopped.", flush=True)
     return 0
 
 
-def _banner(args: argparse.Namespace, gateway: Any, seconds: float) -> None:
-    from chalicelib.runtime import auth
+def _sign_in(port: int) -> Any:
+    """Start the development issuer and point the app at it, unless the environment
+    names an issuer or asks for HS256; the issuer started, if any."""
+    if os.environ.get("AUTH_MODE") == "hs256":
+        os.environ.setdefault("JWT_SECRET", DEV_SECRET)
+        return None
+    if os.environ.get("OIDC_ISSUER"):
+        return None
+    from local import oidc
 
-    secret = os.environ["JWT_SECRET"]
-    customer = auth.issue(secret, "customer-1", ttl_seconds=12 * 3600)
-    staff = auth.issue(secret, "staff-1", roles=["staff"], ttl_seconds=12 * 3600)
+    issuer = oidc.serve(port)
+    os.environ.update(AUTH_MODE="oidc", OIDC_ISSUER=issuer.url, OIDC_AUDIENCE=issuer.audience)
+    return issuer
+
+
+def _tokens() -> tuple[str, str]:
+    """A customer's and a staff member's token for the banner (12 hours)."""
+    if os.environ.get("AUTH_MODE") == "hs256":
+        from chalicelib.runtime import auth
+
+        secret = os.environ["JWT_SECRET"]
+        return (
+            auth.issue(secret, "customer-1", ttl_seconds=12 * 3600),
+            auth.issue(secret, "staff-1", roles=["staff"], ttl_seconds=12 * 3600),
+        )
+    from local import oidc
+
+    try:
+        return oidc.mint("customer-1"), oidc.mint("staff-1", ["staff"])
+    except RuntimeError:
+        issuer = os.environ["OIDC_ISSUER"]
+        return (f"(a token of {issuer})",) * 2
+
+
+def _banner(args: argparse.Namespace, gateway: Any, seconds: float) -> None:
+    customer, staff = _tokens()
     api = f"http://127.0.0.1:{args.port}"
     pizza = (
         '{"pizza": {"name": "Hawaii deluxe", "size": "large", "toppings": ["pineapple", "mango"]}}'
@@ -278,6 +315,7 @@ Tropical Pizzas is running (ready in {seconds:.1f}s; stations: {args.stations}).
 
   HTTP API    {api}
   websocket   {gateway.url}/?orderId=<orderId>&token=<token>
+  sign-in     {os.environ.get("OIDC_ISSUER") or "HS256 with JWT_SECRET"}
   customer    {customer}
   staff       {staff}
 

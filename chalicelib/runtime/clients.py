@@ -33,8 +33,9 @@ def client(service: str, endpoint_url: str | None = None) -> Any:
 
 def reset() -> None:
     """Forget every client and the settings (tests, after changing the environment)."""
-    from . import timers
+    from . import secrets, timers
 
     client.cache_clear()
     settings.cache_clear()
     timers._queue_url.cache_clear()
+    secrets.jwt_secret.cache_clear()

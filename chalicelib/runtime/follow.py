@@ -14,14 +14,14 @@ def connect(
     workflows: Mapping[str, Workflow],
     connection_id: str,
     token: str | None,
-    secret: str,
+    trust: auth.Trust,
     workflow_name: str | None,
     instance_id: str | None,
 ) -> None:
     """Let ``connection_id`` follow an instance its caller may read (staff any, others
     their own). Unauthorized for a bad token; NotFound for an unknown workflow or an
     instance the caller may not read; Conflict when it has the most followers allowed."""
-    principal = auth.verify(token, secret)
+    principal = auth.verify(token, trust)
     workflow = workflows.get(workflow_name or "")
     if workflow is None or not instance_id:
         raise NotFound(

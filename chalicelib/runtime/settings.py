@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +19,11 @@ class Settings(BaseModel):
     API's management URL), JWT_SECRET, AWS_REGION / AWS_DEFAULT_REGION,
     OUTBOX_GRACE_SECONDS (how old a pending outbox must be before the sweeper sends it),
     TIMERS_QUEUE_URL (else the queue named ``timers_queue`` is looked up once).
+
+    Sign-in: AUTH_MODE ``oidc`` (tokens of an OpenID Connect issuer: OIDC_ISSUER,
+    OIDC_AUDIENCE, OIDC_JWKS_URL when discovery should be skipped, ROLES_CLAIM,
+    JWKS_MAX_AGE_SECONDS, JWKS_MIN_REFRESH_SECONDS) or ``hs256`` (local development:
+    tokens signed with JWT_SECRET). Unset, it is ``oidc`` when OIDC_ISSUER is set.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -27,7 +33,21 @@ class Settings(BaseModel):
     region: str = "us-east-1"
     endpoint_url: str | None = None
     websocket_endpoint: str | None = None
+    auth_mode: Literal["oidc", "hs256"] = "hs256"
     jwt_secret: str = ""
+    # deployed: the secret's ARN in Secrets Manager (read once, by the functions that verify)
+    jwt_secret_arn: str | None = None
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_jwks_url: str | None = None
+    # the claim holding the caller's roles: Cognito "cognito:groups", Entra/Auth0 "roles",
+    # Okta "groups", Keycloak "realm_access.roles" (a dotted path into nested claims)
+    roles_claim: str = "roles"
+    # how long the issuer's keys are trusted before they are fetched again (a key dropped
+    # from the issuer's set stops working after at most this long), and how often an
+    # unknown key id may trigger a fetch (forged ids cannot hammer the issuer)
+    jwks_max_age_seconds: float = Field(default=3600, gt=0)
+    jwks_min_refresh_seconds: float = Field(default=30, ge=0)
     event_source: str = EVENT_SOURCE
     max_commit_attempts: int = Field(default=6, ge=1)
     outbox_grace_seconds: int = Field(default=30, ge=0)
@@ -65,7 +85,18 @@ class Settings(BaseModel):
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             websocket_endpoint=env.get("WEBSOCKET_ENDPOINT") or None,
+            auth_mode=env.get("AUTH_MODE") or ("oidc" if env.get("OIDC_ISSUER") else "hs256"),
             jwt_secret=env.get("JWT_SECRET", ""),
+            jwt_secret_arn=env.get("JWT_SECRET_ARN") or None,
+            oidc_issuer=env.get("OIDC_ISSUER", ""),
+            oidc_audience=env.get("OIDC_AUDIENCE", ""),
+            oidc_jwks_url=env.get("OIDC_JWKS_URL") or None,
+            roles_claim=env.get("ROLES_CLAIM") or "roles",
+            **{
+                name: float(env[name.upper()])
+                for name in ("jwks_max_age_seconds", "jwks_min_refresh_seconds")
+                if env.get(name.upper())
+            },
             outbox_grace_seconds=int(env.get("OUTBOX_GRACE_SECONDS", "30")),
             after_commit_seconds=float(env.get("AFTER_COMMIT_SECONDS", "10")),
             **{

@@ -22,10 +22,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:  # settings import the names above; keep them free of the engine
     from .workflow import Workflow
 
+# Deployed, every name is ``<stack name>-<suffix>`` (so stages live side by side and the
+# functions read the names from their environment); the local stack and the tests stand
+# for a stack named PREFIX.
 PREFIX = "tropical"
-TABLE = "tropical-pizzas"
-TOPIC = "tropical-pizzas-events"
-TIMERS_QUEUE = "tropical-timers"
+TABLE = f"{PREFIX}-pizzas"
+TOPIC = f"{PREFIX}-pizzas-events"
+TIMERS_QUEUE = f"{PREFIX}-timers"
 EVENT_SOURCE = "tropical-pizzas"
 _NAME = re.compile(r"[a-z][a-z0-9]{0,29}")
 
@@ -63,6 +66,11 @@ class Queue:
     @property
     def dlq(self) -> str:
         return f"{self.name}-dlq"
+
+    @property
+    def suffix(self) -> str:
+        """The name without the stack's prefix (deployed: ``<stack name>-<suffix>``)."""
+        return self.name.removeprefix(f"{PREFIX}-")
 
 
 def _camel(name: str) -> str:

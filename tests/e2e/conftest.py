@@ -17,10 +17,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.runtime import auth
-
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "e2e-secret"
 
 
 def _free_port() -> int:
@@ -35,18 +32,19 @@ class Stack:
     ) -> None:
         self.port, self.ws_port, self.manage_port = _free_port(), _free_port(), _free_port()
         self.moto_port = _free_port()  # the embedded AWS, for tests that look behind the API
+        self.oidc_port = _free_port()  # the stack's development sign-in (OIDC) issuer
         self.api = f"http://127.0.0.1:{self.port}"
         self.moto = f"http://127.0.0.1:{self.moto_port}"
+        self.oidc = f"http://127.0.0.1:{self.oidc_port}"
         self.ws = f"ws://127.0.0.1:{self.ws_port}"
-        self.customer = auth.issue(SECRET, "e2e-customer")
-        self.staff = auth.issue(SECRET, "e2e-staff", roles=["staff"])
+        self.customer = self.staff = ""  # minted by the stack's issuer once it is up
         self.output: list[str] = []
         self.ready = threading.Event()
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "local.stack", "--port", str(self.port),
                 "--ws-port", str(self.ws_port), "--manage-port", str(self.manage_port),
-                "--moto-port", str(self.moto_port),
+                "--moto-port", str(self.moto_port), "--oidc-port", str(self.oidc_port),
                 "--stations", stations, "--bake-seconds", "0.5", "--deliver-seconds", "0.5",
                 *extra,
             ],
@@ -54,7 +52,7 @@ class Stack:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "JWT_SECRET": SECRET, "PYTHONUNBUFFERED": "1", **(env or {})},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )  # fmt: skip
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -63,6 +61,12 @@ class Stack:
             self.output.append(line.rstrip())
             if line.strip() == "READY":
                 self.ready.set()
+
+    def mint(self, user: str, roles: list[str] = ()) -> str:
+        """A token for ``user`` from the stack's development issuer (RS256, as on AWS)."""
+        body = json.dumps({"user": user, "roles": list(roles)}).encode()
+        with urllib.request.urlopen(f"{self.oidc}/mint", body, timeout=10) as response:
+            return json.loads(response.read())["token"]
 
     def call(self, method: str, path: str, token: str | None = None, body: Any = None):
         request = urllib.request.Request(
@@ -103,6 +107,7 @@ def _start(stations: str, extra: list[str] = (), env: dict[str, str] | None = No
     if not stack.ready.wait(30):
         stack.stop()
         pytest.fail("the local stack did not start:\n" + "\n".join(stack.output))
+    stack.customer, stack.staff = stack.mint("e2e-customer"), stack.mint("e2e-staff", ["staff"])
     return stack
 
 

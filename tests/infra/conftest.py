@@ -34,6 +34,9 @@ def packaged(tmp_path_factory):
          "infra/resources.json", str(out)],
         cwd=work, env=env, check=True, capture_output=True, timeout=300,
     )  # fmt: skip
+    subprocess.run(
+        [sys.executable, "infra/finish.py", str(out / "sam.json")], cwd=work, check=True, timeout=60
+    )
     return out
 
 

@@ -13,7 +13,6 @@ from typing import Any
 import boto3
 
 from chalicelib import registry
-from chalicelib.runtime import wiring
 from local.provision import load_template
 from tests.conftest import REGION
 
@@ -36,7 +35,7 @@ MIN_CONCURRENCY, MAX_CONCURRENCY = 2, 1000
 
 
 def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+    return {k: v for k, v in template["Resources"].items() if v.get("Type") == kind}
 
 
 def _sqs_sources(template: dict[str, Any]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -49,15 +48,11 @@ def _sqs_sources(template: dict[str, Any]) -> list[tuple[str, dict[str, Any], di
     ]
 
 
-def _queue_named(template: dict[str, Any], arn: dict[str, str]) -> dict[str, Any]:
-    """The queue resource an event source's ``Fn::Sub`` queue ARN points at."""
-    name = arn["Fn::Sub"].rsplit(":", 1)[1]
-    [queue] = [
-        q["Properties"]
-        for q in _resources(template, "AWS::SQS::Queue").values()
-        if q["Properties"]["QueueName"] == name
-    ]
-    return queue
+def _queue_named(template: dict[str, Any], arn: dict[str, Any]) -> dict[str, Any]:
+    """The queue resource an event source's ``Fn::GetAtt`` queue ARN points at."""
+    logical, attribute = arn["Fn::GetAtt"]
+    assert attribute == "Arn"
+    return template["Resources"][logical]["Properties"]
 
 
 def test_queue_visibility_is_at_least_six_times_its_consumers_timeout(template):
@@ -100,8 +95,12 @@ def test_every_subscription_has_a_dead_letter_queue_its_topic_may_send_to(templa
     its retries; the DLQ's policy must let the topic send, or the redrive fails too.
     https://docs.aws.amazon.com/sns/latest/dg/sns-configure-dead-letter-queue.html"""
     policies = _resources(template, "AWS::SQS::QueuePolicy").values()
-    subscriptions = _resources(template, "AWS::SNS::Subscription")
-    assert len(subscriptions) == len(wiring.subscribed(registry.QUEUES))
+    subscriptions = {
+        name: s
+        for name, s in _resources(template, "AWS::SNS::Subscription").items()
+        if s["Properties"]["Protocol"] == "sqs"
+    }
+    assert len(subscriptions) == len([q for q in registry.QUEUES if q.types])
     for name, subscription in subscriptions.items():
         props = subscription["Properties"]
         assert "RedrivePolicy" in props, f"{name} drops what it cannot deliver"
@@ -123,7 +122,7 @@ def test_every_subscription_has_a_dead_letter_queue_its_topic_may_send_to(templa
 def test_provisioned_subscriptions_redrive_to_the_dead_letter_queue(aws):
     sns = boto3.client("sns", region_name=REGION)
     subscriptions = sns.list_subscriptions()["Subscriptions"]
-    assert len(subscriptions) == len(wiring.subscribed(registry.QUEUES))
+    assert len(subscriptions) == len([q for q in registry.QUEUES if q.types])
     for subscription in subscriptions:
         attributes = sns.get_subscription_attributes(
             SubscriptionArn=subscription["SubscriptionArn"]

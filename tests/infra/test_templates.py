@@ -39,26 +39,118 @@ def test_every_sqs_source_reports_batch_item_failures(packaged):
         for event in resource["Properties"].get("Events", {}).values()
         if event["Type"] == "SQS"
     ]
-    assert len(sources) == len(registry.QUEUES)
+    assert len(sources) == 4
     assert all(s["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for s in sources)
 
 
-def test_functions_share_the_least_privilege_role_and_settings(packaged):
+def test_each_function_has_a_role_of_its_own_with_no_wildcard_and_no_shared_secret(packaged):
     template = json.loads((packaged / "sam.json").read_text())
-    functions = [
-        r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"
-    ]
-    assert {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions} == {"DefaultRole"}
-    statements = template["Resources"]["DefaultRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-    actions = {
-        a
-        for s in statements["Statement"]
-        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    resources = template["Resources"]
+    functions = {
+        name: r for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"
     }
-    assert "sns:Publish" in actions and "dynamodb:Query" in actions
-    assert not [a for a in actions if a.endswith(":*") or a == "*"]
+    roles = {name: f["Properties"]["Role"]["Fn::GetAtt"][0] for name, f in functions.items()}
+    assert len(set(roles.values())) == len(functions)  # one role per function
+    assert not [r for r in resources.values() if r["Type"] == "AWS::IAM::Role"
+                and r not in [resources[role] for role in roles.values()]]  # fmt: skip
+    for name, role in roles.items():
+        [policy] = resources[role]["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if "Fn::If" in statement:  # granted in some stacks only (the HS256 key)
+                condition, statement, _ = statement["Fn::If"]
+                assert condition == "UseHs256", name
+            actions = statement["Action"]
+            for action in [actions] if isinstance(actions, str) else actions:
+                assert not action.endswith(":*") and action != "*", f"{name}: {action}"
+            if statement["Resource"] == "*":  # X-Ray has no resources to scope a grant to
+                assert all(a.startswith("xray:Put") for a in statement["Action"]), name
+        logs = [s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == "Logs"]
+        assert logs[0]["Resource"] == {"Fn::GetAtt": [f"{name}Logs", "Arn"]}, name
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
-    assert set(variables) >= {"TABLE_NAME", "TOPIC_ARN", "WEBSOCKET_ENDPOINT", "JWT_SECRET"}
+    assert set(variables) >= {"TABLE_NAME", "TOPIC_ARN", "WEBSOCKET_ENDPOINT", "TIMERS_QUEUE_URL"}
+    assert '"JWT_SECRET"' not in json.dumps(template)  # no plain-text secret anywhere
+    verifiers = {
+        name for name, f in functions.items()
+        if "AUTH_MODE" in f["Properties"].get("Environment", {}).get("Variables", {})
+    }  # fmt: skip
+    assert verifiers == {"JwtAuthorizer", "WebsocketConnect"}
+    assert resources["JwtSecret"]["Condition"] == "UseHs256"  # OIDC stacks keep no secret
+    assert "amazonaws.com" not in json.dumps(variables["WEBSOCKET_ENDPOINT"])
+
+
+def test_names_come_from_the_stack_so_stages_live_side_by_side(packaged):
+    template = json.loads((packaged / "sam.json").read_text())
+    named = [
+        (name, r["Properties"].get(key))
+        for name, r in template["Resources"].items()
+        if r["Type"] != "AWS::Lambda::Permission"  # refers to a function, names none
+        for key in ("TableName", "TopicName", "QueueName", "FunctionName", "LogGroupName",
+                    "AlarmName", "DashboardName")
+        if key in r.get("Properties", {})
+    ]  # fmt: skip
+    assert len(named) > 30
+    for name, value in named:
+        assert "${AWS::StackName}" in value["Fn::Sub"], name
+    assert template["Resources"]["RestAPI"]["Properties"]["Name"] == {"Ref": "AWS::StackName"}
+
+
+def test_event_sources_read_the_queues_this_stack_made(packaged):
+    template = json.loads((packaged / "sam.json").read_text())
+    for queue in registry.QUEUES:
+        function = template["Resources"][_chalice_id(queue.handler)]["Properties"]
+        [event] = function["Events"].values()
+        assert event["Properties"]["Queue"] == {"Fn::GetAtt": [queue.logical, "Arn"]}
+
+
+def test_the_websocket_deployment_changes_with_its_routes(packaged):
+    from infra.finish import finish
+
+    template = json.loads((packaged / "sam.json").read_text())
+    [deployment] = [k for k in template["Resources"] if k.startswith("WebsocketAPIDeployment")]
+    stage = template["Resources"]["WebsocketAPIStage"]["Properties"]
+    assert stage["DeploymentId"] == {"Ref": deployment}
+    changed = json.loads((packaged / "sam.json").read_text())
+    changed["Resources"][deployment.replace(deployment, "WebsocketAPIDeployment")] = changed[
+        "Resources"
+    ].pop(deployment)
+    changed["Resources"]["WebsocketAPIStage"]["Properties"]["DeploymentId"] = {
+        "Ref": "WebsocketAPIDeployment"
+    }
+    changed["Resources"]["WebsocketMessageRoute"]["Properties"]["RouteKey"] = "other"
+    [moved] = [k for k in finish(changed)["Resources"] if k.startswith("WebsocketAPIDeployment")]
+    assert moved != deployment
+
+
+def test_alarms_cover_every_dead_letter_queue_the_outbox_errors_and_throttling(packaged):
+    template = json.loads((packaged / "sam.json").read_text())
+    resources = template["Resources"]
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    watched = {
+        d["Value"]["Fn::GetAtt"][0]
+        for a in alarms
+        for d in a.get("Dimensions", [])
+        if d["Name"] == "QueueName"
+    }
+    dlqs = {k for k, r in resources.items() if r["Type"] == "AWS::SQS::Queue" and k.endswith("DLQ")}
+    assert watched == dlqs
+    metrics = {a.get("MetricName") for a in alarms}
+    assert {"OutboxOldestAgeSeconds", "5XXError", "ThrottledRequests"} <= metrics
+    [throttles] = [a for a in alarms if "Metrics" in a]
+    functions = {k for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    counted = {
+        m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+        for m in throttles["Metrics"]
+        if "MetricStat" in m
+    }
+    assert counted == functions
+    assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
+    assert any(r["Type"] == "AWS::CloudWatch::Dashboard" for r in resources.values())
+    for group in (r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"):
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def _chalice_id(handler: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in handler.split("_"))
 
 
 def test_template_is_generated_from_the_registry():
@@ -76,13 +168,15 @@ def test_every_registered_queue_is_drained_by_the_app_and_wired_in_the_template(
     assert drained == {q.name: q.handler for q in registry.QUEUES}
     resources = load_template()["Resources"]
     for queue in registry.QUEUES:
-        assert resources[queue.logical]["Properties"]["QueueName"] == queue.name
-        assert resources[f"{queue.logical}DLQ"]["Properties"]["QueueName"] == queue.dlq
+        stacked = f"${{AWS::StackName}}-{queue.suffix}"
+        assert resources[queue.logical]["Properties"]["QueueName"] == {"Fn::Sub": stacked}
+        dlq = resources[f"{queue.logical}DLQ"]["Properties"]["QueueName"]
+        assert dlq == {"Fn::Sub": f"{stacked}-dlq"}
         assert hasattr(app, queue.handler)  # Chalice packages the function as app.<handler>
     subscriptions = {
         r["Properties"]["Endpoint"]["Fn::GetAtt"][0]: r["Properties"]["FilterPolicy"]["type"]
         for r in resources.values()
-        if r["Type"] == "AWS::SNS::Subscription"
+        if r.get("Type") == "AWS::SNS::Subscription" and r["Properties"]["Protocol"] == "sqs"
     }
     assert subscriptions == {q.logical: list(q.types) for q in registry.QUEUES if q.types}
 
@@ -119,12 +213,12 @@ def test_cloudformation_creates_the_storage_and_queues(aws_env):
     supported = {"AWS::DynamoDB::Table", "AWS::SNS::Topic", "AWS::SQS::Queue"}
     body = {
         "AWSTemplateFormatVersion": template["AWSTemplateFormatVersion"],
-        "Resources": {k: v for k, v in template["Resources"].items() if v["Type"] in supported},
+        "Resources": {k: v for k, v in template["Resources"].items() if v.get("Type") in supported},
     }
     with mock_aws():
         cloudformation = boto3.client("cloudformation", region_name=REGION)
-        cloudformation.create_stack(StackName="pizzas", TemplateBody=json.dumps(body))
-        stack = cloudformation.describe_stacks(StackName="pizzas")["Stacks"][0]
+        cloudformation.create_stack(StackName="tropical", TemplateBody=json.dumps(body))
+        stack = cloudformation.describe_stacks(StackName="tropical")["Stacks"][0]
         assert stack["StackStatus"] == "CREATE_COMPLETE"
         table = boto3.client("dynamodb", region_name=REGION).describe_table(
             TableName="tropical-pizzas"
@@ -179,15 +273,18 @@ def aws_env(monkeypatch):
 
 
 def test_provisioner_creates_what_the_template_lists(aws):
-    kinds = {r["Type"] for r in load_template()["Resources"].values()}
+    kinds = {r.get("Type") for r in load_template()["Resources"].values()}
     assert {
         "AWS::DynamoDB::Table",
         "AWS::SNS::Topic",
         "AWS::SQS::Queue",
         "AWS::SNS::Subscription",
     } <= kinds
-    queues = [r for r in load_template()["Resources"].values() if r["Type"] == "AWS::SQS::Queue"]
-    assert len(aws.queue_urls) == len(queues) == 2 * len(registry.QUEUES) + 1  # and their DLQs
+    queues = [
+        r for r in load_template()["Resources"].values() if r.get("Type") == "AWS::SQS::Queue"
+    ]
+    # each queue, its dead-letter queue, and the topic's delivery DLQ
+    assert len(aws.queue_urls) == len(queues) == 2 * len(registry.QUEUES) + 1
 
 
 def test_the_package_is_self_contained_and_ships_bytecode(packaged, tmp_path):

@@ -1,0 +1,228 @@
+"""Each function's role against the calls its code really makes.
+
+Every AWS call is recorded while one function's handler runs through the real app on
+moto (a whole order: place, confirm, the stations, the bus, timers, the sweeper,
+websockets); each recorded call must be an action that function's role in
+infra/resources.json grants. A code path that starts calling something new fails here
+until the generator grants it to exactly the functions that need it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import pytest
+from botocore.client import BaseClient
+
+from chalicelib import registry
+from chalicelib.runtime import auth, bus, clients
+from chalicelib.runtime.errors import Unavailable
+from local.provision import load_template
+from tests.conftest import REGION, SECRET
+from tests.shop import PIZZA
+
+# a transaction is authorised item by item, by the action each item performs
+_TRANSACT = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
+_PREFIX = {
+    "dynamodb": "dynamodb",
+    "sns": "sns",
+    "sqs": "sqs",
+    "secretsmanager": "secretsmanager",
+    "apigatewaymanagementapi": "execute-api",
+}
+
+
+class Calls:
+    """The IAM actions of every AWS call made while recording."""
+
+    def __init__(self) -> None:
+        self.actions: set[str] = set()
+
+    def add(self, service: str, operation: str, params: dict[str, Any]) -> None:
+        if operation == "TransactWriteItems":
+            for item in params["TransactItems"]:
+                self.actions |= {_TRANSACT[kind] for kind in item}
+        elif service == "apigatewaymanagementapi":
+            self.actions.add("execute-api:ManageConnections")
+        else:
+            self.actions.add(f"{_PREFIX[service]}:{operation}")
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Records every boto3 call the app makes; ``calls.during()`` scopes one function."""
+    current: list[Calls] = []
+    original = BaseClient._make_api_call
+
+    def recorded(self, operation, params):
+        # the app's clients (runtime/clients.py) have 2 s connect timeouts; the test
+        # harness's own (delivering SQS batches as Lambda would) keep botocore's 60 s
+        if current and self.meta.config.connect_timeout == 2:
+            current[-1].add(self.meta.service_model.service_name, operation, params)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
+
+    @contextmanager
+    def during() -> Iterator[Calls]:
+        made = Calls()
+        current.append(made)
+        try:
+            yield made
+        finally:
+            current.pop()
+
+    return during
+
+
+def _granted(function: str) -> set[str]:
+    role = load_template()["Resources"][f"{function}Role"]["Properties"]["Policies"][0]
+    granted: set[str] = set()
+    for statement in role["PolicyDocument"]["Statement"]:
+        if "Fn::If" in statement:  # granted when the condition holds (an hs256 stack)
+            statement = statement["Fn::If"][1]
+        actions = statement["Action"]
+        granted |= {actions} if isinstance(actions, str) else set(actions)
+    return granted
+
+
+def _chalice_id(handler: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in handler.split("_"))
+
+
+class RecordingSender:
+    """Websocket pushes recorded as the management API call the real sender makes."""
+
+    def send(self, connection_id: str, data: str) -> bool:
+        made = _recording[-1] if _recording else None
+        if made is not None:
+            made.add("apigatewaymanagementapi", "PostToConnection", {})
+        return True
+
+
+_recording: list[Calls] = []
+
+
+@contextmanager
+def _as(function: str, calls, seen: dict[str, set[str]]) -> Iterator[None]:
+    with calls() as made:
+        _recording.append(made)
+        try:
+            yield
+        finally:
+            _recording.pop()
+    seen.setdefault(function, set()).update(made.actions)
+
+
+def test_every_call_each_function_makes_is_granted_to_its_role(shop, calls, monkeypatch):
+    from chalicelib.runtime import broadcast
+
+    broadcast.use_sender(RecordingSender())
+    seen: dict[str, set[str]] = {}
+    with _as("APIHandler", calls, seen):
+        order = shop.call("POST", "/orders", "customer", {"pizza": PIZZA}).json_body
+    order_id = order["orderId"]
+    with _as("WebsocketConnect", calls, seen):
+        shop.ws("connect", "c1", {"workflow": "order", "id": order_id, "token": shop.customer})
+    with _as("WebsocketMessage", calls, seen):
+        shop.ws("message", "c1")
+    with _as("APIHandler", calls, seen):
+        shop.call("POST", f"/orders/{order_id}/confirm")
+        shop.call("GET", f"/orders/{order_id}/history")
+        shop.call("GET", "/kitchen/orders", "staff")
+    for _ in range(6):  # the whole order: every queue in turn, then the staff routes
+        for queue in registry.QUEUES:
+            if queue.kind == "timers":
+                continue
+            with _as(_chalice_id(queue.handler), calls, seen):
+                shop.deliver(queue.logical)
+        with _as("APIHandler", calls, seen):
+            shop.call("POST", "/kitchen/orders/next/ready", "staff")
+            shop.call("POST", "/delivery/orders/next/delivered", "staff")
+    with _as("TimerEvents", calls, seen):
+        shop.fire_timers()
+    # the sweeper: an outbox left by a failed publish, swept at once
+    second = shop.new_order()
+    publish = bus.publish
+    monkeypatch.setattr(bus, "publish", _down)
+    shop.call("POST", f"/orders/{second['orderId']}/confirm")
+    monkeypatch.setattr(bus, "publish", publish)
+    monkeypatch.setenv("OUTBOX_GRACE_SECONDS", "0")
+    clients.reset()
+    with _as("OutboxSweeper", calls, seen):
+        shop.client.lambda_.invoke("outbox_sweeper", SCHEDULED)
+    with _as("WebsocketDisconnect", calls, seen):
+        shop.ws("disconnect", "c1")
+    assert shop.view(order_id)["state"] == "done", "the scenario must take the order to done"
+    for function, actions in seen.items():
+        missing = actions - _granted(function)
+        assert not missing, f"{function} calls {sorted(missing)}, which its role does not grant"
+    # the scenario exercised what it claims to: writes, publishes, timers, pushes
+    assert {"dynamodb:PutItem", "sns:Publish", "sqs:SendMessage"} <= seen["APIHandler"]
+    assert "execute-api:ManageConnections" in seen["APIHandler"] | seen["OrderEvents"]
+    assert "sns:Publish" in seen["OutboxSweeper"] and seen["KitchenCommands"]
+
+
+SCHEDULED = {
+    "version": "0",
+    "id": "sweep-1",
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "account": "123456789012",
+    "time": "2026-11-29T00:00:00Z",
+    "region": REGION,
+    "resources": ["arn:aws:events:us-east-1:123456789012:rule/outbox-sweeper"],
+    "detail": {},
+}
+
+
+def _down(event: Any) -> str:
+    raise Unavailable("bus down")
+
+
+def test_the_authorizer_reads_only_the_signing_key_from_secrets_manager(aws, calls, monkeypatch):
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    arn = secrets.create_secret(Name="signing-key", SecretString=SECRET)["ARN"]
+    monkeypatch.delenv("JWT_SECRET")
+    monkeypatch.setenv("JWT_SECRET_ARN", arn)
+    clients.reset()
+    event = {
+        "type": "TOKEN",
+        "authorizationToken": f"Bearer {auth.issue(SECRET, 'alice')}",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc/api/GET/orders",
+    }
+    with calls() as made:
+        allowed = _authorize(event)
+    assert allowed["principalId"] == "alice"
+    assert made.actions == {"secretsmanager:GetSecretValue"} <= _granted("JwtAuthorizer")
+    with calls() as again:
+        _authorize(event)
+    assert again.actions == set()  # read once per process
+    granted = _granted("JwtAuthorizer")
+    assert not {a for a in granted if a.startswith(("dynamodb:", "sns:", "sqs:"))}
+    for function in ("APIHandler", "OrderEvents", "OutboxSweeper"):
+        assert "secretsmanager:GetSecretValue" not in _granted(function)
+    clients.reset()
+
+
+def _authorize(event: dict[str, Any]) -> dict[str, Any]:
+    import app as module
+
+    return module.jwt_authorizer(event, None)
+
+
+def test_queue_consumers_may_read_only_their_own_queue():
+    resources = load_template()["Resources"]
+    for queue in registry.QUEUES:
+        role = resources[f"{_chalice_id(queue.handler)}Role"]["Properties"]["Policies"][0]
+        [consume] = [s for s in role["PolicyDocument"]["Statement"] if s.get("Sid") == "Consume"]
+        assert consume["Resource"] == {"Fn::GetAtt": [queue.logical, "Arn"]}
+    assert json.dumps(resources).count('"sqs:ReceiveMessage"') == len(registry.QUEUES)
