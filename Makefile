@@ -53,6 +53,7 @@ package: $(BIN)/.installed
 	$(BIN)/python infra/precompile.py dist/$(STAGE)/deployment.zip
 	$(BIN)/cfn-lint dist/$(STAGE)/sam.json
 	@echo "dist/$(STAGE)/sam.json + deployment.zip: see README, Deploy to AWS"
+	@$(BIN)/python -c "import sys; sys.version_info < (3, 12) and print('warning: built for python%d.%d, a Lambda runtime AWS has deprecated; build with PYTHON=python3.12 or newer (make clean first)' % sys.version_info[:2])"
 
 # make infra - regenerate infra/resources.json from infra/base.json and the registry
 infra: $(BIN)/.installed
@@ -82,3 +83,11 @@ conformance: install
 .PHONY: chaos
 chaos: $(BIN)/.installed
 	$(BIN)/python -m tests.chaos.run
+
+# make check-versions - replay stored histories against the registry's workflows before a
+# deploy: the golden ones by default; VERSIONS_FROM= (empty) reads the table the
+# environment configures (TABLE_NAME, AWS_ENDPOINT_URL); exits 1 on any divergence
+VERSIONS_FROM ?= --files tests/versions/golden
+.PHONY: check-versions
+check-versions: $(BIN)/.installed
+	$(BIN)/python -m chalicelib.runtime.check_versions check $(VERSIONS_FROM)

@@ -13,7 +13,7 @@ from chalice import AuthResponse, Chalice, Rate, Response
 from chalicelib.complaints import service as complaints
 from chalicelib.orders import service
 from chalicelib.registry import QUEUES, SERVICES, WORKFLOWS
-from chalicelib.runtime import auth, follow, inspection, intake, sweeper, wiring
+from chalicelib.runtime import auth, definitions, follow, inspection, intake, sweeper, wiring
 from chalicelib.runtime.errors import Forbidden, Unauthorized, WorkflowError
 from chalicelib.runtime.requests import idempotency_key, json_object
 from chalicelib.runtime.settings import settings
@@ -76,11 +76,11 @@ def _key() -> str | None:
     return idempotency_key(dict(app.current_request.headers))
 
 
-@app.route("/workflows/order", methods=["GET"], authorizer=jwt_authorizer)
+@app.route("/workflows/{name}", methods=["GET"], authorizer=jwt_authorizer)
 @api()
-def order_workflow() -> dict:
+def workflow_definition(name: str) -> dict:
     _principal()
-    return service.workflow_definition()
+    return definitions.describe(WORKFLOWS, name)
 
 
 @app.route("/orders", methods=["POST"], authorizer=jwt_authorizer)

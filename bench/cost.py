@@ -158,6 +158,17 @@ def storage_units(calls: Iterable[Mapping[str, Any]]) -> dict[str, float]:
     }
 
 
+def counter_units(calls: Iterable[Mapping[str, Any]]) -> int:
+    """WRU spent on the in-flight counters (items under ``inflight#``): what counting
+    instances per definition version adds to the metered calls."""
+    return sum(
+        write_units(w)
+        for c in calls
+        for w in c["writes"]
+        if (w.get("pk") or "").startswith("inflight#")
+    )
+
+
 # -- cost ----------------------------------------------------------------------------
 
 

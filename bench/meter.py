@@ -114,6 +114,7 @@ class StorageMeter:
             })  # fmt: skip
         return {
             "action": action,
+            "pk": key.get("pk", {}).get("S"),
             "transactional": transactional,
             "before": item_size(before),
             "after": item_size(after) if action != "ConditionCheck" else item_size(before),

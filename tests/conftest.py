@@ -62,3 +62,13 @@ def moto_server(monkeypatch):
     server.reset()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def workflow_kit(aws, monkeypatch):
+    """``workflow_kit(*workflows)``: a tests.kit.WorkflowKit running them through the real
+    runtime on moto, with a simulated clock and bus helpers (see tests/kit.py)."""
+    from tests.kit import kit_factory
+
+    with kit_factory(monkeypatch) as make:
+        yield make

@@ -20,7 +20,7 @@ from chalicelib.runtime.errors import (
 from chalicelib.stations import STATIONS, Station
 
 from .models import CompleteWork
-from .workflow import MAX_ITEMS, Timing, describe, order_workflow
+from .workflow import MAX_ITEMS, Timing, order_workflow
 
 ORDERS = order_workflow(Timing.from_environment())
 _IDS = uuid.UUID("6f1c3e52-7d0a-4b8e-9a55-2f7c1d9e8b40")
@@ -89,10 +89,6 @@ def order_diagram(principal: auth.Principal, order_id: str) -> dict:
         "state": outcome.snapshot.value,
         "mermaid": ORDERS.machine.to_mermaid(outcome.snapshot),
     }
-
-
-def workflow_definition() -> dict:
-    return describe(ORDERS.machine)
 
 
 def _station(principal: auth.Principal, name: str) -> Station:

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from chalicelib.runtime.workflow import Command, Workflow
@@ -25,6 +26,10 @@ from .models import AddPizza, CancelOrder, NoPayload, RemovePizza, StationReport
 
 MAX_ITEMS = 50
 MAX_ATTEMPTS = 3
+# the chart version new orders start on, and the lock file recording the hash of every
+# version that shipped (an edit under a recorded number fails at start-up)
+VERSION = 1
+LOCK = Path(__file__).with_name("versions.lock.json")
 log = logging.getLogger("workflow")
 
 
@@ -374,9 +379,7 @@ COMMANDS = {
 def order_workflow(timing: Timing | None = None) -> Workflow:
     """The order workflow as the runtime runs it."""
     machine = order_machine(timing)
-    return Workflow("order", machine, CLIENT_EVENTS, BUS_EVENTS, COMMANDS, order_view)
-
-
-def describe(machine: Machine) -> dict[str, Any]:
-    """The workflow as clients see it: XState JSON definition and Mermaid diagram."""
-    return {"id": machine.id, "definition": machine.to_dict(), "mermaid": machine.to_mermaid()}
+    return Workflow(
+        "order", machine, CLIENT_EVENTS, BUS_EVENTS, COMMANDS, order_view,
+        version=VERSION, lock=LOCK,
+    )  # fmt: skip

@@ -3,11 +3,13 @@
 1. a client's Idempotency-Key seen before is answered with its first answer (or
    refused, when it was used for a different request);
 2. load the instance (one strongly consistent read);
-3. ``machine.transition``; an event the state does not accept is refused (409);
-4. commit snapshot, version + 1, history record, dedupe record and the outbound
-   messages in one transaction, conditional on the version read; on a lost race reload
-   and retry (bounded, jittered); a redelivered event id is refused by its dedupe
-   record and changes nothing;
+3. ``machine.transition`` on the definition version the instance runs on, after the
+   declared migrations from its version on (refused ones are logged and leave it on its
+   version); an event the state does not accept is refused (409);
+4. commit snapshot, version + 1, definition version, history record (the full event),
+   dedupe record, in-flight counters and the outbound messages in one transaction,
+   conditional on the version read; on a lost race reload and retry (bounded,
+   jittered); a redelivered event id is refused by its dedupe record and changes nothing;
 5. after the commit the request has succeeded, whatever happens next: run the named
    actions, push the new view to websockets, send the outbox and feed each invoke's
    completion back as an event. A failure there is logged and left to the sweeper.
@@ -30,7 +32,7 @@ from typing import Any
 
 from chalicelib.statechart import Effect, Snapshot, SnapshotError
 
-from . import broadcast, clock, connections, journal, store
+from . import broadcast, clock, connections, journal, store, versions
 from . import outbox as outbox_
 from .errors import (
     Conflict,
@@ -215,9 +217,24 @@ def _load_for(
     return instance
 
 
-def _restore(workflow: Workflow, instance: store.Instance) -> Snapshot:
+def _version_of(workflow: Workflow, instance: store.Instance) -> versions.Version:
+    declared = workflow.versions.get(instance.definition)
+    if declared is None:
+        raise WorkflowError(
+            f"{instance.pk} runs on {workflow.name} version {instance.definition}, which is no "
+            "longer declared: declare it again (or a migration from it) and redeploy"
+        )
+    return declared
+
+
+def _restore(
+    workflow: Workflow, instance: store.Instance, version: versions.Version | None = None,
+    snapshot: Mapping[str, Any] | None = None,
+) -> Snapshot:  # fmt: skip
+    """The stored snapshot (or ``snapshot``) on the machine of its version."""
+    declared = version or _version_of(workflow, instance)
     try:
-        return workflow.machine.restore(instance.snapshot)
+        return declared.machine.restore(instance.snapshot if snapshot is None else snapshot)
     except SnapshotError as error:
         raise WorkflowError(f"stored snapshot of {instance.pk} is unusable: {error}") from None
 
@@ -226,6 +243,7 @@ def _meta(instance_id: str, instance: store.Instance) -> dict[str, Any]:
     return {
         "id": instance_id,
         "version": instance.version,
+        "definition": instance.definition,
         "createdAt": instance.created_at,
         "updatedAt": instance.updated_at,
     }
@@ -348,14 +366,16 @@ def _decide(
     """
     initial: list[Effect] = []
     if instance is None:
-        first = workflow.machine.initial_transition(context=create)
+        running, upgrade = workflow.versions.latest, None
+        first = running.machine.initial_transition(context=create)
         snapshot, initial = first.snapshot, first.effects
         before, version, pending, timers, invokes = None, None, {}, {}, {}
     else:
-        snapshot = _restore(workflow, instance)
+        running, upgrade = _upgrade(workflow, instance_id, instance)
+        snapshot = _restore(workflow, instance, running, upgrade.snapshot)
         before, version = state_key(snapshot.value), instance.version
         pending, timers, invokes = instance.outbox, instance.timers, instance.invokes
-    step = workflow.machine.transition(snapshot, incoming.event)
+    step = running.machine.transition(snapshot, incoming.event)
     if not step.handled:
         raise EventNotAllowed(
             f"{incoming.event['type']} is not allowed in state {state_key(snapshot.value)}",
@@ -374,6 +394,7 @@ def _decide(
     meta = {
         "id": instance_id,
         "version": new_version,
+        "definition": running.number,
         "createdAt": instance.created_at if instance else now,
         "updatedAt": now,
         "from": before,
@@ -392,7 +413,19 @@ def _decide(
             "from": before,
             "to": after,
             "time": now,
+            "event": incoming.event,
+            "context": dict(create) if instance is None and create else None,
+            "migratedFrom": upgrade.migrated_from if upgrade else None,
+            "effects": versions.effect_summary(effects),
+            "snapshotHash": versions.snapshot_digest(step.snapshot.to_dict()),
         },
+        definition=running.number,
+        definition_hash=running.hash,
+        counters=versions.counter_changes(
+            instance.definition if instance else None,
+            running.number,
+            step.snapshot.status == "active",
+        ),
         owner=owner,
         timers=out.timers,
         invokes=out.invokes,
@@ -418,6 +451,23 @@ def _decide(
             f"{limit}-byte limit of one stored instance; nothing was changed"
         )
     return _Decision(write, outcome, effects, {**remaining, **out.add})
+
+
+def _upgrade(
+    workflow: Workflow, instance_id: str, instance: store.Instance
+) -> tuple[versions.Version, versions.Upgrade]:
+    """The version the instance continues on and its snapshot there: the declared
+    migrations from its version on, up to the first refused one (logged)."""
+    declared = _version_of(workflow, instance)
+    upgrade = workflow.versions.upgrade(
+        declared.number, instance.snapshot, sorted(instance.timers), sorted(instance.invokes)
+    )
+    if upgrade.refused:
+        journal.problem(
+            "migration refused; the instance stays on its version", workflow=workflow.name,
+            instance=instance_id, definition=upgrade.number, why=upgrade.refused,
+        )  # fmt: skip
+    return workflow.versions.by_number[upgrade.number], upgrade
 
 
 def _commit(write: store.Commit) -> None:
@@ -490,7 +540,8 @@ def _broadcast(workflow: Workflow, outcome: Outcome) -> None:
 
 
 def _run_action(workflow: Workflow, outcome: Outcome, effect: Effect) -> None:
-    impl = workflow.machine.actions.get(effect.type)
+    machine = workflow.machine_of(outcome.meta.get("definition")) or workflow.machine
+    impl = machine.actions.get(effect.type)
     try:
         if effect.params is None:
             impl(effect.context, effect.event)

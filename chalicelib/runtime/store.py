@@ -12,7 +12,10 @@ One table, ``pk``/``sk`` strings, TTL on ``expiresAt`` (epoch seconds). Under
   selects in the sparse ``worklist`` index the same way: ``listShard``
   (``worklist#<workflow>#NN``) and ``listedSince`` (when it joined the list), written in
   the commit that puts it there or takes it off.
-- ``sk = "history#<version>"``: one record per committed transition.
+- ``sk = "history#<version>"``: one record per committed transition, with the full
+  event (payload included, so histories can be replayed; one larger than
+  ``HISTORY_EVENT_BYTES`` is kept as its type and size with ``truncated``), the
+  definition version it ran on and a digest of the snapshot it produced.
 - ``sk = "event#<eventId>"``: the event ids applied (bus, timer, runtime), each its own
   record with a TTL, so a redelivery is recognised however many events came since and
   the instance item never grows with them.
@@ -20,10 +23,14 @@ One table, ``pk``/``sk`` strings, TTL on ``expiresAt`` (epoch seconds). Under
 Under ``pk = idempotency#<eventId>``: a client's Idempotency-Key, the fingerprint of
 the request it answered and that first answer.
 
+Under ``pk = inflight#<workflow>#NN``, ``sk = v<definition version>``: one shard of the
+count of instances in flight on that version (``n``), added to in the commit that starts,
+ends or migrates an instance; shard NN by hash of the instance key, summed on read.
+
 A commit is one ``TransactWriteItems`` call: the instance update, conditional on the
-version it was read at, the history record, and the dedupe record (conditional on
-not existing). Outbox messages live in separate attributes so that clearing the
-published ones needs no version check.
+version it was read at, the history record, the dedupe record (conditional on
+not existing) and the in-flight counter changes. Outbox messages live in separate
+attributes so that clearing the published ones needs no version check.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import versions
 from .clients import client
 from .errors import PayloadTooLarge, Unavailable
 from .settings import settings
@@ -44,6 +52,11 @@ from .settings import settings
 INSTANCE = "instance"
 OUTBOX_PREFIX = "ob_"
 PENDING_INDEX = "pending"
+# a history item must stay under DynamoDB's 400 KB: an event larger than this is kept as
+# its type and size only (SQS messages are at most 256 KiB and client bodies 16 KiB, so
+# only an event built inside the runtime could reach it)
+HISTORY_EVENT_BYTES = 300 * 1024
+_JSON_FIELDS = ("event", "effects", "context")
 WORKLIST_INDEX = "worklist"
 _encode = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
 _encode_sorted = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
@@ -79,6 +92,7 @@ class Instance:
     timers: dict[str, str] = field(default_factory=dict)
     invokes: dict[str, str] = field(default_factory=dict)
     watchers: int = 0
+    definition: int | None = None  # the workflow version it runs on (None: before versions)
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Instance:
@@ -98,6 +112,7 @@ class Instance:
             timers=json.loads(item["timers"]["S"]) if "timers" in item else {},
             invokes=json.loads(item["invokes"]["S"]) if "invokes" in item else {},
             watchers=int(item.get("watchers", {}).get("N", "0")),
+            definition=int(item["definition"]["N"]) if "definition" in item else None,
         )
 
 
@@ -116,7 +131,9 @@ class Commit:
 
     ``expected_version`` None creates the instance. ``dedupe`` is the event id to
     remember under the instance (bus, timer and runtime events); ``idempotency`` the
-    client's key with the response to keep for its retries.
+    client's key with the response to keep for its retries. ``definition`` and
+    ``definition_hash`` the workflow version the instance runs on after this commit;
+    ``counters`` the in-flight count changes by version (+1 started, -1 ended or left).
     """
 
     pk: str
@@ -135,6 +152,9 @@ class Commit:
     listed: bool | None = None
     dedupe: str | None = None
     idempotency: Idempotency | None = None
+    definition: int | None = None
+    definition_hash: str | None = None
+    counters: Mapping[int, int] = field(default_factory=dict)
     # the snapshot and the new messages as stored, encoded once (sized, then written)
     snapshot_text: str = field(init=False, repr=False)
     messages_text: dict[str, str] = field(init=False, repr=False)
@@ -229,11 +249,7 @@ def commit(write: Commit) -> int:
 
     table = settings().table_name
     items = [{"Update": {"TableName": table, **_instance_update(write)}}]
-    record = {k: {"S": str(v)} for k, v in write.history.items() if v is not None}
-    record.update(key(write.pk, f"history#{write.version:010d}"))
-    record["version"] = {"N": str(write.version)}
-    record["token"] = {"S": write.token}
-    items.append({"Put": {"TableName": table, "Item": record, **_NEW}})
+    items.append({"Put": {"TableName": table, "Item": _history_item(write), **_NEW}})
     if write.dedupe is not None:
         dedupe = {
             **key(write.pk, f"event#{write.dedupe}"),
@@ -243,6 +259,8 @@ def commit(write: Commit) -> int:
         items.append({"Put": {"TableName": table, "Item": dedupe, **_NEW}})
     if write.idempotency is not None:
         items.append({"Put": {"TableName": table, "Item": _idempotency_item(write), **_NEW}})
+    for number, delta in sorted(write.counters.items()):  # last: reasons index the others
+        items.append({"Update": {"TableName": table, **_counter_update(write.pk, number, delta)}})
     try:
         # DynamoDB applies a token's transaction once (10 minutes): a re-send of an
         # ambiguous commit, by botocore or by us, cannot apply it twice
@@ -263,6 +281,64 @@ def commit(write: Commit) -> int:
 
 
 _NEW = {"ConditionExpression": "attribute_not_exists(sk)"}
+
+
+def history_event(event: Mapping[str, Any]) -> str:
+    """The event as its history record keeps it: JSON, or, past HISTORY_EVENT_BYTES, its
+    type and size marked ``truncated`` (such a history cannot be replayed)."""
+    text = _encode_sorted(dict(event))
+    size = len(text.encode())
+    if size <= HISTORY_EVENT_BYTES:
+        return text
+    return _encode_sorted({"type": event.get("type"), "truncated": True, "bytes": size})
+
+
+def _history_item(write: Commit) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for name, value in write.history.items():
+        if value is None:
+            continue
+        if name == "event":
+            record[name] = {"S": history_event(value)}
+        elif name in _JSON_FIELDS:
+            record[name] = {"S": _encode_sorted(value)}
+        else:
+            record[name] = {"S": str(value)}
+    record.update(key(write.pk, f"history#{write.version:010d}"))
+    record["version"] = {"N": str(write.version)}
+    record["token"] = {"S": write.token}
+    if write.definition is not None:
+        record["definition"] = {"N": str(write.definition)}
+    return record
+
+
+def counter_key(pk: str, number: int) -> dict[str, Any]:
+    """The in-flight counter item an instance ``pk`` on version ``number`` counts in."""
+    workflow = pk.split("#", 1)[0]
+    return key(f"inflight#{workflow}#{versions.counter_shard(pk):02d}", f"v{number}")
+
+
+def _counter_update(pk: str, number: int, delta: int) -> dict[str, Any]:
+    return {
+        "Key": counter_key(pk, number),
+        "UpdateExpression": "ADD #n :d",
+        "ExpressionAttributeNames": {"#n": "n"},
+        "ExpressionAttributeValues": {":d": {"N": str(delta)}},
+    }
+
+
+def in_flight(workflow: str) -> dict[int, int]:
+    """Instances of ``workflow`` in flight, by definition version: the counter shards
+    summed (one query per shard; no scan)."""
+    totals: dict[int, int] = {}
+    for n in range(versions.COUNTER_SHARDS):
+        for item in query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"inflight#{workflow}#{n:02d}"}},
+        ):
+            number = int(item["sk"]["S"].lstrip("v"))
+            totals[number] = totals.get(number, 0) + int(item.get("n", {}).get("N", "0"))
+    return totals
 
 
 def _raise_cancelled(write: Commit, reasons: list[str | None]) -> None:
@@ -296,6 +372,10 @@ def _instance_update(write: Commit) -> dict[str, Any]:
     }
     sets = ["#s = :s", "#v = :v", "#st = :st", "#u = :u"]
     removes = []
+    if write.definition is not None:
+        names.update({"#d": "definition", "#dh": "definitionHash"})
+        values.update({":d": {"N": str(write.definition)}, ":dh": {"S": write.definition_hash}})
+        sets += ["#d = :d", "#dh = :dh"]
     if write.timers:
         values[":t"] = {"S": _encode_sorted(dict(write.timers))}
         sets.append("#t = :t")
@@ -445,6 +525,12 @@ def history(pk: str) -> list[dict[str, Any]]:
             k: v.get("S", v.get("N")) for k, v in item.items() if k not in ("pk", "sk", "token")
         }
         record["version"] = int(record["version"])
+        for name in ("definition", "migratedFrom"):
+            if name in record:
+                record[name] = int(record[name])
+        for name in _JSON_FIELDS:
+            if name in record:
+                record[name] = json.loads(record[name])
         records.append(record)
     return records
 
@@ -491,3 +577,20 @@ def listed(workflow: str) -> list[Instance]:
 def outbox_shards() -> list[str]:
     """Every shard of the pending index that holds outboxes."""
     return [f"outbox#{n:02d}" for n in range(settings().outbox_shards)]
+
+
+def instance_keys(workflow: str) -> Iterator[str]:
+    """The key of every stored instance of ``workflow``. A Scan: for offline tools (the
+    replay check's export), never on a request's path."""
+    kwargs: dict[str, Any] = {
+        "FilterExpression": "sk = :i AND begins_with(pk, :w)",
+        "ExpressionAttributeValues": {":i": {"S": INSTANCE}, ":w": {"S": f"{workflow}#"}},
+        "ProjectionExpression": "pk",
+    }
+    while True:
+        page = call(_ddb().scan, **kwargs)
+        for item in page.get("Items", []):
+            yield item["pk"]["S"]
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

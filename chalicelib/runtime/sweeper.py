@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from . import clock, journal, store
 from .errors import Unavailable
@@ -23,7 +23,7 @@ def sweep(workflows: Mapping[str, Workflow], grace_seconds: int | None = None) -
     """Send outboxes pending longer than the grace period; returns how many were swept."""
     current = settings()
     grace = current.outbox_grace_seconds if grace_seconds is None else grace_seconds
-    cutoff = clock.stamp(datetime.now(UTC) - timedelta(seconds=grace))
+    cutoff = clock.stamp(clock.current() - timedelta(seconds=grace))
     deadline = time.monotonic() + current.sweep_max_seconds
     shards = store.outbox_shards()
     first = int(time.time() // 60) % len(shards)  # each run starts at another shard

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -55,7 +55,7 @@ def _queue_url() -> str:
 def due_in(body: Mapping[str, Any], now: datetime | None = None) -> float:
     """Seconds until the timer is due (negative when late)."""
     due = clock.parse(body["dueAt"])
-    return (due - (now or datetime.now(UTC))).total_seconds()
+    return (due - (now or clock.current())).total_seconds()
 
 
 def send(body: Mapping[str, Any]) -> None:

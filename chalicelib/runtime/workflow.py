@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from chalicelib.statechart import Machine, Snapshot
+
+from .versions import Migration, Version, Versions, check_lock
 
 MAX_INSTANCE_ID = 128
 
@@ -47,6 +50,12 @@ class Workflow:
     ``id``, ``version``, ``createdAt``, ``updatedAt``. ``worklist(snapshot)``, when
     given, says whether an instance waits on people (a staff queue): the runtime keeps
     those in an index, oldest first, updated in the commit that changes it.
+
+    ``machine`` is the version new instances start on, numbered ``version``;
+    ``previous`` are the older versions instances may still run on (oldest first), and
+    ``migration`` turns a snapshot of the version before into one of this one. With
+    ``lock`` (the versions lock file), a version whose chart changed under its recorded
+    number raises DefinitionChanged here, at start-up.
     """
 
     def __init__(
@@ -58,6 +67,10 @@ class Workflow:
         commands: Mapping[str, Command],
         view: Callable[[Snapshot, Mapping[str, Any]], dict[str, Any]],
         *,
+        version: int = 1,
+        migration: Migration | None = None,
+        previous: Sequence[Version] = (),
+        lock: Path | None = None,
         worklist: Callable[[Snapshot], bool] | None = None,
     ) -> None:
         if "#" in name:
@@ -65,17 +78,27 @@ class Workflow:
         overlap = set(client_events) & set(bus_events)
         if overlap:
             raise ValueError(f"events cannot come from both clients and the bus: {overlap}")
-        for node in machine.definition.nodes:
-            for invoke in node.invoke:
-                if invoke.src not in commands:
-                    raise ValueError(f"#{node.id} invokes '{invoke.src}', which has no Command")
+        self.versions = Versions([*previous, Version(version, machine, migration)])
+        for declared in self.versions.by_number.values():
+            for node in declared.machine.definition.nodes:
+                for invoke in node.invoke:
+                    if invoke.src not in commands:
+                        raise ValueError(f"#{node.id} invokes '{invoke.src}', which has no Command")
+        if lock is not None:
+            check_lock(name, self.versions, lock)
         self.name = name
         self.machine = machine
+        self.lock = lock
         self.client_events = dict(client_events)
         self.bus_events = dict(bus_events)
         self.commands = dict(commands)
         self.view = view
         self.worklist = worklist
+
+    def machine_of(self, number: int | None) -> Machine | None:
+        """The machine of declared version ``number`` (None: the oldest), or None."""
+        declared = self.versions.get(number)
+        return declared.machine if declared else None
 
     def key(self, instance_id: str) -> str:
         """The table partition key of an instance."""

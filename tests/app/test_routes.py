@@ -1,4 +1,4 @@
-"""Routes that need no AWS state: the workflow definition, and what any route does first."""
+"""The workflow definition route, and what any route does first."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from chalicelib.runtime import auth
 from tests.conftest import SECRET
 
 
-def test_workflow_definition_route_returns_json_and_mermaid(monkeypatch):
+def test_workflow_definition_route_returns_json_and_mermaid(aws, monkeypatch):
     monkeypatch.setenv("JWT_SECRET", SECRET)
     from chalicelib.runtime import clients
 

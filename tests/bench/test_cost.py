@@ -118,3 +118,19 @@ def test_meter_bills_what_a_commit_really_stores(aws):
     assert put["after"] == item_size({"pk": {"S": "order#1"}, "sk": {"S": "history#1"}})
     assert storage_units([commit]) == {"wru": 4 + 1 + 2, "rru": 0}
     assert read["read"]["sizes"] == [update["after"]] and storage_units([read])["rru"] == 1
+
+
+def test_the_in_flight_counters_cost_two_transactional_writes_per_order(shop):
+    """Counting instances per version adds one counter update when an order starts and
+    one when it ends, each a transactional write of a small item (2 WRU): 4 of the 68
+    WRU this order uses (README, "Changing a workflow safely")."""
+    from bench.cost import counter_units
+    from chalicelib.runtime import clients
+    from tests.versions.scenarios import delivered
+
+    meter = StorageMeter(None, REGION)
+    meter.attach(clients.client("dynamodb"))
+    delivered(shop)
+    counters, total = counter_units(meter.records), storage_units(meter.records)["wru"]
+    assert counters == 4
+    assert counters / total < 0.1

@@ -1,0 +1,20 @@
+"""GET /workflows/{name}: the versions, the one new instances get, and the instances in
+flight on each, counted from the sharded counters."""
+
+from __future__ import annotations
+
+from chalicelib.runtime import store, versions
+from tests.versions.scenarios import cancelled_while_ordering
+
+
+def test_the_route_counts_instances_in_flight_per_version(shop):
+    open_orders = [shop.new_order()["orderId"] for _ in range(3)]
+    cancelled_while_ordering(shop)
+    body = shop.call("GET", "/workflows/order").json_body
+    assert body["latest"] == 1 and body["inFlight"] == 3
+    [v1] = body["versions"]
+    assert (v1["version"], v1["latest"], v1["inFlight"]) == (1, True, 3)
+    assert body["definition"]["initial"] == "orderPizza"
+    shards = {versions.counter_shard(f"order#{o}") for o in open_orders}
+    assert sum(store.in_flight("order").values()) == 3 and len(shards) >= 1
+    assert shop.call("GET", "/workflows/nothing").status_code == 404
