@@ -31,6 +31,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from chalicelib.runtime.workflow import Command, Workflow
@@ -49,6 +50,8 @@ from .models import (
 
 log = logging.getLogger("workflow")
 STAFF_ROLES = ("staff", "manager")
+VERSION = 1
+LOCK = Path(__file__).with_name("versions.lock.json")
 
 
 def _state(message: str, entry: tuple[Any, ...] = (), status: bool = True, **config: Any):
@@ -428,7 +431,7 @@ def complaint_workflow(timing: Timing | None = None) -> Workflow:
     machine = complaint_machine(timing)
     return Workflow(
         "complaint", machine, CLIENT_EVENTS, BUS_EVENTS, COMMANDS, complaint_view,
-        worklist=is_open,
+        version=VERSION, lock=LOCK, worklist=is_open,
     )  # fmt: skip
 
 

@@ -17,10 +17,6 @@ from chalicelib.runtime import Forbidden
 from chalicelib.runtime.auth import Principal
 from tests.shop import PIZZA
 
-# the kit (tests/kit.py and its workflow_kit fixture) is built on its own branch; these
-# tests run from the moment it is merged
-pytest.importorskip("tests.kit", reason="the workflow kit (tests/kit.py) is not merged yet")
-
 ALICE = Principal("alice", [])
 SAM = Principal("sam", ["staff"])
 MAYA = Principal("maya", ["manager"])
