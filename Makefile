@@ -9,6 +9,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 XSTATE := tests/statechart/xstate
+BROWSER_TESTS := tests/browser
+# the browser tests drive this Chromium (Debian's package; Playwright cannot download one here)
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
 
 
 STAGE ?= dev
@@ -27,7 +31,8 @@ $(XSTATE)/node_modules/.installed: $(XSTATE)/package.json $(XSTATE)/package-lock
 	cd $(XSTATE) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(BIN)/.installed $(XSTATE)/node_modules/.installed
+install: $(BIN)/.installed $(XSTATE)/node_modules/.installed \
+	$(BROWSER_TESTS)/node_modules/.installed $(CHROMIUM)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -67,7 +72,7 @@ bench: $(BIN)/.bench-installed
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) $(XSTATE)/node_modules .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(XSTATE)/node_modules $(BROWSER_TESTS)/node_modules $(BROWSER_TESTS)/artifacts .pytest_cache .ruff_cache .hypothesis
 
 # make conformance - the long run of random machines against XState (CONFORMANCE_MACHINES,
 # CONFORMANCE_EVENTS, CONFORMANCE_SEED set its size and first seed)
@@ -83,6 +88,31 @@ conformance: install
 .PHONY: chaos
 chaos: $(BIN)/.installed
 	$(BIN)/python -m tests.chaos.run
+
+# the browser tests' dependencies: axe-core (npm) and a Chromium, installed with apt-get
+# on Debian as root (CI), or named in a clear error otherwise
+$(BROWSER_TESTS)/node_modules/.installed: $(BROWSER_TESTS)/package.json $(BROWSER_TESTS)/package-lock.json
+	cd $(BROWSER_TESTS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "The browser tests need Chromium at $(CHROMIUM). Install Debian's chromium" \
+			"(sudo apt-get install chromium) or run with CHROMIUM=<path of a Chromium>."; \
+		exit 1; \
+	fi
+	@test -x $(CHROMIUM) || { echo "apt-get installed no Chromium at $(CHROMIUM)"; exit 1; }
+
+# make browser-test - only the web console's tests in headless Chromium
+.PHONY: browser-test bench-browser
+browser-test: install
+	$(BIN)/python -m pytest -q $(BROWSER_TESTS)
+
+# make bench-browser - commit-to-screen latency and page load in the browser -> BENCHMARKS.md
+bench-browser: install
+	$(BIN)/python -m bench.browser
 
 # make check-versions - replay stored histories against the registry's workflows before a
 # deploy: the golden ones by default; VERSIONS_FROM= (empty) reads the table the

@@ -13,18 +13,37 @@ from chalice import AuthResponse, Chalice, Rate, Response
 from chalicelib.complaints import service as complaints
 from chalicelib.orders import service
 from chalicelib.registry import QUEUES, SERVICES, WORKFLOWS
-from chalicelib.runtime import auth, definitions, follow, inspection, intake, sweeper, wiring
+from chalicelib.runtime import (
+    auth,
+    definitions,
+    follow,
+    inspection,
+    intake,
+    invocation,
+    journal,
+    sweeper,
+    wiring,
+)
 from chalicelib.runtime.errors import Forbidden, Unauthorized, WorkflowError
 from chalicelib.runtime.requests import idempotency_key, json_object
 from chalicelib.runtime.settings import settings
 from chalicelib.stations import service as stations
+from chalicelib.web import web
 
 app = Chalice(app_name="tropical-pizzas")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
+app.register_blueprint(web)
 app.log.setLevel(logging.INFO)
 logging.getLogger("workflow").setLevel(logging.INFO)
 
 JSON = {"Content-Type": "application/json"}
+
+
+@app.middleware("all")
+def observed(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Every handler: its ids on each log line, its metrics written when it returns."""
+    with invocation.observed(event):
+        return get_response(event)
 
 
 @app.authorizer(ttl_seconds=0)
@@ -269,10 +288,11 @@ def _batch(records: Any, handle: Callable[[str], Any]) -> dict:
     """Handle each SQS record alone; report the failed ones (partial batch response)."""
     failures = []
     for record in records:
+        message_id = record.to_dict()["messageId"]
         try:
-            handle(record.body)
+            with journal.correlated(messageId=message_id):
+                handle(record.body)
         except Exception:
-            message_id = record.to_dict()["messageId"]
             app.log.exception("record %s failed; SQS will redeliver it", message_id)
             failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}
@@ -306,7 +326,7 @@ for _queue in QUEUES:  # every workflow's events, every service's commands, the 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def outbox_sweeper(event: Any) -> dict:
-    return {"swept": sweeper.sweep(WORKFLOWS)}
+    return {"swept": sweeper.run(WORKFLOWS)}
 
 
 def _ws(handle: Callable[[], Any]) -> dict:

@@ -323,7 +323,7 @@ def _alarm(description: str, metric: dict[str, Any], threshold: float, **extra: 
             "Threshold": threshold,
             "EvaluationPeriods": extra.pop("periods", 1),
             "Period": extra.pop("period", 60),
-            "TreatMissingData": "notBreaching",
+            "TreatMissingData": extra.pop("TreatMissingData", "notBreaching"),
             "AlarmActions": [{"Ref": "AlarmTopic"}],
             "OKActions": [{"Ref": "AlarmTopic"}],
             **metric,
@@ -359,6 +359,8 @@ def _alarms(queues: list[Queue], made: list[Function]) -> dict[str, Any]:
         },
         OUTBOX_AGE_ALARM_SECONDS,
         name="outbox-age",
+        # the sweeper reports every minute (0 when nothing waits): silence means it stopped
+        TreatMissingData="breaching",
     )
     alarms["Api5xxAlarm"] = _alarm(
         "Over 5% of API requests failed with 5xx for 5 minutes: see README, Operating",
@@ -455,6 +457,19 @@ def _dashboard(queues: list[Queue]) -> dict[str, Any]:
                 "Oldest pending outbox message (s)",
                 [[METRICS_NAMESPACE, "OutboxOldestAgeSeconds", "service", "${AWS::StackName}"]],
                 "Maximum",
+            ),
+            widget(
+                "Lost races retried, publish failures",
+                [
+                    [METRICS_NAMESPACE, name, "service", "${AWS::StackName}"]
+                    for name in ("LostRacesRetried", "PublishFailures")
+                ],
+                "Sum",
+            ),
+            widget(
+                "Request latency (ms, p99)",
+                [[METRICS_NAMESPACE, "RequestLatency", "service", "${AWS::StackName}"]],
+                "p99",
             ),
             widget(
                 "Dead-letter queues",

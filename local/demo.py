@@ -2,7 +2,12 @@
 the websocket until it is delivered; then complain about it, have staff approve a
 refund, and follow the complaint until Payments has refunded it. Exit code 0 when the
 order is ``done`` and its complaint ``refunded`` (the stack's automatic stations settle
-refunds; with ``--stations manual`` settle it at POST /payments/refunds/next/settled)."""
+refunds; with ``--stations manual`` settle it at POST /payments/refunds/next/settled).
+
+The tokens come from the running stack itself (its development sign-in, found through
+``/app/config.json``), so the demo works whatever issuer or JWT_SECRET the stack uses;
+``TOKEN`` and ``STAFF_TOKEN`` override them (a deployed stage has no development
+sign-in)."""
 
 from __future__ import annotations
 
@@ -14,11 +19,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from chalicelib.runtime import auth
-
 API = os.environ.get("API_URL", f"http://127.0.0.1:{os.environ.get('PORT', 8000)}")
 WS = os.environ.get("WS_URL", f"ws://127.0.0.1:{os.environ.get('WS_PORT', 8001)}")
-OIDC = os.environ.get("OIDC_URL", f"http://127.0.0.1:{os.environ.get('OIDC_PORT', 8003)}")
 STEPS = [
     "orderPizza",
     "bakePizza.sendingOrderToKitchen",
@@ -50,6 +52,40 @@ def _call(method: str, path: str, token: str, body: Any = None) -> dict[str, Any
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
+
+
+class NoToken(Exception):
+    """The demo cannot get a token; the message says why and what to do."""
+
+
+def _get_json(url: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    with urllib.request.urlopen(urllib.request.Request(url, data, headers), timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def _token(user: str = "customer-1", override: str = "TOKEN") -> str:
+    """A token for ``user`` the running stack accepts: ``$override``, or one from its
+    sign-in (which knows the customer ``customer-1`` and the staff member ``staff-1``)."""
+    if os.environ.get(override):
+        return os.environ[override]
+    try:
+        config = _get_json(f"{API}/app/config.json")
+    except urllib.error.HTTPError as error:
+        raise NoToken(
+            f"{API} answered {error.code} for /app/config.json: is it this project's stack?"
+        ) from None
+    except (urllib.error.URLError, ConnectionError) as error:
+        raise NoToken(
+            f"The stack is not running at {API} ({error}). Start it with `make run`."
+        ) from None
+    if config.get("signIn") != "development":
+        raise NoToken(f"{API} has no development sign-in (a deployed stage?): set TOKEN=<jwt>.")
+    try:
+        return _get_json(config["signInUrl"] + "/token", {"user": user})["token"]
+    except (urllib.error.URLError, ConnectionError, KeyError, ValueError) as error:
+        raise NoToken(f"The stack's development sign-in did not give a token ({error}).") from None
 
 
 def _bar(state: str) -> str:
@@ -94,29 +130,23 @@ def _complain(order_id: str, token: str, staff: str, started: float) -> int:
     return 0
 
 
-def _token(user: str, roles: tuple[str, ...] = ()) -> str:
-    """A token from the stack's development issuer (or signed with JWT_SECRET when the
-    stack runs with AUTH_MODE=hs256)."""
-    if os.environ.get("AUTH_MODE") == "hs256":
-        return auth.issue(os.environ.get("JWT_SECRET", "local-development-secret"), user, roles)
-    body = json.dumps({"user": user, "roles": list(roles)}).encode()
-    with urllib.request.urlopen(f"{OIDC}/mint", body, timeout=10) as response:
-        return json.loads(response.read())["token"]
-
-
 def main() -> int:
     from websockets.sync.client import connect
 
     try:
-        token = _token("demo-customer")
-        staff = _token("demo-staff", ("staff",))
+        token = _token()
+        staff = _token("staff-1", "STAFF_TOKEN")
+    except NoToken as error:
+        print(error)
+        return 2
+    try:
         order = _call("POST", "/orders", token, {"pizza": PIZZAS[0]})
+    except urllib.error.HTTPError as error:
+        print(f"The stack refused the order with {error.code}: {error.read().decode()}")
+        return 3
     except (urllib.error.URLError, ConnectionError) as error:
         print(f"The stack is not running at {API} ({error}). Start it with `make run`.")
         return 2
-    except urllib.error.HTTPError as error:
-        print(f"The stack answered {error.code}: {error.read().decode()}")
-        return 3
     order_id = order["orderId"]
     _call("POST", f"/orders/{order_id}/pizzas", token, {"pizza": PIZZAS[1]})
     started = time.monotonic()

@@ -41,6 +41,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
     parser.add_argument("--ws-port", type=int, default=int(os.environ.get("WS_PORT", 8001)))
     parser.add_argument("--manage-port", type=int, default=int(os.environ.get("MANAGE_PORT", 8002)))
+    parser.add_argument("--sign-in-port", type=int, default=int(os.environ.get("SIGN_IN_PORT", 0)))
     parser.add_argument("--oidc-port", type=int, default=int(os.environ.get("OIDC_PORT", 8003)))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 0)))
     parser.add_argument(
@@ -58,12 +59,17 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 class LiveLog(logging.Handler):
-    """One readable line per committed transition: time, order, event, from -> to."""
+    """One readable line per committed transition: time, order, event, from -> to.
+
+    Reads the journal's JSON lines (Powertools' formatter) and the domain's notes (a JSON
+    message of their own)."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            entry = json.loads(record.getMessage())
-        except ValueError:
+            entry = json.loads(self.format(record))
+            if "kind" not in entry:
+                entry = json.loads(entry["message"])
+        except (ValueError, TypeError, KeyError):
             return
         stamp = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
         kind = entry.get("kind")
@@ -156,6 +162,17 @@ def _stations(seconds: dict[str, float], stop: threading.Event) -> Loop:
     return Loop("stations", step, 0.25, stop)
 
 
+def _development_sign_in(args: argparse.Namespace) -> Any:
+    """The web console's development sign-in, told to the pages through their config."""
+    from local.signin import DevelopmentSignIn
+
+    origins = tuple(f"http://{host}:{args.port}" for host in ("127.0.0.1", "localhost"))
+    signin = DevelopmentSignIn(args.sign_in_port, origins)
+    os.environ["WEB_DEV_SIGN_IN_URL"] = signin.url
+    os.environ["WEB_WEBSOCKET_URL"] = f"ws://127.0.0.1:{args.ws_port}"
+    return signin
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     started = time.perf_counter()
@@ -165,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     # of the whole table, so locally fewer shards keep a long session fast
     os.environ.setdefault("OUTBOX_SHARDS", "4")
     os.environ.setdefault("STATION_SHARDS", "1")
+    # metrics are EMF lines on stdout: on the console they would drown the readable lines
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     import boto3
 
     moto = None
@@ -186,20 +205,20 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["TABLE_NAME"] = made.refs["OrdersTable"]
         os.environ["TOPIC_ARN"] = made.refs["EventsTopic"]
     os.environ["WEBSOCKET_ENDPOINT"] = f"http://127.0.0.1:{args.manage_port}"
+    signin = _development_sign_in(args)
 
     sys.path.insert(0, str(ROOT))
     from chalice.config import Config
     from chalice.local import create_local_server
 
-    from chalicelib.runtime import clients
+    from chalicelib.runtime import clients, journal
     from local.serving import widen_backlog
 
     clients.reset()
     import app as app_module
 
     app = app_module.app
-    logging.getLogger("workflow").handlers[:] = [LiveLog()]
-    logging.getLogger("workflow").propagate = False
+    journal.show_with(LiveLog())
     config = Config.create(
         chalice_stage="dev", project_dir=str(ROOT), app_name="tropical-pizzas",
         config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()),
@@ -244,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     http.start()
     gateway.start()
+    signin.start()
     for worker in workers:
         worker.start()
     _banner(args, gateway, time.perf_counter() - started)
@@ -260,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     for worker in workers:
         worker.join(timeout=3)
     gateway.stop()
+    signin.stop()
     server.server.shutdown()
     if moto is not None:
         moto.stop()
@@ -286,18 +307,10 @@ def _sign_in(port: int) -> Any:
 
 def _tokens() -> tuple[str, str]:
     """A customer's and a staff member's token for the banner (12 hours)."""
-    if os.environ.get("AUTH_MODE") == "hs256":
-        from chalicelib.runtime import auth
-
-        secret = os.environ["JWT_SECRET"]
-        return (
-            auth.issue(secret, "customer-1", ttl_seconds=12 * 3600),
-            auth.issue(secret, "staff-1", roles=["staff"], ttl_seconds=12 * 3600),
-        )
-    from local import oidc
+    from local.signin import mint
 
     try:
-        return oidc.mint("customer-1"), oidc.mint("staff-1", ["staff"])
+        return mint("customer-1"), mint("staff-1", ["staff"])
     except RuntimeError:
         issuer = os.environ["OIDC_ISSUER"]
         return (f"(a token of {issuer})",) * 2
@@ -313,6 +326,7 @@ def _banner(args: argparse.Namespace, gateway: Any, seconds: float) -> None:
         f"""
 Tropical Pizzas is running (ready in {seconds:.1f}s; stations: {args.stations}).
 
+  web console {api}/app  (staff board {api}/app/staff)
   HTTP API    {api}
   websocket   {gateway.url}/?orderId=<orderId>&token=<token>
   sign-in     {os.environ.get("OIDC_ISSUER") or "HS256 with JWT_SECRET"}

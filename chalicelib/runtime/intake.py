@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from . import bus, clock, journal
+from . import bus, clock, journal, metrics
 from . import timers as durable
 from .errors import BadRequest, EventNotAllowed, NotFound
 from .orchestrator import Incoming, Outcome, send
@@ -26,13 +26,18 @@ def receive(workflows: Mapping[str, Workflow], workflow_name: str, body: str) ->
         raise BadRequest("CloudEvent has no subject (the instance id)")
     data = validate_payload(workflow, event["type"], event.get("data"), BUS)
     machine_event = {"type": event["type"], "data": data, "time": event.get("time") or clock.now()}
-    try:
-        return send(workflow, subject, Incoming(machine_event, event["id"], BUS))
-    except (EventNotAllowed, NotFound) as stale:
-        journal.problem(
-            "bus event not applied", event=event["type"], id=event["id"], why=str(stale)
-        )
-        return None
+    with journal.correlated(workflow=workflow.name, instance=subject, cloudEventId=event["id"]):
+        try:
+            outcome = send(workflow, subject, Incoming(machine_event, event["id"], BUS))
+        except (EventNotAllowed, NotFound) as stale:
+            journal.problem(
+                "bus event not applied", event=event["type"], id=event["id"], why=str(stale)
+            )
+            metrics.count("BusEventsIgnored", workflow=workflow.name)
+            return None
+    if outcome.duplicate:
+        metrics.count("BusEventsDuplicate", workflow=workflow.name)
+    return outcome
 
 
 def fire_timer(workflows: Mapping[str, Workflow], body: str) -> Outcome | None:
@@ -53,7 +58,14 @@ def fire_timer(workflows: Mapping[str, Workflow], body: str) -> Outcome | None:
         timer=(timer["scheduleId"], timer["token"]),
     )  # fmt: skip
     try:
-        return send(workflow, timer["instance"], incoming)
+        outcome = send(workflow, timer["instance"], incoming)
     except (EventNotAllowed, NotFound) as stale:
-        journal.problem("timer not applied", timer=timer["scheduleId"], why=str(stale))
-        return None
+        journal.problem(
+            "timer not applied", workflow=workflow.name, instance=timer["instance"],
+            timer=timer["scheduleId"], why=str(stale),
+        )  # fmt: skip
+        outcome = None
+    # a duplicate is a timer whose state was left (or one that fired before): stale
+    fired = outcome is not None and not outcome.duplicate
+    metrics.count("TimersFired" if fired else "TimersIgnored", workflow=workflow.name)
+    return outcome

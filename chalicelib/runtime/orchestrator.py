@@ -32,7 +32,7 @@ from typing import Any
 
 from chalicelib.statechart import Effect, Snapshot, SnapshotError
 
-from . import broadcast, clock, connections, journal, store, versions
+from . import broadcast, clock, connections, journal, metrics, store, versions
 from . import outbox as outbox_
 from .errors import (
     Conflict,
@@ -163,7 +163,8 @@ def start(
     A repeated call with the same keyed id returns the first answer;
     IdempotencyKeyReused if the key answered a different request.
     """
-    return _apply(workflow, instance_id, incoming, create=context, owner=owner)
+    with journal.correlated(workflow=workflow.name, instance=instance_id, eventId=incoming.id):
+        return _apply(workflow, instance_id, incoming, create=context, owner=owner)
 
 
 def send(workflow: Workflow, instance_id: str, incoming: Incoming) -> Outcome:
@@ -173,7 +174,8 @@ def send(workflow: Workflow, instance_id: str, incoming: Incoming) -> Outcome:
     IdempotencyKeyReused (422), PayloadTooLarge (413), Conflict (races never settled)
     and Unavailable (storage failed; the message says whether anything may have changed).
     """
-    return _apply(workflow, instance_id, incoming)
+    with journal.correlated(workflow=workflow.name, instance=instance_id, eventId=incoming.id):
+        return _apply(workflow, instance_id, incoming)
 
 
 def read(workflow: Workflow, instance_id: str, caller: str | None) -> Outcome:
@@ -303,6 +305,7 @@ def _apply(
         try:
             _commit(decision.write)
         except store.ConflictError:
+            metrics.count("LostRacesRetried", workflow=workflow.name)
             if create is None or instance is not None:
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
             continue  # lost the race (or created concurrently): reload and decide again
@@ -320,6 +323,7 @@ def _apply(
             to=state_key(outcome.snapshot.value), version=outcome.meta["version"],
             ms=round((time.perf_counter() - started) * 1000, 2), attempt=attempt + 1,
         )  # fmt: skip
+        metrics.count("TransitionsCommitted", workflow=workflow.name, event=incoming.event["type"])
         _after_commit(workflow, decision, instance.watchers if instance else 0)
         return outcome
     raise Conflict(

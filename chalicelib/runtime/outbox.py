@@ -17,7 +17,7 @@ from typing import Any
 
 from chalicelib.statechart import Effect
 
-from . import bus, clock, journal, store
+from . import bus, clock, journal, metrics, store
 from . import timers as durable
 from .errors import WorkflowError
 from .settings import settings
@@ -127,7 +127,9 @@ def send(pk: str, entries: Mapping[str, Entry], deadline: float | None = None) -
                 "publish failed; left in outbox", messageId=message_id, attempt=attempts,
                 error=str(error),
             )  # fmt: skip
+            metrics.count("PublishFailures")
             if invoke_id and attempts >= tries and not entry.get("persistent"):
+                metrics.count("CommandsGivenUp")
                 result.sent.append(message_id)
                 failure = f"could not publish {message_id} after {tries} attempts"
                 failed = {"type": f"xstate.error.actor.{invoke_id}", "error": failure}

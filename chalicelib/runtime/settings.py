@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .wiring import EVENT_SOURCE, TABLE, TIMERS_QUEUE
+from .wiring import EVENT_SOURCE, PREFIX, TABLE, TIMERS_QUEUE
 
 
 class Settings(BaseModel):
@@ -19,6 +19,8 @@ class Settings(BaseModel):
     API's management URL), JWT_SECRET, AWS_REGION / AWS_DEFAULT_REGION,
     OUTBOX_GRACE_SECONDS (how old a pending outbox must be before the sweeper sends it),
     TIMERS_QUEUE_URL (else the queue named ``timers_queue`` is looked up once).
+    Logs and metrics: POWERTOOLS_SERVICE_NAME (the stack's name: the ``service`` of every
+    log line and metric) and POWERTOOLS_METRICS_NAMESPACE.
 
     Sign-in: AUTH_MODE ``oidc`` (tokens of an OpenID Connect issuer: OIDC_ISSUER,
     OIDC_AUDIENCE, OIDC_JWKS_URL when discovery should be skipped, ROLES_CLAIM,
@@ -75,6 +77,8 @@ class Settings(BaseModel):
     max_instance_bytes: int = Field(default=350 * 1024, ge=1024)
     timers_queue: str = TIMERS_QUEUE
     timers_queue_url: str | None = None
+    service_name: str = PREFIX
+    metrics_namespace: str = "TropicalPizzas"
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -112,6 +116,8 @@ class Settings(BaseModel):
                 if env.get(name.upper())
             },
             timers_queue_url=env.get("TIMERS_QUEUE_URL") or None,
+            service_name=env.get("POWERTOOLS_SERVICE_NAME") or PREFIX,
+            metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE") or "TropicalPizzas",
         )
 
 

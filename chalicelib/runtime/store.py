@@ -594,3 +594,19 @@ def instance_keys(workflow: str) -> Iterator[str]:
         if "LastEvaluatedKey" not in page:
             return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def oldest_pending(shard_key: str) -> str | None:
+    """When the oldest outbox in one shard of the pending index became pending (ISO
+    time; one read of one item), or None when the shard holds none."""
+    page = call(
+        _ddb().query,
+        IndexName=PENDING_INDEX,
+        KeyConditionExpression="pendingShard = :s",
+        ExpressionAttributeValues={":s": {"S": shard_key}},
+        ProjectionExpression="pendingSince",
+        ScanIndexForward=True,
+        Limit=1,
+    )
+    items = page.get("Items", [])
+    return items[0]["pendingSince"]["S"] if items else None

@@ -1,0 +1,106 @@
+// The inspector: any instance of any workflow, its chart, history, snapshot, outbox
+// and timers, redrawn whenever the instance commits a transition.
+import {
+  ApiError, activePaths, api, clockTime, connectionWords, drawChart, follow, historyRows,
+  say, signIn, takeTokenFromFragment, token,
+} from "./console.js";
+
+const $ = (id) => document.getElementById(id);
+const [workflow, instanceId] = window.location.pathname
+  .split("/").slice(-2).map(decodeURIComponent);
+const base = `/workflows/${encodeURIComponent(workflow)}/instances/${encodeURIComponent(instanceId)}`;
+
+let loading = null;
+let again = false; // a change arrived during a read: read once more after it
+
+function showError(error) {
+  say($("error"), error instanceof ApiError ? error.message : String(error?.message || error));
+}
+
+function summary(instance) {
+  const facts = [
+    ["state", JSON.stringify(instance.state ?? instance.snapshot?.value)],
+    ["status", instance.status],
+    ["version", instance.version],
+    ["accepts", (instance.nextEvents || []).join(", ") || "nothing"],
+    ["created", clockTime(instance.createdAt)],
+    ["updated", clockTime(instance.updatedAt)],
+  ];
+  $("summary").replaceChildren(
+    ...facts.flatMap(([term, value]) => {
+      const name = document.createElement("dt");
+      name.textContent = term;
+      const text = document.createElement("dd");
+      text.textContent = value ?? "";
+      return [name, text];
+    }),
+  );
+}
+
+function outbox(messages) {
+  if (!messages.length) {
+    const empty = document.createElement("tr");
+    empty.innerHTML = '<td colspan="6" class="empty">Nothing pending.</td>';
+    $("outbox").replaceChildren(empty);
+    return;
+  }
+  $("outbox").replaceChildren(
+    ...messages.map((m) => {
+      const line = document.createElement("tr");
+      for (const text of [m.kind, m.type, [m.seq].flat().join("."), m.attempts, m.dueAt ? clockTime(m.dueAt) : "", m.messageId]) {
+        const cell = document.createElement("td");
+        cell.textContent = text ?? "";
+        line.append(cell);
+      }
+      return line;
+    }),
+  );
+}
+
+/** Read the instance and its history and draw them; a call during a read reads again after it. */
+function load() {
+  if (loading) {
+    again = true;
+    return loading;
+  }
+  loading = (async () => {
+    try {
+      const [instance, history] = await Promise.all([api("GET", base), api("GET", `${base}/history`)]);
+      $("instance").hidden = false;
+      summary(instance);
+      outbox(instance.outbox || []);
+      $("timers").textContent = JSON.stringify({ timers: instance.timers || {}, invokes: instance.invokes || {} }, null, 2);
+      $("snapshot").textContent = JSON.stringify(instance.snapshot, null, 2);
+      historyRows($("history"), history.transitions);
+      const visited = history.transitions.flatMap((t) => [t.from, t.to].filter(Boolean));
+      await drawChart($("chart"), instance.mermaid, activePaths(instance.snapshot?.value ?? instance.state), visited);
+      $("instance").dataset.version = instance.version;
+    } catch (error) {
+      showError(error);
+    } finally {
+      loading = null;
+      if (again) {
+        again = false;
+        load();
+      }
+    }
+  })();
+  return loading;
+}
+
+async function start() {
+  if (!token()) {
+    say($("error"), "Sign in (top right) as a staff member to inspect instances.");
+    return;
+  }
+  say($("error"), "");
+  await load();
+  follow(workflow, instanceId, () => load(), (status) => {
+    $("connection").textContent = connectionWords(status);
+  });
+}
+
+takeTokenFromFragment();
+$("title").textContent = `${workflow} ${instanceId.slice(0, 8)}`;
+signIn($("sign-in"), start).catch(showError);
+start();
