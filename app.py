@@ -10,6 +10,7 @@ from typing import Any
 
 from chalice import AuthResponse, Chalice, Rate, Response
 
+from chalicelib.complaints import service as complaints
 from chalicelib.orders import service
 from chalicelib.registry import QUEUES, SERVICES, WORKFLOWS
 from chalicelib.runtime import (
@@ -26,6 +27,7 @@ from chalicelib.runtime import (
 from chalicelib.runtime.errors import Forbidden, Unauthorized, WorkflowError
 from chalicelib.runtime.requests import idempotency_key, json_object
 from chalicelib.runtime.settings import settings
+from chalicelib.stations import service as stations
 from chalicelib.web import web
 
 app = Chalice(app_name="tropical-pizzas")
@@ -109,7 +111,7 @@ def place_order() -> dict:
 @app.route("/orders/{order_id}", methods=["GET"], authorizer=jwt_authorizer)
 @api()
 def get_order(order_id: str) -> dict:
-    return service.get_order(_principal(), order_id)
+    return complaints.order_with_complaint(_principal(), order_id)
 
 
 @app.route("/orders/{order_id}/pizzas", methods=["POST"], authorizer=jwt_authorizer)
@@ -204,6 +206,82 @@ def delivery_orders() -> dict:
 @api()
 def delivery_delivered(order_id: str) -> dict:
     return _finish("delivery", order_id)
+
+
+# complaints: the customer's routes under their order, then staff, then payments
+
+
+@app.route("/orders/{order_id}/complaint", methods=["POST"], authorizer=jwt_authorizer)
+@api(status=201)
+def open_complaint(order_id: str) -> dict:
+    return complaints.open_complaint(_principal(), order_id, _body(), _key())
+
+
+@app.route("/orders/{order_id}/complaint", methods=["GET"], authorizer=jwt_authorizer)
+@api()
+def get_complaint(order_id: str) -> dict:
+    return complaints.get_complaint(_principal(), order_id)
+
+
+@app.route("/orders/{order_id}/complaint/answer", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def answer_complaint(order_id: str) -> dict:
+    return complaints.customer_event(_principal(), order_id, "ANSWER", _body(), _key())
+
+
+@app.route("/orders/{order_id}/complaint/withdraw", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def withdraw_complaint(order_id: str) -> dict:
+    return complaints.customer_event(_principal(), order_id, "WITHDRAW", _body(False), _key())
+
+
+@app.route("/orders/{order_id}/complaint/history", methods=["GET"], authorizer=jwt_authorizer)
+@api()
+def complaint_history(order_id: str) -> dict:
+    return complaints.complaint_history(_principal(), order_id)
+
+
+@app.route("/orders/{order_id}/complaint/diagram", methods=["GET"], authorizer=jwt_authorizer)
+@api()
+def complaint_diagram(order_id: str) -> dict:
+    return complaints.complaint_diagram(_principal(), order_id)
+
+
+@app.route("/complaints", methods=["GET"], authorizer=jwt_authorizer)
+@api()
+def open_complaints() -> dict:
+    return complaints.open_complaints(_principal())
+
+
+@app.route("/complaints/{order_id}/claim", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def claim_complaint(order_id: str) -> dict:
+    return complaints.staff_event(_principal(), order_id, "CLAIM", _body(False), _key())
+
+
+@app.route("/complaints/{order_id}/question", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def ask_customer(order_id: str) -> dict:
+    return complaints.staff_event(_principal(), order_id, "ASK_CUSTOMER", _body(), _key())
+
+
+@app.route("/complaints/{order_id}/decision", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def decide_complaint(order_id: str) -> dict:
+    return complaints.decide(_principal(), order_id, _body(), _key())
+
+
+@app.route("/payments/refunds", methods=["GET"], authorizer=jwt_authorizer)
+@api()
+def payments_refunds() -> dict:
+    return {"station": "payments", "refunds": stations.held_work(_principal(), "payments")}
+
+
+@app.route("/payments/refunds/{refund_id}/settled", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def refund_settled(refund_id: str) -> dict:
+    target = None if refund_id == "next" else refund_id
+    return stations.finish_work(_principal(), "payments", target, _body(False))
 
 
 def _batch(records: Any, handle: Callable[[str], Any]) -> dict:

@@ -84,11 +84,24 @@ def main(quick: bool = False, report_only: bool = False) -> None:
     ours_cost = cost.per_order(calls)
     sfn = cost.step_functions(calls["transitions"], ours_cost)
     scale = {int(k): v for k, v in results["scale"].items()}
-    (ROOT / "BENCHMARKS.md").write_text(
-        _report(speed, results["imports"], calls, flow, scale, results["contention"],
-                results["cold"], results["package"], ours_cost, sfn, results["quick"])
-    )  # fmt: skip
-    print((ROOT / "BENCHMARKS.md").read_text())
+    report = _report(speed, results["imports"], calls, flow, scale, results["contention"],
+                     results["cold"], results["package"], ours_cost, sfn, results["quick"])  # fmt: skip
+    target = ROOT / "BENCHMARKS.md"
+    kept = _other_sections(target.read_text() if target.exists() else "", report)
+    target.write_text(report.rstrip("\n") + "\n" + "".join(f"\n## {s}" for s in kept))
+    print(target.read_text())
+
+
+def _other_sections(current: str, report: str) -> list[str]:
+    """The sections other benchmarks wrote (bench.coldstart, bench.browser): kept as they
+    are, after this report's own."""
+    ours = {line for line in report.splitlines() if line.startswith("## ")}
+    sections = current.split("\n## ")[1:]
+    return [
+        s if s.endswith("\n") else s + "\n"
+        for s in sections
+        if f"## {s.splitlines()[0]}" not in ours
+    ]
 
 
 def measure(quick: bool) -> dict:

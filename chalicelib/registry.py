@@ -9,12 +9,13 @@ test fails while it is out of date)."""
 
 from __future__ import annotations
 
+from chalicelib.complaints.service import COMPLAINTS
 from chalicelib.orders.service import ORDERS
 from chalicelib.runtime.wiring import Queue, Service, queues
 from chalicelib.runtime.workflow import Workflow
 from chalicelib.stations import STATIONS
 
-WORKFLOWS: dict[str, Workflow] = {workflow.name: workflow for workflow in (ORDERS,)}
+WORKFLOWS: dict[str, Workflow] = {workflow.name: workflow for workflow in (ORDERS, COMPLAINTS)}
 SERVICES: dict[str, Service] = dict(STATIONS)
 QUEUES: list[Queue] = queues(WORKFLOWS, SERVICES)
 

@@ -1,9 +1,13 @@
 """`make demo`: place an order with two pizzas, confirm it, and follow it live over
-the websocket until it is delivered. Exit code 0 on ``done``.
+the websocket until it is delivered; then complain about it, have staff approve a
+refund, and follow the complaint until Payments has refunded it. Exit code 0 when the
+order is ``done`` and its complaint ``refunded`` (the stack's automatic stations settle
+refunds; with ``--stations manual`` settle it at POST /payments/refunds/next/settled).
 
-The token comes from the running stack itself (its development sign-in, found through
+The tokens come from the running stack itself (its development sign-in, found through
 ``/app/config.json``), so the demo works whatever issuer or JWT_SECRET the stack uses;
-``TOKEN`` overrides it (a deployed stage has no development sign-in)."""
+``TOKEN`` and ``STAFF_TOKEN`` override them (a deployed stage has no development
+sign-in)."""
 
 from __future__ import annotations
 
@@ -61,10 +65,11 @@ def _get_json(url: str, body: Any = None) -> Any:
         return json.loads(answer.read())
 
 
-def _token() -> str:
-    """A customer token the running stack accepts: ``TOKEN``, or one from its sign-in."""
-    if os.environ.get("TOKEN"):
-        return os.environ["TOKEN"]
+def _token(user: str = "customer-1", override: str = "TOKEN") -> str:
+    """A token for ``user`` the running stack accepts: ``$override``, or one from its
+    sign-in (which knows the customer ``customer-1`` and the staff member ``staff-1``)."""
+    if os.environ.get(override):
+        return os.environ[override]
     try:
         config = _get_json(f"{API}/app/config.json")
     except urllib.error.HTTPError as error:
@@ -78,7 +83,7 @@ def _token() -> str:
     if config.get("signIn") != "development":
         raise NoToken(f"{API} has no development sign-in (a deployed stage?): set TOKEN=<jwt>.")
     try:
-        return _get_json(config["signInUrl"] + "/token", {"user": "customer-1"})["token"]
+        return _get_json(config["signInUrl"] + "/token", {"user": user})["token"]
     except (urllib.error.URLError, ConnectionError, KeyError, ValueError) as error:
         raise NoToken(f"The stack's development sign-in did not give a token ({error}).") from None
 
@@ -89,11 +94,48 @@ def _bar(state: str) -> str:
     return "[" + "#" * filled + "." * (24 - filled) + f"] {100 * step // (len(STEPS) - 1):3d}%"
 
 
+def _follow(socket: Any, started: float, deadline: float, bar: Any) -> dict[str, Any] | None:
+    """Print each view the websocket pushes until the instance is done; its last view, or
+    None when nothing came for too long."""
+    while time.monotonic() < deadline:
+        try:
+            view = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+        except TimeoutError:
+            return None
+        state = _state(view["state"])
+        print(f"{time.monotonic() - started:6.1f}s  {bar(state)}  {state:<38} {view['status']}")
+        if view["done"]:
+            return view
+    return None
+
+
+def _complain(order_id: str, token: str, staff: str, started: float) -> int:
+    """Open a complaint about the delivered order, approve it as staff, follow the refund."""
+    from websockets.sync.client import connect
+
+    print("\nthe mango was frozen: the customer complains, staff approve a refund\n")
+    _call("POST", f"/orders/{order_id}/complaint", token, {"reason": "frozen mango"})
+    url = f"{WS}/?workflow=complaint&id={order_id}&token={token}"
+    with connect(url, open_timeout=10) as socket:
+        _call("POST", f"/complaints/{order_id}/decision", staff, {"decision": "approve"})
+        deadline = time.monotonic() + float(os.environ.get("DEMO_TIMEOUT", 120))
+        view = _follow(socket, started, deadline, lambda state: " " * 31)
+    if view is None:
+        print("no update for too long: do the stations settle refunds by themselves?")
+        return 1
+    if view["state"] != "refunded":
+        print(f"\nthe complaint ended in {_state(view['state'])}")
+        return 1
+    print(f"\n{view['status']}")
+    return 0
+
+
 def main() -> int:
     from websockets.sync.client import connect
 
     try:
         token = _token()
+        staff = _token("staff-1", "STAFF_TOKEN")
     except NoToken as error:
         print(error)
         return 2
@@ -112,21 +154,15 @@ def main() -> int:
     with connect(f"{WS}/?orderId={order_id}&token={token}", open_timeout=10) as socket:
         _call("POST", f"/orders/{order_id}/confirm", token)
         deadline = started + float(os.environ.get("DEMO_TIMEOUT", 120))
-        while time.monotonic() < deadline:
-            try:
-                view = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
-            except TimeoutError:
-                break
-            state = _state(view["state"])
-            print(
-                f"{time.monotonic() - started:6.1f}s  {_bar(state)}  {state:<38} {view['status']}"
-            )
-            if view["done"]:
-                ok = state == "done"
-                print("\ndelivered. enjoy!" if ok else f"\nthe order ended in {state}")
-                return 0 if ok else 1
-    print("no update for too long: is the stack running with automatic stations?")
-    return 1
+        view = _follow(socket, started, deadline, _bar)
+    if view is None:
+        print("no update for too long: is the stack running with automatic stations?")
+        return 1
+    if view["state"] != "done":
+        print(f"\nthe order ended in {_state(view['state'])}")
+        return 1
+    print("\ndelivered. enjoy!")
+    return _complain(order_id, token, staff, started)
 
 
 if __name__ == "__main__":

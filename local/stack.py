@@ -156,7 +156,7 @@ def _stations(seconds: dict[str, float], stop: threading.Event) -> Loop:
                 received = clock.parse(work["receivedAt"])
                 if (now - received).total_seconds() >= seconds[name]:
                     with suppress(NotFound):  # finished or cancelled since it was listed
-                        station.finish(work["orderId"], by=f"auto-{name}")
+                        station.finish(work[station.key_field], by=f"auto-{name}")
         return False
 
     return Loop("stations", step, 0.25, stop)
@@ -252,7 +252,14 @@ def main(argv: list[str] | None = None) -> int:
     workers.append(Loop("sweeper", sweep, 5, stop))
     if args.stations == "auto":
         workers.append(
-            _stations({"kitchen": args.bake_seconds, "delivery": args.deliver_seconds}, stop)
+            _stations(
+                {
+                    "kitchen": args.bake_seconds,
+                    "delivery": args.deliver_seconds,
+                    "payments": float(os.environ.get("REFUND_SECONDS", 2)),
+                },
+                stop,
+            )
         )
     http.start()
     gateway.start()

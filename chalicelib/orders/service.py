@@ -9,18 +9,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from chalicelib.runtime import (
-    auth,
-    clock,
-    orchestrator,
-)
+from chalicelib.runtime import auth, orchestrator
+from chalicelib.runtime.callers import client_event, client_incoming
 from chalicelib.runtime.errors import (
     BadRequest,
     EventNotAllowed,
     Forbidden,
     PayloadTooLarge,
 )
-from chalicelib.runtime.orchestrator import CLIENT, Incoming
 from chalicelib.stations import STATIONS, Station
 
 from .models import CompleteWork
@@ -30,18 +26,8 @@ ORDERS = order_workflow(Timing.from_environment())
 _IDS = uuid.UUID("6f1c3e52-7d0a-4b8e-9a55-2f7c1d9e8b40")
 
 
-def _incoming(
-    principal: auth.Principal, event: dict[str, Any], key: str | None, caller: str | None
-) -> Incoming:
-    """A client event; with an Idempotency-Key its id is the caller's key, remembered."""
-    # keys have no "/", so no two callers' keys make the same id
-    event_id = f"client.{principal.user}/{key}" if key else f"client.{uuid.uuid4().hex}"
-    return Incoming(event, event_id, CLIENT, caller=caller, keyed=key is not None)
-
-
 def _client_event(event_type: str, body: dict[str, Any]) -> dict[str, Any]:
-    payload = orchestrator.validate_payload(ORDERS, event_type, body, CLIENT)
-    return {"type": event_type, **payload, "time": clock.now()}
+    return client_event(ORDERS, event_type, body)
 
 
 def place_order(principal: auth.Principal, body: dict[str, Any], key: str | None) -> dict:
@@ -49,7 +35,7 @@ def place_order(principal: auth.Principal, body: dict[str, Any], key: str | None
     event = _client_event("ADD_PIZZA", body)
     order_id = uuid.uuid5(_IDS, f"{principal.user}/{key}").hex if key else uuid.uuid4().hex
     context = {"orderId": order_id, "customerId": principal.user}
-    incoming = _incoming(principal, event, key, principal.user)
+    incoming = client_incoming(principal, event, key, principal.user)
     return orchestrator.start(ORDERS, order_id, principal.user, context, incoming).view()
 
 
@@ -60,7 +46,7 @@ def send_event(
     event = _client_event(event_type, body)
     try:
         outcome = orchestrator.send(
-            ORDERS, order_id, _incoming(principal, event, key, principal.user)
+            ORDERS, order_id, client_incoming(principal, event, key, principal.user)
         )
     except EventNotAllowed:
         if event_type == "ADD_PIZZA":

@@ -2,12 +2,14 @@
 
 A domain describes a workflow (``Workflow``: machine, the events clients and the bus may
 send, the ``Command`` each invoke publishes, a view) and calls ``start``/``send``/
-``read``/``history``/``worklist``; the entry points (``intake.receive``,
+``read``/``history``/``worklist`` (with ``client_event``/``client_incoming`` to turn a
+client's request into an event); the entry points (``intake.receive``,
 ``intake.fire_timer``, ``sweeper.sweep``, ``follow``) take the registry of workflows by
 name. Errors are ``WorkflowError`` subclasses carrying their HTTP status.
 """
 
 from . import auth, follow, inspection, intake, sweeper, wiring
+from .callers import client_event, client_incoming
 from .errors import (
     BadRequest,
     Conflict,
@@ -62,6 +64,8 @@ __all__ = [
     "Workflow",
     "WorkflowError",
     "auth",
+    "client_event",
+    "client_incoming",
     "client_next_events",
     "follow",
     "history",

@@ -26,6 +26,7 @@ from .requests import decode_json
 from .settings import Settings
 
 STAFF = "staff"
+MANAGER = "manager"
 LEEWAY_SECONDS = 30
 MAX_SUBJECT = 128
 # far above any real token (Cognito's are 1-2 KB), far below what costs time to refuse
@@ -46,7 +47,12 @@ class Principal:
 
     @property
     def is_staff(self) -> bool:
-        return STAFF in self.roles
+        """Staff, or a manager (a manager is also staff)."""
+        return STAFF in self.roles or self.is_manager
+
+    @property
+    def is_manager(self) -> bool:
+        return MANAGER in self.roles
 
 
 @dataclass(frozen=True, slots=True)

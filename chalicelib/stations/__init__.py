@@ -1,7 +1,8 @@
-"""The stub services on the bus: Kitchen and Delivery take commands from their queues,
+"""The stub services on the bus: Kitchen, Delivery and Payments take commands from their queues,
 hold the work until staff (or the local stack's automatic mode) finish it, and report
 back. They are services of their own, not part of any workflow domain."""
 
-from .station import DELIVERY, KITCHEN, STATIONS, Station
+from . import service
+from .station import DELIVERY, KITCHEN, PAYMENTS, STATIONS, Station
 
-__all__ = ["DELIVERY", "KITCHEN", "STATIONS", "Station"]
+__all__ = ["DELIVERY", "KITCHEN", "PAYMENTS", "STATIONS", "Station", "service"]

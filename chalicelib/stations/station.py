@@ -1,14 +1,18 @@
-"""One station: the command it takes, the event it reports, its cancel command and
-(optionally) a rejection with its check.
+"""One station: the command it takes, the event it reports, (optionally) its cancel
+command and a rejection with its check.
 
-Each order a station sees is one item of its own, ``pk = station#<name>#<orderId>``, so
-no partition key is written by every order. Its ``status`` is ``held`` while the
+Each piece of work a station sees is one item of its own, ``pk =
+station#<name>#<work id>``, so no partition key is written by every order. The work id
+is the command data's ``key_field`` (``orderId`` for the kitchen and delivery: one piece
+of work per order; ``refundId`` for payments: one per refund attempt), falling back to
+the CloudEvent's subject. Reports go to the workflow instance named by the work's
+``subject_field``. Its ``status`` is ``held`` while the
 station works on it (then it is in the sparse ``pending`` index under ``<name>#NN``, by
-hash of the key, with its arrival time, so staff list held orders oldest first by
+hash of the key, with its arrival time, so staff list held work oldest first by
 walking the shards) and ``closed`` once finished, cancelled or rejected: a tombstone
 with a TTL. Every change is one conditional write of that item, so a crash half-way
-loses nothing, a late or repeated command never brings a closed order back, and no
-order is made twice (a second command for an order the station has seen changes
+loses nothing, a late or repeated command never brings closed work back, and no
+work is done twice (a second command for a work id the station has seen changes
 nothing, whatever its id). Reports are published before the station records them,
 with deterministic CloudEvent ids, so a repeated report is recognised downstream.
 """
@@ -39,24 +43,43 @@ class Station:
         name: str,
         command: str,
         report: str,
-        cancel: str,
+        cancel: str | None = None,
         reject: str | None = None,
         check: Callable[[dict[str, Any]], str | None] | None = None,
+        *,
+        key_field: str = "orderId",
+        subject_field: str = "orderId",
+        keep: tuple[str, ...] = ("customerId", "items"),
+        report_fields: tuple[str, ...] = (),
+        noun: str = "order",
     ) -> None:
+        """``keep``: command data fields held with the work (listed to staff);
+        ``report_fields``: work fields copied into the report's data."""
         self.name = name
         self.command = command
         self.report = report
         self.cancel = cancel
         self.reject = reject
         self.check = check
+        self.key_field = key_field
+        self.subject_field = subject_field
+        self.keep = keep
+        self.report_fields = report_fields
+        self.noun = noun
 
     @property
     def commands(self) -> tuple[str, ...]:
         """The message types the station takes off its queue."""
-        return (self.command, self.cancel)
+        return (self.command, self.cancel) if self.cancel else (self.command,)
 
     def _pk(self, order_id: str) -> str:
         return f"station#{self.name}#{order_id}"
+
+    def _report(self, work: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, **{f: work.get(f) for f in self.report_fields}}
+
+    def _subject(self, work: dict[str, Any]) -> str:
+        return work.get(self.subject_field) or work[self.key_field]
 
     def accept(self, body: str) -> bool:
         """Take a command message off the queue; True if the station now holds new work.
@@ -68,31 +91,36 @@ class Station:
         if event["type"] not in (self.command, self.cancel):
             raise BadRequest(f"{self.name} takes {self.command}, not {event['type']}")
         data = event.get("data") or {}
-        order_id = data.get("orderId") or event.get("subject")
+        if not isinstance(data, dict):
+            raise BadRequest(f"{event['type']} data is not an object")
+        order_id = data.get(self.key_field) or event.get("subject")
         if not isinstance(order_id, str) or not is_instance_id(order_id):
-            raise BadRequest(f"{event['type']} without a valid orderId")
+            raise BadRequest(f"{event['type']} without a valid {self.key_field}")
         if event["type"] == self.cancel:
             self._close(order_id, "cancelled")
             return False
-        problem = self.check(data) if self.check else None
-        if problem and self.reject:
-            self._reject(order_id, problem)
-            return False
         work = {
-            "orderId": order_id,
-            "customerId": data.get("customerId"),
-            "items": data.get("items", []),
+            self.key_field: order_id,
+            **{f: data.get(f) for f in self.keep},
             "receivedAt": now(),
             "commandId": event["id"],
         }
+        if self.subject_field not in work:
+            work[self.subject_field] = data.get(self.subject_field) or event.get("subject")
+        if "items" in work and work["items"] is None:
+            work["items"] = []
+        problem = self.check(data) if self.check else None
+        if problem and self.reject:
+            self._reject(order_id, problem, work)
+            return False
         if self._hold(order_id, work):
             return True
         unfinished = self._item(order_id)  # seen before: a rejection cut short is finished
         if unfinished.get("status", {}).get("S") == "rejecting":
-            self._reject(order_id, unfinished["why"]["S"])
+            self._reject(order_id, unfinished["why"]["S"], work)
         return False
 
-    def _reject(self, order_id: str, problem: str) -> None:
+    def _reject(self, order_id: str, problem: str, work: dict[str, Any]) -> None:
         """Refuse an order: marked ``rejecting`` (with its reason) first, then the rejection
         is published, then the order is closed. A crash in between publishes it again (same
         id, first reason) on redelivery, whatever the check says by then; an order the
@@ -110,9 +138,9 @@ class Station:
         if not marked:
             return
         at = now()
-        report = {"station": self.name, "reason": problem, "at": at}
+        report = self._report(work, {"station": self.name, "reason": problem, "at": at})
         event_id = f"{self.name}.{order_id}.{self.reject}"
-        bus.publish(bus.cloud_event(event_id, self.reject, order_id, report, at))
+        bus.publish(bus.cloud_event(event_id, self.reject, self._subject(work), report, at))
         self._close(order_id, "rejected")
 
     def _hold(self, order_id: str, work: dict[str, Any]) -> bool:
@@ -202,22 +230,22 @@ class Station:
         held, and finishing it again sends the same report (same id).
         """
         if order_id is None:  # the oldest the index lists that is still held (it lags)
-            listed = (self.held(w["orderId"]) for w in self.orders())
+            listed = (self.held(w[self.key_field]) for w in self.orders())
             work = next((w for w in listed if w is not None), None)
         else:
             work = self.held(order_id)
         if work is None:
-            which = f"order {order_id!r}" if order_id else "any order"
+            which = f"{self.noun} {order_id!r}" if order_id else f"any {self.noun}"
             raise NotFound(f"the {self.name} does not hold {which}")
-        data = {"station": self.name, "by": by, "at": now()}
-        event_id = f"{self.name}.{work['orderId']}.{self.report}"
-        bus.publish(bus.cloud_event(event_id, self.report, work["orderId"], data, data["at"]))
+        key = work[self.key_field]
+        at = now()
+        data = self._report(work, {"station": self.name, "by": by, "at": at})
+        event_id = f"{self.name}.{key}.{self.report}"
+        bus.publish(bus.cloud_event(event_id, self.report, self._subject(work), data, at))
         try:
-            self._close(work["orderId"], "finished")
+            self._close(key, "finished")
         except Unavailable as error:  # reported: finishing it again sends the same report
-            journal.problem(
-                "closing a finished order failed", order=work["orderId"], error=str(error)
-            )
+            journal.problem("closing finished work failed", work=key, error=str(error))
         return {**work, "reported": self.report, "eventId": event_id}
 
 
@@ -234,4 +262,22 @@ KITCHEN = Station(
     "kitchen", "MAKE_PIZZA", "PIZZA_READY", "CANCEL_PIZZA", "PIZZA_REJECTED", _kitchen_check
 )
 DELIVERY = Station("delivery", "DELIVER_PIZZA", "PIZZA_DELIVERED", "CANCEL_DELIVERY")
-STATIONS = {s.name: s for s in (KITCHEN, DELIVERY)}
+
+
+def _payments_check(data: dict[str, Any]) -> str | None:
+    """Why the bank declines this refund, or None: attempts 1..PAYMENTS_FAIL_ATTEMPTS
+    are declined (failure injection for local runs and tests)."""
+    failing = int(os.environ.get("PAYMENTS_FAIL_ATTEMPTS") or 0)
+    attempt = data.get("attempt")
+    if isinstance(attempt, int) and not isinstance(attempt, bool) and attempt <= failing:
+        return f"the bank declined refund attempt {attempt} (PAYMENTS_FAIL_ATTEMPTS={failing})"
+    return None
+
+
+PAYMENTS = Station(
+    "payments", "REFUND", "REFUND_SUCCEEDED", reject="REFUND_FAILED", check=_payments_check,
+    key_field="refundId", subject_field="complaintId",
+    keep=("orderId", "complaintId", "amount", "attempt"), report_fields=("refundId",),
+    noun="refund",
+)  # fmt: skip
+STATIONS = {s.name: s for s in (KITCHEN, DELIVERY, PAYMENTS)}

@@ -336,8 +336,10 @@ def test_a_websocket_follows_any_registered_workflow_by_name(shop):
     order_id = shop.new_order()["orderId"]
     named = {"workflow": "order", "id": order_id, "token": shop.customer}
     assert shop.ws("connect", "conn-named", named)["statusCode"] == 200
-    unknown = shop.ws("connect", "conn-x", {**named, "workflow": "complaint"})
+    unknown = shop.ws("connect", "conn-x", {**named, "workflow": "invoice"})
     assert unknown["statusCode"] == 404
-    assert "workflows: order" in json.loads(unknown["body"])["message"]
+    assert "workflows: complaint, order" in json.loads(unknown["body"])["message"]
+    no_complaint = shop.ws("connect", "conn-y", {**named, "workflow": "complaint"})
+    assert no_complaint["statusCode"] == 404  # a known workflow, no such instance
     shop.call("POST", f"/orders/{order_id}/pizzas", body={"pizza": PIZZA})
     assert [v["version"] for v in shop.sender.sent["conn-named"]] == [2]

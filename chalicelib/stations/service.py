@@ -1,0 +1,40 @@
+"""Staff use cases of a station: list the work it holds, finish one piece of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.runtime import Forbidden, auth, validate_model
+
+from .station import STATIONS, Station
+
+
+class FinishWork(BaseModel):
+    """Body of the staff routes that finish a station's work (optional)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    by: str | None = Field(default=None, max_length=80)
+
+
+def _station(principal: auth.Principal, name: str) -> Station:
+    if not principal.is_staff:
+        raise Forbidden(f"the {name} routes need the 'staff' role")
+    return STATIONS[name]
+
+
+def held_work(principal: auth.Principal, name: str) -> list[dict[str, Any]]:
+    """The work the station holds, oldest first (staff only: Forbidden otherwise)."""
+    return _station(principal, name).orders()
+
+
+def finish_work(
+    principal: auth.Principal, name: str, work_id: str | None, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Finish ``work_id`` (or the oldest held work): the station reports it done.
+    Forbidden for customers, BadRequest for a bad body, NotFound when not held."""
+    station = _station(principal, name)
+    request = validate_model(FinishWork, body, "body")
+    return station.finish(work_id, by=request.by or principal.user)

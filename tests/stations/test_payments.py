@@ -1,0 +1,81 @@
+"""The Payments station on moto: its work is keyed by refund id (so a retried refund is
+new work), its reports go to the complaint, and PAYMENTS_FAIL_ATTEMPTS declines."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from chalicelib.runtime import bus
+from chalicelib.runtime.errors import BadRequest, NotFound
+from chalicelib.stations import KITCHEN, PAYMENTS
+from tests.shop import REGION
+
+
+def _refund(attempt: int, complaint: str = "o1", command_id: str | None = None) -> str:
+    data = {
+        "orderId": complaint, "complaintId": complaint, "refundId": f"{complaint}.{attempt}",
+        "amount": 1200, "attempt": attempt,
+    }  # fmt: skip
+    event_id = command_id or f"complaint.{complaint}.v{attempt}.1"
+    return json.dumps(bus.cloud_event(event_id, "REFUND", complaint, data, "2026-01-01T00:00:00Z"))
+
+
+def _published(aws) -> list[dict]:
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = aws.queue_urls["ComplaintEventsQueue"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def test_each_refund_attempt_is_its_own_work(aws):
+    assert PAYMENTS.accept(_refund(1)) is True
+    assert PAYMENTS.accept(_refund(1, command_id="another-id")) is False  # same refund again
+    assert PAYMENTS.accept(_refund(2)) is True  # a retry is new work
+    assert [w["refundId"] for w in PAYMENTS.orders()] == ["o1.1", "o1.2"]
+    assert PAYMENTS.orders()[0]["amount"] == 1200
+
+
+def test_finishing_a_refund_reports_success_to_the_complaint(aws):
+    PAYMENTS.accept(_refund(1))
+    finished = PAYMENTS.finish("o1.1", by="pat")
+    assert finished["reported"] == "REFUND_SUCCEEDED"
+    [report] = _published(aws)
+    assert report["type"] == "REFUND_SUCCEEDED" and report["subject"] == "o1"
+    assert report["id"] == "payments.o1.1.REFUND_SUCCEEDED"
+    assert report["data"]["refundId"] == "o1.1" and report["data"]["by"] == "pat"
+    with pytest.raises(NotFound):
+        PAYMENTS.finish("o1.1")
+    assert PAYMENTS.accept(_refund(1)) is False  # a late repeat never brings it back
+
+
+def test_failure_injection_declines_the_first_attempts(aws, monkeypatch):
+    monkeypatch.setenv("PAYMENTS_FAIL_ATTEMPTS", "1")
+    assert PAYMENTS.accept(_refund(1)) is False
+    assert PAYMENTS.accept(_refund(2)) is True
+    [report] = _published(aws)
+    assert report["type"] == "REFUND_FAILED" and report["subject"] == "o1"
+    assert report["data"]["refundId"] == "o1.1"
+    assert "attempt 1" in report["data"]["reason"]
+    assert [w["refundId"] for w in PAYMENTS.orders()] == ["o1.2"]
+
+
+def test_payments_takes_only_refunds(aws):
+    make = bus.cloud_event("x", "MAKE_PIZZA", "o1", {"orderId": "o1"}, "2026-01-01T00:00:00Z")
+    with pytest.raises(BadRequest):
+        PAYMENTS.accept(json.dumps(make))
+    no_id = bus.cloud_event("y", "REFUND", "", {"refundId": 5}, "2026-01-01T00:00:00Z")
+    with pytest.raises(BadRequest, match="refundId"):
+        PAYMENTS.accept(json.dumps(no_id))
+
+
+def test_kitchen_still_keys_its_work_by_order(aws):
+    data = {"orderId": "o9", "customerId": "alice", "items": []}
+    event = bus.cloud_event("order.o9.v2.1", "MAKE_PIZZA", "o9", data, "2026-01-01T00:00:00Z")
+    assert KITCHEN.accept(json.dumps(event)) is True
+    again = bus.cloud_event("order.o9.v9.1", "MAKE_PIZZA", "o9", data, "2026-01-01T00:00:00Z")
+    assert KITCHEN.accept(json.dumps(again)) is False
+    [work] = KITCHEN.orders()
+    assert set(work) == {"orderId", "customerId", "items", "receivedAt", "commandId"}
