@@ -480,7 +480,8 @@ def _commit(write: store.Commit) -> None:
     A commit whose outcome is unknown is sent again, the same request with the same
     token (DynamoDB applies it once), until it answers; a refusal then may mean the first
     one was applied, which the history record of that version tells. Raises what
-    ``store.commit`` raises for a commit that was not applied.
+    ``store.commit`` raises for a commit that was not applied, and Unavailable saying the
+    change may or may not have been stored when that record cannot be read.
     """
     for attempt in range(3):
         try:
@@ -489,10 +490,14 @@ def _commit(write: store.Commit) -> None:
         except store.Ambiguous as error:
             unknown = error
             time.sleep(0.05 * 2**attempt)
-        except (store.ConflictError, store.DuplicateEvent, store.IdempotencyTaken):
+        except (store.ConflictError, store.DuplicateEvent, store.IdempotencyTaken) as refused:
             # also what an earlier send of this very commit, applied, leaves behind
-            if _applied(write):
+            applied = _applied(write)
+            if applied:
                 return
+            if applied is None:  # an earlier send (ours or botocore's) may have been applied
+                unknown = store.Ambiguous(f"{refused}; its history could not be read")
+                break
             raise
     if _applied(write):
         return
@@ -502,11 +507,13 @@ def _commit(write: store.Commit) -> None:
     )
 
 
-def _applied(write: store.Commit) -> bool:
+def _applied(write: store.Commit) -> bool | None:
+    """Whether the history record of the commit's version holds its token; None when it
+    cannot be read (the outcome stays unknown)."""
     try:
         return store.committed_token(write.pk, write.version) == write.token
     except Unavailable:
-        return False
+        return None
 
 
 def _after_commit(workflow: Workflow, decision: _Decision, watchers: int) -> None:

@@ -239,6 +239,40 @@ def test_a_commit_sent_again_after_it_was_applied_is_not_applied_twice(aws, monk
     assert store.load(wf.key("c1")).snapshot["context"]["n"] == 2
 
 
+def test_a_commit_that_cannot_be_settled_is_not_answered_as_unchanged(aws, monkeypatch):
+    """Found by the chaos checker (seed 974516428): an ambiguous commit that was applied,
+    sent again and refused by its own version condition (moto ignores the client request
+    token), whose history record could not be read (throttled), was taken for a lost race:
+    the reload failed too and the client got a 503 saying nothing was changed. The
+    outcome is unknown: the answer must say so."""
+    wf = _counter()
+    _start(wf)
+    real_commit, sends = store.commit, []
+
+    def applied_then_refused(write):
+        sends.append(write.token)
+        if len(sends) == 1:
+            real_commit(write)
+            raise store.Ambiguous("storage error: read timeout")
+        return real_commit(write)  # the resend: ConflictError (its own commit is there)
+
+    def unreadable(*_args, **_kwargs):
+        raise Unavailable("storage error: ProvisionedThroughputExceededException")
+
+    real_load = store.load
+
+    def load(pk):  # storage throttled from the first send on
+        return unreadable() if sends else real_load(pk)
+
+    monkeypatch.setattr(store, "commit", applied_then_refused)
+    monkeypatch.setattr(store, "committed_token", unreadable)
+    monkeypatch.setattr(store, "load", load)
+    with pytest.raises(Unavailable, match="may or may not have been stored"):
+        orchestrator.send(wf, "c1", _in("ADD", "mine"))
+    monkeypatch.setattr(store, "load", real_load)
+    assert store.load(wf.key("c1")).snapshot["context"]["n"] == 2  # it was applied, once
+
+
 def test_an_instance_that_would_outgrow_an_item_is_refused_before_storage(aws, monkeypatch):
     from chalicelib.runtime import clients
 
