@@ -15,6 +15,13 @@ from tests.chaos.faults import Crash, FaultInjector
 from tests.chaos.history import Attempt, Poison, Request
 from tests.chaos.stack import Stack
 
+
+def complaint_plan(seed: int, n: int) -> Any:
+    from tests.chaos.complaints import complaint_plan as plan  # it imports this module
+
+    return plan(seed, n)
+
+
 FRUIT = ["banana", "coconut", "guava", "kiwi", "mango", "papaya", "pineapple", "strawberry"]
 MAX_TRIES = 8
 FAULTY_TRIES = 3  # faults are injected into the first tries only, so every request ends
@@ -118,6 +125,7 @@ class Customer:
         user = f"c{n}"
         token = self.stack.token(user)
         fate = self._fate(n, rng)
+        fate["user"], fate["complaint"] = user, complaint_plan(self.seed, n)
         if n % 20 == 7:
             self._poison(n, rng)
         first = self._pizza(rng, f"o{n}-p0", fate["reject"])

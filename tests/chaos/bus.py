@@ -174,6 +174,11 @@ class Bus:
             return rng.uniform(0.1, 1.0)
         if fate.get("skip_quality") and "qualityTimeout" in schedule:
             return rng.uniform(0.1, 1.0)
+        plan = fate.get("complaint") or {}
+        if (plan.get("escalate") and "escalateAfter" in schedule) or (
+            plan.get("silent") and "customerSilence" in schedule
+        ):
+            return rng.uniform(0.1, 1.0)  # nobody decides / answers: the deadline passes
         if rng.random() < 0.04:
             return rng.uniform(0.2, 2.0)  # the station is late and the timeout races it
         return None

@@ -22,9 +22,19 @@ STATION_OF = {
     "CANCEL_PIZZA": "kitchen",
     "DELIVER_PIZZA": "delivery",
     "CANCEL_DELIVERY": "delivery",
+    "REFUND": "payments",
 }
 CANCEL_OF = {"MAKE_PIZZA": "CANCEL_PIZZA", "DELIVER_PIZZA": "CANCEL_DELIVERY"}
 CLIENT_KINDS = {"PLACE", "ADD_PIZZA", "REMOVE_PIZZA", "CONFIRM_PIZZA", "CANCEL_ORDER"}
+COMPLAINT_KINDS = {
+    "OPEN_COMPLAINT",
+    "ANSWER_COMPLAINT",
+    "WITHDRAW_COMPLAINT",
+    "CLAIM_COMPLAINT",
+    "ASK_CUSTOMER",
+    "DECIDE_COMPLAINT",
+}
+COMPLAINT_FINAL = {"refunded", "refundFailed", "rejected", "withdrawn", "closed"}
 _VERSION = re.compile(r"\.v(\d+)\.(\d+)$")
 
 
@@ -58,6 +68,9 @@ class Checker:
         self.histories: dict[str, list[dict[str, Any]]] = {}
         self.items: dict[str, dict[str, Any]] = {}
         self.in_flight: Counter[str] = Counter()  # "order v1" -> the counters' sum
+        self.complaint_items: dict[str, dict[str, Any]] = {}
+        self.complaints: dict[str, dict[str, Any]] = {}  # order id -> its complaint's view
+        self.complaint_histories: dict[str, list[dict[str, Any]]] = {}
 
     def flag(self, order: str | None, rule: str, evidence: str) -> None:
         self.violations.append(Violation(order, rule, evidence))
@@ -72,6 +85,8 @@ class Checker:
                 pk, sk = item["pk"]["S"], item["sk"]["S"]
                 if sk == "instance" and pk.startswith("order#"):
                     self.items[pk.partition("#")[2]] = item
+                elif sk == "instance" and pk.startswith("complaint#"):
+                    self.complaint_items[pk.partition("#")[2]] = item
                 elif pk.startswith("inflight#"):
                     workflow = pk.split("#")[1]
                     self.in_flight[f"{workflow} {sk}"] += int(item.get("n", {}).get("N", "0"))
@@ -87,6 +102,15 @@ class Checker:
                 continue
             self.views[order] = view.body
             self.histories[order] = hist.body["transitions"]
+        opened = {r.order for r in self.history.requests if r.kind == "OPEN_COMPLAINT" and r.ok}
+        for order in sorted(set(self.complaint_items) | opened):
+            view = self.stack.http("GET", f"/orders/{order}/complaint", token)
+            hist = self.stack.http("GET", f"/orders/{order}/complaint/history", token)
+            if view.status != 200 or hist.status != 200:
+                self.flag(order, "complaint readable", f"GET answered {view.status}/{hist.status}")
+                continue
+            self.complaints[order] = view.body
+            self.complaint_histories[order] = hist.body["transitions"]
 
     # rules ---------------------------------------------------------------------
     def check(self) -> list[Violation]:
@@ -98,6 +122,13 @@ class Checker:
             self.commands_committed(order)
             self.definitions(order)
             self.quality(order)
+        for order in self.complaints:
+            self.complaint_ends(order)
+            self.contiguous(order, "complaint")
+            self.commands_committed(order, "complaint")
+            self.refunds(order)
+            self.escalations(order)
+            self.order_shows_complaint(order)
         self.counters()
         self.published_handled()
         self.publish_order()
@@ -117,8 +148,11 @@ class Checker:
         elif state == "cancelled" and not re.match(r"^Order cancelled: .+\.$", status):
             self.flag(order, "cancelled with a reason", f"status {status!r}")
 
-    def contiguous(self, order: str) -> None:
-        hist, view = self.histories[order], self.views[order]
+    def contiguous(self, order: str, workflow: str = "order") -> None:
+        if workflow == "order":
+            hist, view = self.histories[order], self.views[order]
+        else:
+            hist, view = self.complaint_histories[order], self.complaints[order]
         versions = [h["version"] for h in hist]
         if versions != list(range(1, len(hist) + 1)) or view["version"] != len(hist):
             self.flag(
@@ -158,13 +192,15 @@ class Checker:
                     f"{sent.type} {message_id} (v{h['version']}) never handled by {station}",
                 )
 
-    def commands_committed(self, order: str) -> None:
+    def commands_committed(self, order: str, workflow: str = "order") -> None:
         """Each command a commit holds went out (at least once: a station drops the
         copies), unless its invoke ended before it was sent (cancelled by a later commit,
         or failed after its publishes failed); nothing went out that no commit holds."""
-        hist = self.histories[order]
+        hist = (self.histories if workflow == "order" else self.complaint_histories)[order]
         published = Counter(
-            p.id for p in self.injector.published if p.subject == order and p.type in COMMANDS
+            p.id
+            for p in self.injector.published
+            if p.subject == order and p.type in COMMANDS and p.id.startswith(f"{workflow}.")
         )
         committed = set()
         for record in hist:
@@ -172,7 +208,7 @@ class Checker:
                 kind, _, invoke = effect.partition(":")
                 if kind != "invoke":
                     continue
-                message_id = f"order.{order}.v{record['version']}.{index}"
+                message_id = f"{workflow}.{order}.v{record['version']}.{index}"
                 committed.add(message_id)
                 if published[message_id] or self._ended_unsent(hist, record, invoke, message_id):
                     continue
@@ -286,6 +322,143 @@ class Checker:
             if h.get("definition") == 1 and h.get("to") == "qualityCheck":
                 self.flag(order, "version 1 has no quality check", f"v{h['version']}")
 
+    # complaints -------------------------------------------------------------------
+    def complaint_ends(self, order: str) -> None:
+        view = self.complaints[order]
+        state = _state(view["state"])
+        if state not in COMPLAINT_FINAL or not view.get("done"):
+            self.flag(
+                order,
+                "a complaint ends in a final state",
+                f"complaint is {state} ({view.get('status')!r})",
+            )
+
+    def refunds(self, order: str) -> None:
+        """A REFUND is requested only after an approval, for the approved amount, never
+        more than the order's total (from its items); one refund succeeds at most, and a
+        complaint is refunded exactly when one did."""
+        from chalicelib.orders.menu import order_total_cents
+
+        view, hist = self.complaints[order], self.complaint_histories[order]
+        total = order_total_cents(self.views.get(order, {}).get("items", []))
+        if view.get("orderTotal") != total:
+            self.flag(
+                order,
+                "a complaint knows its order's total",
+                f"complaint says {view.get('orderTotal')}, the order's items {total}",
+            )
+        approvals = [h["version"] for h in hist if h["eventType"] == "APPROVE"]
+        decision = view.get("decision") or {}
+        for p in self.injector.published:
+            if p.type != "REFUND" or p.subject != order:
+                continue
+            m = _VERSION.search(p.id)
+            committed_at = int(m[1]) if m else 0
+            amount = (p.data or {}).get("amount")
+            if not any(v <= committed_at for v in approvals):  # the approval sends it
+                self.flag(
+                    order,
+                    "a refund only after an approval",
+                    f"REFUND {p.id} (v{committed_at}); approvals at {approvals}",
+                )
+            if not isinstance(amount, int) or not 0 < amount <= total:
+                self.flag(
+                    order,
+                    "a refund never exceeds the order's total",
+                    f"REFUND {p.id} for {amount} cents; the order's total is {total}",
+                )
+            elif amount != decision.get("amount"):
+                self.flag(
+                    order,
+                    "a refund is for the approved amount",
+                    f"REFUND {p.id} for {amount}; approved {decision.get('amount')}",
+                )
+        succeeded = [h for h in hist if h["eventType"] == "REFUND_SUCCEEDED"]
+        if len(succeeded) > 1:
+            self.flag(
+                order,
+                "a refund succeeds once",
+                f"REFUND_SUCCEEDED applied at {[h['version'] for h in succeeded]}",
+            )
+        paid = {
+            (p.data or {}).get("refundId")
+            for p in self.injector.published
+            if p.type == "REFUND_SUCCEEDED" and p.subject == order
+        }
+        if len(paid) > 1:
+            self.flag(
+                order,
+                "a refund succeeds once",
+                f"Payments paid {len(paid)} refunds for one complaint: {sorted(paid)}",
+            )
+        if (_state(view["state"]) == "refunded") != (len(succeeded) == 1):
+            self.flag(
+                order,
+                "refunded exactly when a refund succeeded",
+                f"complaint {_state(view['state'])}, {len(succeeded)} applied",
+            )
+
+    def escalations(self, order: str) -> None:
+        """Once escalated, only a manager decides; a complaint is decided at most once."""
+        hist = self.complaint_histories[order]
+        decided = [h for h in hist if h["eventType"] in ("APPROVE", "REJECT")]
+        if len(decided) > 1:
+            self.flag(
+                order,
+                "a complaint is decided once",
+                f"decisions at {[h['version'] for h in decided]}",
+            )
+        escalated = next((h["version"] for h in hist if "escalated" in str(h.get("to"))), None)
+        for h in decided:
+            event = h.get("event") or {}
+            role = event.get("role") if isinstance(event, dict) else None
+            if escalated is not None and h["version"] > escalated and role != "manager":
+                self.flag(
+                    order,
+                    "an escalated complaint is decided by a manager",
+                    f"{h['eventType']} at v{h['version']} by {role} after the "
+                    f"escalation at v{escalated}",
+                )
+        decision = self.complaints[order].get("decision") or {}
+        if escalated is not None and decision and decision.get("role") != "manager":
+            self.flag(
+                order,
+                "an escalated complaint is decided by a manager",
+                f"the complaint's decision is by {decision.get('role')}",
+            )
+
+    def order_shows_complaint(self, order: str) -> None:
+        view, complaint = self.views.get(order, {}), self.complaints[order]
+        shown = view.get("complaint") or {}
+        want = {k: complaint[k] for k in ("state", "status", "version")}
+        if {k: shown.get(k) for k in want} != want:
+            self.flag(
+                order,
+                "the order shows its complaint's final state",
+                f"order shows {shown}, the complaint is {want}",
+            )
+
+    def decisions(self, order: str, requests: list[Request]) -> None:
+        """A decision answered 2xx is the complaint's decision; two different ones are
+        never both accepted; a refused one (4xx) changed nothing."""
+        accepted = {
+            json.dumps(r.body, sort_keys=True)
+            for r in requests
+            if any(a.status is not None and 200 <= a.status < 300 for a in r.attempts)
+        }
+        if len(accepted) > 1:
+            self.flag(order, "one decision is accepted", f"2xx for {sorted(accepted)}")
+        decision = (self.complaints.get(order) or {}).get("decision") or {}
+        for body in map(json.loads, accepted):
+            if body.get("decision") != decision.get("decision") or (
+                "amount" in body and body["amount"] != decision.get("amount")
+            ):
+                self.flag(
+                    order,
+                    "a 2xx decision is the complaint's decision",
+                    f"answered 2xx for {body}; the complaint holds {decision}",
+                )
+
     def counters(self) -> None:
         """Every order ended, so no version counts an instance in flight."""
         left = {k: n for k, n in self.in_flight.items() if n}
@@ -306,11 +479,11 @@ class Checker:
 
     def publish_order(self) -> None:
         """Commands go out in commit order, and never after the cancel of their invoke."""
-        per_order: dict[str, list[Any]] = defaultdict(list)
+        per_instance: dict[tuple[str, str], list[Any]] = defaultdict(list)
         for p in self.injector.published:
-            if p.type in COMMANDS and p.subject:
-                per_order[p.subject].append(p)
-        for order, sent in per_order.items():
+            if p.type in COMMANDS and p.subject:  # an order and its complaint share an id
+                per_instance[(p.subject, p.id.partition(".")[0])].append(p)
+        for (order, _), sent in per_instance.items():
             sent.sort(key=lambda p: p.at)
             first: dict[str, Any] = {}
             for p in sent:
@@ -406,9 +579,13 @@ class Checker:
                     f"{station} staff finished the order after its cancel was handled",
                 )
         token = self.stack.staff_token
-        for station in ("kitchen", "delivery"):
-            listing = self.stack.http("GET", f"/{station}/orders", token)
-            for work in listing.body.get("orders", []) if listing.status == 200 else []:
+        for station, path, field in (
+            ("kitchen", "/kitchen/orders", "orders"),
+            ("delivery", "/delivery/orders", "orders"),
+            ("payments", "/payments/refunds", "refunds"),
+        ):
+            listing = self.stack.http("GET", path, token)
+            for work in listing.body.get(field, []) if listing.status == 200 else []:
                 order = work["orderId"]
                 state = _state(self.views.get(order, {}).get("state", "?"))
                 received = [
@@ -431,6 +608,12 @@ class Checker:
             view, hist = self.views.get(order), self.histories.get(order, [])
             if view is None:
                 continue
+            complaint_commits = {h["eventId"]: h for h in self.complaint_histories.get(order, [])}
+            for r in [r for r in requests if r.kind in COMPLAINT_KINDS]:
+                self.same_answer(order, r)
+                self.no_false_failure(order, r, complaint_commits)
+            self.decisions(order, [r for r in requests if r.kind == "DECIDE_COMPLAINT"])
+            requests = [r for r in requests if r.kind not in COMPLAINT_KINDS]
             names = Counter(i["name"] for i in view["items"])
             removed = {r.removes for r in requests if r.kind == "REMOVE_PIZZA" and r.ok}
             commits = {h["eventId"]: h for h in hist}
@@ -482,7 +665,7 @@ class Checker:
 
     def same_answer(self, order: str, r: Request) -> None:
         """A retry with the same key gets the first answer, status and body."""
-        if r.kind not in CLIENT_KINDS or not r.key:
+        if r.kind not in CLIENT_KINDS | COMPLAINT_KINDS or not r.key:
             return
         first = next(
             (a for a in r.attempts if a.status is not None and 200 <= a.status < 300), None
@@ -507,7 +690,7 @@ class Checker:
     def no_false_failure(self, order: str, r: Request, commits: dict[str, dict[str, Any]]) -> None:
         """A 5xx says nothing was changed: its request must not have committed during it,
         unless the answer itself says the outcome is unknown ("may or may not")."""
-        if r.kind not in CLIENT_KINDS or not r.key:
+        if r.kind not in CLIENT_KINDS | COMPLAINT_KINDS or not r.key:
             return
         commit = commits.get(f"client.{r.who}/{r.key}")  # the runtime's id of a keyed request
         if commit is None:
@@ -529,13 +712,13 @@ class Checker:
             )
 
     def outboxes(self) -> None:
-        for order, item in self.items.items():
+        for order, item in [*self.items.items(), *self.complaint_items.items()]:
             left = sorted(k for k in item if k.startswith("ob_"))
             if left:
-                self.flag(order, "outbox empty", f"still pending: {left}")
+                self.flag(order, "outbox empty", f"{item['pk']['S']} still pending: {left}")
         pending = self.stack.ddb.scan(TableName="tropical-pizzas", IndexName="pending")
         for item in pending.get("Items", []):
-            if not item["pk"]["S"].startswith("order#"):
+            if item["pk"]["S"].startswith("station#"):
                 continue  # a station's held work shares the index: checked as held work
             self.flag(
                 item["pk"]["S"].partition("#")[2],

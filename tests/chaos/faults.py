@@ -39,7 +39,7 @@ WRITES = {
     "SendMessageBatch",
     "DeleteMessage",
 }
-COMMANDS = {"MAKE_PIZZA", "DELIVER_PIZZA", "CANCEL_PIZZA", "CANCEL_DELIVERY"}
+COMMANDS = {"MAKE_PIZZA", "DELIVER_PIZZA", "CANCEL_PIZZA", "CANCEL_DELIVERY", "REFUND"}
 
 
 _SERIALS = itertools.count(1)
@@ -102,7 +102,7 @@ def _order_of(service: str, params: dict[str, Any]) -> str | None:
                 op = next(iter(entry.values())) if "TransactItems" in params else entry
                 key = op.get("Key") or op.get("Item") or {}
                 pk, sk = key.get("pk", {}).get("S", ""), key.get("sk", {}).get("S", "")
-                if pk.startswith("order#"):
+                if pk.startswith(("order#", "complaint#")):
                     return pk.partition("#")[2]
                 if pk.startswith("station#") and sk and not pk.endswith("#seen"):
                     return sk
@@ -122,6 +122,7 @@ class Published:
     scope: str
     scope_started: float  # when the invocation that published it began
     invocation: int  # which invocation published it (unique per scope)
+    data: Any = None  # the message's data
 
 
 class FaultInjector:
@@ -240,6 +241,7 @@ class FaultInjector:
             scope.name if scope else "-",
             scope.started if scope else 0.0,
             scope.serial if scope else 0,
+            message.get("data"),
         )
         with self._lock:
             self.published.append(entry)

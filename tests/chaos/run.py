@@ -24,8 +24,9 @@ from typing import Any
 from tests.chaos.actors import Caller, Customer, Staff, Sweeper
 from tests.chaos.bus import Bus
 from tests.chaos.checker import Checker, Violation, _state
+from tests.chaos.complaints import ComplainingCustomer, ComplaintStaff, Desk, PaymentsStaff
 from tests.chaos.deploy import Deployer, QualityCheck
-from tests.chaos.faults import Crash, FaultInjector, Rates
+from tests.chaos.faults import COMMANDS, Crash, FaultInjector, Rates
 from tests.chaos.history import History
 from tests.chaos.stack import QUEUES, Stack
 
@@ -113,6 +114,14 @@ def run(
         quality = QualityCheck(stack, injector, history)
         step = functools.partial(quality.step, random.Random(f"{seed}:quality"))
         background.append(threading.Thread(target=_loop, args=(step, stop, history, "quality")))
+        desk = Desk(caller)
+        people = complaint_people(desk)
+        for name, person in people.items():
+            step = functools.partial(person.step, random.Random(f"{seed}:{name}"))
+            background.append(threading.Thread(target=_loop, args=(step, stop, history, name)))
+        for i in range(2):
+            payments = PaymentsStaff(caller, random.Random(f"{seed}:payments:{i}"), stop)
+            background.append(threading.Thread(target=payments.run))
         if deploy:
             rng = random.Random(f"{seed}:deploy")
             deployer = Deployer(stack, history, orders, deploy == "migrate", rng, stop)
@@ -138,7 +147,7 @@ def run(
         schedule_done = time.time()
         if progress:
             progress(f"  {schedule_done - started:5.0f} s  schedule done; quiescence (faults off)")
-        quiesce(stack, bus, caller, history, quality)
+        quiesce(stack, bus, caller, history, [quality, *people.values()])
         if stack.unhooked_clients():
             history.add("harness_errors", "the runtime made boto3 clients the injector missed")
         quiet = time.time()
@@ -161,13 +170,22 @@ def run(
         stack.close()
 
 
-def quiesce(
-    stack: Stack, bus: Bus, caller: Caller, history: History, quality: QualityCheck
-) -> None:
+def complaint_people(desk: Desk) -> dict[str, Any]:
+    """Everyone who acts on complaints, by name (each runs in its own thread)."""
+    return {
+        "complaining customers": ComplainingCustomer(desk),
+        "complaint staff a": ComplaintStaff(desk, name="a"),
+        "complaint staff b": ComplaintStaff(desk, name="b"),
+        "manager": ComplaintStaff(desk, manager=True, name="m"),
+    }
+
+
+def quiesce(stack: Stack, bus: Bus, caller: Caller, history: History, people: list[Any]) -> None:
     """Faults off: release what the bus holds, deliver every queue, sweep, let staff
-    finish what they hold (not what they abandoned) and the quality check approve what
-    waits for it (not what it forgets), and when nothing else moves let the clock run
-    so every timer fires; until nothing moves at all (bounded)."""
+    finish what they hold (not what they abandoned), let the quality check approve what
+    waits for it (not what it forgets) and complaints go on as planned, and when nothing
+    else moves let the clock run so every timer fires; until nothing moves at all
+    (bounded)."""
     rng = random.Random(0)
     token = stack.staff_token
     for _ in range(QUIET_ROUNDS):
@@ -180,12 +198,16 @@ def quiesce(
                     break
         with caller.injector.scope("sweeper (quiescence)", rng, allow=False):
             moved += stack.sweep()
-        for station in ("kitchen", "delivery"):
-            staff = Staff(caller, station, rng, threading.Event())
-            for order in staff.held(token):
-                staff.finish(order, token, rng)
+        for staff in (
+            Staff(caller, "kitchen", rng, threading.Event()),
+            Staff(caller, "delivery", rng, threading.Event()),
+            PaymentsStaff(caller, rng, threading.Event()),
+        ):
+            for work in staff.held(token):
+                staff.finish(work, token, rng)
                 moved += 1
-        moved += quality.step(rng, chaos=False)
+        for person in people:
+            moved += person.step(rng, chaos=False)
         if not moved:
             if not bus.waiting():
                 return
@@ -246,8 +268,14 @@ def figures(history: History, injector: FaultInjector, checker: Checker) -> dict
         "timers fired / delivered early": (
             f"{counts.get('timers fired', 0)} / {counts.get('timers delivered early', 0)}"
         ),
+        "commands published more than once (stations drop copies)": sum(
+            1
+            for n in Counter(p.id for p in injector.published if p.type in COMMANDS).values()
+            if n > 1
+        ),
         "poison messages": len(history.poison),
         **deploy_figures(history, checker),
+        **complaint_figures(history, injector, checker),
         "violations": len(checker.violations),
         **{f"  {rule}": n for rule, n in rules.most_common()},
     }
@@ -285,6 +313,36 @@ def deploy_figures(history: History, checker: Checker) -> dict[str, Any]:
             f"{counts.get('quality approvals sent (stray)', 0)} / "
             f"{counts.get('quality approvals failed to publish', 0)}"
         ),
+    }
+
+
+def complaint_figures(
+    history: History, injector: FaultInjector, checker: Checker
+) -> dict[str, Any]:
+    """Complaints: how many, how they ended, escalations, refunds and their retries."""
+    if not checker.complaints:
+        return {"complaints": 0}
+    ends = Counter(_state(v["state"]) for v in checker.complaints.values())
+    hists = checker.complaint_histories.values()
+    escalated = sum(1 for h in hists if any("escalated" in str(r.get("to")) for r in h))
+    by_manager = sum(
+        1 for v in checker.complaints.values() if (v.get("decision") or {}).get("role") == "manager"
+    )
+    refunds = {p.id for p in injector.published if p.type == "REFUND"}
+    failed = sum(1 for h in hists for r in h if r["eventType"] == "REFUND_FAILED")
+    statuses = Counter(
+        (r.kind, r.final.status)
+        for r in history.requests
+        if r.kind.endswith("COMPLAINT") and r.final
+    )
+    return {
+        "complaints": f"{len(checker.complaints)} opened; "
+        + ", ".join(f"{k} {n}" for k, n in ends.most_common()),
+        "  escalated / decided by a manager": f"{escalated} / {by_manager}",
+        "  refund commands / REFUND_FAILED applied": f"{len(refunds)} / {failed}",
+        "  staff refused after escalation (403)": statuses[("DECIDE_COMPLAINT", 403)],
+        "  refunds over the total refused (400)": statuses[("DECIDE_COMPLAINT", 400)],
+        "  decision races": history.counts.get("complaint decision races", 0),
     }
 
 

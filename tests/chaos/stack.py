@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +27,20 @@ from tests.conftest import BASE_ENV
 from tests.shop import QUEUES, REGION
 
 SECRET = "chaos-secret-long-enough-for-hs256-0000"
-STATIONS = {"KitchenQueue": "kitchen", "DeliveryQueue": "delivery"}
+STATIONS = {"KitchenQueue": "kitchen", "DeliveryQueue": "delivery", "PaymentsQueue": "payments"}
 ENV = {
     **BASE_ENV,
     "JWT_SECRET": SECRET,
     "OUTBOX_GRACE_SECONDS": "0",  # the sweeper races the requests that own an outbox
     "KITCHEN_OUT_OF_STOCK": "lychee",  # orders with lychee are rejected by the kitchen
+    # complaints: the harness's clock decides when timers fire (their delays only set
+    # dueAt), so these are short like the order timings; Payments declines every
+    # refund's first attempt, so every refund is retried
+    "COMPLAINT_ESCALATE_SECONDS": "2",
+    "COMPLAINT_SILENCE_SECONDS": "5",
+    "COMPLAINT_REFUND_RETRY_SECONDS": "0.1",
+    "COMPLAINT_REFUND_ATTEMPTS": "3",
+    "PAYMENTS_FAIL_ATTEMPTS": "1",
     # moto answers a query on a global secondary index by scanning the whole table, so
     # every shard costs a full scan: fewer shards keep runs short, the code paths the same
     "OUTBOX_SHARDS": "4",
@@ -87,6 +96,15 @@ def _partition_queries() -> Any:
     return undo
 
 
+def _replace(old: Any, new: Any) -> None:
+    """Every module of the app that names ``old`` at its top level names ``new``."""
+    for name, module in list(sys.modules.items()):
+        if name.startswith("chalicelib.") and module is not None:
+            for attribute, value in list(vars(module).items()):
+                if value is old:
+                    setattr(module, attribute, new)
+
+
 @dataclass(slots=True)
 class Answer:
     status: int
@@ -126,11 +144,9 @@ class Stack:
         timers.MAX_SQS_DELAY_SECONDS = 0  # the harness holds timers and decides when they fire
 
         from app import app
-        from chalicelib.orders import service
         from chalicelib.registry import WORKFLOWS
 
-        self._service, self._workflows = service, WORKFLOWS
-        self._deployed = WORKFLOWS["order"], service.ORDERS
+        self._workflows, self._deployed = WORKFLOWS, WORKFLOWS["order"]
 
         self._levels = {name: logging.getLogger(name).level for name in QUIET}
         for name in QUIET:
@@ -144,6 +160,7 @@ class Stack:
         self.ddb = session.client("dynamodb", endpoint_url=self.moto.url)
         self.sns = session.client("sns", endpoint_url=self.moto.url)
         self.staff_token = auth.issue(SECRET, "staff-1", roles=["staff"])
+        self.manager_token = auth.issue(SECRET, "manager-1", roles=["manager"])
         self._auth = auth
 
     def token(self, user: str) -> str:
@@ -249,9 +266,10 @@ class Stack:
     def deploy(self, workflow: Any) -> None:
         """Deploy ``workflow`` as the order workflow, the way a stack update would: first
         the order events subscription's filter policy (the bus events the new version
-        declares), then the code every new invocation runs. Invocations already running
-        finish on the definition they loaded (old containers draining)."""
-        from chalicelib.orders import service
+        declares), then the code every new invocation runs: the registry's entry and
+        every module's name for the old definition (the order routes, the complaint
+        routes reading orders). Invocations already running finish on the definition
+        they loaded (old containers draining)."""
         from chalicelib.registry import WORKFLOWS
 
         self.sns.set_subscription_attributes(
@@ -259,7 +277,8 @@ class Stack:
             AttributeName="FilterPolicy",
             AttributeValue=json.dumps({"type": sorted(workflow.bus_events)}),
         )
-        WORKFLOWS["order"] = service.ORDERS = workflow
+        _replace(WORKFLOWS["order"], workflow)
+        WORKFLOWS["order"] = workflow
 
     def unhooked_clients(self) -> int:
         """Runtime clients created after the hooks were attached (their calls escaped
@@ -268,7 +287,8 @@ class Stack:
         return max(0, info().currsize - 3) if info else 0
 
     def close(self) -> None:
-        self._workflows["order"], self._service.ORDERS = self._deployed
+        _replace(self._workflows["order"], self._deployed)
+        self._workflows["order"] = self._deployed
         self.app.__class__ = self._app_class
         self._timers.MAX_SQS_DELAY_SECONDS = self._max_delay
         self.moto.stop()

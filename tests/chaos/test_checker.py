@@ -19,10 +19,10 @@ def _time(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
 
 
-def _record(version: int, event: str, definition: int, at: float, **extra) -> dict:
+def _record(version: int, event_type: str, definition: int, at: float, **extra) -> dict:
     return {
         "version": version,
-        "eventType": event,
+        "eventType": event_type,
         "eventId": extra.pop("eventId", f"e{version}"),
         "time": _time(at),
         "definition": definition,
@@ -158,3 +158,73 @@ def test_a_5xx_that_hides_a_commit_is_caught():
     checker.violations.clear()
     checker.no_false_failure(ORDER, unknown, {h["eventId"]: h for h in checker.histories[ORDER]})
     assert checker.violations == []
+
+
+ITEMS = [{"name": "p", "size": "small", "toppings": ["kiwi"]}]  # 900 + 150 cents
+TOTAL = 1050
+
+
+def _complaint(state="refunded", decision=None, escalate=False, approve_at=2) -> Checker:
+    """A complaint approved at ``approve_at`` and refunded (attempt 1 declined, attempt 2
+    paid), as the checker reads it; the tests break one thing each."""
+    decision = decision or {"decision": "approve", "amount": TOTAL, "role": "staff"}
+    hist = [_record(1, "OPEN", 1, 1.0, to="handling")]
+    if escalate:
+        hist.append(_record(2, "xstate.after.escalateAfter", 1, 2.0, to="review.escalated"))
+    hist.append(_record(approve_at + escalate, "APPROVE", 1, 3.0, event={"role": "staff"}))
+    hist.append(_record(len(hist) + 1, "REFUND_SUCCEEDED", 1, 4.0, to="refunded"))
+    for i, h in enumerate(hist, 1):
+        h["version"] = i
+    checker = _checker([_record(1, "PLACE", 1, 0.5)], None)
+    checker.views[ORDER] = {
+        "items": ITEMS,
+        "complaint": {"state": "refunded", "status": "Refunded.", "version": len(hist)},
+    }
+    checker.complaints[ORDER] = {
+        "state": state, "status": "Refunded.", "version": len(hist), "done": True,
+        "orderTotal": TOTAL, "decision": decision,
+    }  # fmt: skip
+    checker.complaint_histories[ORDER] = hist
+    approved = next(h["version"] for h in hist if h["eventType"] == "APPROVE")
+    for attempt in (1, 2):
+        checker.injector.published.append(
+            Published(5.0, f"complaint.{ORDER}.v{approved}.0", "REFUND", ORDER, "t", 1.0, 1,
+                      {"amount": decision.get("amount"), "refundId": f"{ORDER}.{attempt}"})
+        )  # fmt: skip
+    checker.injector.published.append(
+        Published(6.0, "payments.o1.2.REFUND_SUCCEEDED", "REFUND_SUCCEEDED", ORDER, "t", 1.0, 2,
+                  {"refundId": f"{ORDER}.2"})
+    )  # fmt: skip
+    return checker
+
+
+def _complaint_rules(checker: Checker) -> set[str]:
+    checker.complaint_ends(ORDER)
+    checker.refunds(ORDER)
+    checker.escalations(ORDER)
+    checker.order_shows_complaint(ORDER)
+    return {v.rule for v in checker.violations}
+
+
+def test_a_refunded_complaint_passes():
+    assert _complaint_rules(_complaint()) == set()
+
+
+def test_complaint_rules_catch_each_defect():
+    assert "a complaint ends in a final state" in _complaint_rules(_complaint(state="refunding"))
+    over = _complaint(decision={"decision": "approve", "amount": TOTAL + 1, "role": "staff"})
+    assert "a refund never exceeds the order's total" in _complaint_rules(over)
+    early = _complaint()
+    early.complaint_histories[ORDER][1]["eventType"] = "CLAIM"  # no approval before the REFUND
+    assert "a refund only after an approval" in _complaint_rules(early)
+    twice = _complaint()
+    twice.injector.published.append(
+        Published(7.0, "payments.o1.1.REFUND_SUCCEEDED", "REFUND_SUCCEEDED", ORDER, "t", 1.0, 3,
+                  {"refundId": f"{ORDER}.1"})
+    )  # fmt: skip
+    assert "a refund succeeds once" in _complaint_rules(twice)
+    escalated = _complaint(escalate=True)
+    assert "an escalated complaint is decided by a manager" in _complaint_rules(escalated)
+    stale = _complaint()
+    stale.views[ORDER]["complaint"]["state"] = "handling"
+    assert "the order shows its complaint's final state" in _complaint_rules(stale)
