@@ -84,7 +84,8 @@ conformance: install
 	$(BIN)/python -m tests.statechart.long_run --machines $(CONFORMANCE_MACHINES) \
 		--events $(CONFORMANCE_EVENTS) --seed $(CONFORMANCE_SEED)
 
-# make chaos  - the long randomized fault schedule (CHAOS_ORDERS=500, CHAOS_SEED=random)
+# make chaos  - the long randomized fault schedule (CHAOS_ORDERS=500, CHAOS_SEED=random,
+#               CHAOS_DEPLOY=migrate|pinned|none: order chart v2 deployed part way)
 .PHONY: chaos
 chaos: $(BIN)/.installed
 	$(BIN)/python -m tests.chaos.run

@@ -1,7 +1,7 @@
 """Run a randomized fault schedule over many orders and check the whole history.
 
     python -m tests.chaos.run            # CHAOS_ORDERS (500), CHAOS_SEED (random),
-                                         # CHAOS_DEPLOY (pinned, migrate; none by default)
+                                         # CHAOS_DEPLOY (migrate, pinned or none)
 
 The seed fixes every actor's plan (what each customer does, each fault draw of each
 invocation, each bus decision); the interleaving of threads is the machine's, so a
@@ -348,7 +348,8 @@ def complaint_figures(
 
 def main() -> int:
     orders = int(os.environ.get("CHAOS_ORDERS", "500"))
-    deploy = os.environ.get("CHAOS_DEPLOY") or None
+    deploy = os.environ.get("CHAOS_DEPLOY") or "migrate"
+    deploy = None if deploy == "none" else deploy
     seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 10**9))
     print(f"chaos: {orders} orders, seed {seed} (CHAOS_SEED={seed} reproduces it)", flush=True)
     report = run(
