@@ -483,6 +483,7 @@ def _commit(write: store.Commit) -> None:
     ``store.commit`` raises for a commit that was not applied, and Unavailable saying the
     change may or may not have been stored when that record cannot be read.
     """
+    unknown: Unavailable | None = None
     for attempt in range(3):
         try:
             store.commit(write)
@@ -490,6 +491,10 @@ def _commit(write: store.Commit) -> None:
         except store.Ambiguous as error:
             unknown = error
             time.sleep(0.05 * 2**attempt)
+        except Unavailable:
+            if unknown is None:
+                raise  # refused before anything was written
+            time.sleep(0.05 * 2**attempt)  # a resend refused: the first may have applied
         except (store.ConflictError, store.DuplicateEvent, store.IdempotencyTaken) as refused:
             # also what an earlier send of this very commit, applied, leaves behind
             applied = _applied(write)
@@ -501,8 +506,9 @@ def _commit(write: store.Commit) -> None:
             raise
     if _applied(write):
         return
+    why = unknown.message if unknown else "storage error"
     raise Unavailable(
-        f"{unknown.message}; the change may or may not have been stored: retry with the same "
+        f"{why}; the change may or may not have been stored: retry with the same "
         "Idempotency-Key to have it applied once"
     )
 

@@ -273,6 +273,43 @@ def test_a_commit_that_cannot_be_settled_is_not_answered_as_unchanged(aws, monke
     assert store.load(wf.key("c1")).snapshot["context"]["n"] == 2  # it was applied, once
 
 
+def test_an_ambiguous_commit_whose_resend_is_throttled_is_settled_by_its_history(aws, monkeypatch):
+    """Found by the chaos checker (seed 31, 300 orders): a commit applied but answered
+    with a timeout, sent again and throttled, answered 503 as if nothing was written."""
+    wf = _counter()
+    _start(wf)
+    real_commit, sends = store.commit, []
+
+    def applied_then_throttled(write):
+        sends.append(write.token)
+        if len(sends) == 1:
+            real_commit(write)
+            raise store.Ambiguous("storage error: read timeout")
+        raise Unavailable("storage error: ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(store, "commit", applied_then_throttled)
+    outcome = orchestrator.send(wf, "c1", _in("ADD", "mine"))
+    assert outcome.view() == {"n": 2, "version": 2}
+    monkeypatch.setattr(store, "commit", real_commit)
+    assert len(store.history(wf.key("c1"))) == 2
+
+
+def test_a_throttled_first_send_is_refused_at_once(aws, monkeypatch):
+    """Throttled before anything was written: 503, nothing changed, not sent again."""
+    wf = _counter()
+    _start(wf)
+    sends = []
+
+    def throttled(write):
+        sends.append(write.token)
+        raise Unavailable("storage error: ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(store, "commit", throttled)
+    with pytest.raises(Unavailable) as refused:
+        orchestrator.send(wf, "c1", _in("ADD", "mine"))
+    assert "may or may not" not in refused.value.message and len(sends) == 1
+
+
 def test_an_instance_that_would_outgrow_an_item_is_refused_before_storage(aws, monkeypatch):
     from chalicelib.runtime import clients
 
