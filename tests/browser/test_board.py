@@ -87,7 +87,7 @@ def test_a_complaint_from_the_tracker_is_handled_on_the_board_up_to_its_refund(s
     row = board.locator(f"#complaints tr[data-order='{order_id}']")
     expect(row).to_contain_text("cold pizza")
     expect(row).to_contain_text("new, not claimed yet")
-    expect(row).to_contain_text("24.00")  # the order's total, the refund's bound
+    expect(row).to_contain_text("18.00")  # the order's total, the refund's bound
     expect(row.get_by_role("button", name=re.compile("^Claim"))).to_be_enabled()
     row.get_by_role("button", name=re.compile("^Claim")).click()
     expect(status).to_have_text("Staff are looking into your complaint.")  # live
@@ -107,11 +107,11 @@ def test_a_complaint_from_the_tracker_is_handled_on_the_board_up_to_its_refund(s
 
     row.get_by_role("button", name=re.compile("^Approve")).click()
     amount = board.get_by_label("Refund in cents")
-    expect(amount).to_have_value("2400")
-    amount.fill("2401")
+    expect(amount).to_have_value("1800")
+    amount.fill("1801")
     board.get_by_role("button", name="Approve refund").click()
     expect(board.get_by_role("dialog").get_by_role("alert")).to_have_text(
-        "The refund must be a whole number of cents from 1 to 2400."
+        "The refund must be a whole number of cents from 1 to 1800."
     )
     amount.fill("1000")
     board.get_by_role("button", name="Approve refund").click()
