@@ -68,6 +68,7 @@ def test_staff_reject_an_order_from_the_board_and_the_tracker_shows_it_live(stac
 
 def test_a_complaint_from_the_tracker_is_handled_on_the_board_up_to_its_refund(stack, watched):
     order_id = _delivered_order(stack)
+    baking = _confirmed_order(stack)  # so the board's screenshot shows the kitchen too
     customer = watched()
     page = customer.page
     page.goto(f"/app/orders/{order_id}#token={stack.customer}")
@@ -105,6 +106,8 @@ def test_a_complaint_from_the_tracker_is_handled_on_the_board_up_to_its_refund(s
     expect(page.locator("#complaint-question")).to_be_hidden()
     expect(row).to_contain_text("Answer: The Hawaii deluxe.")
 
+    expect(board.locator(f"#kitchen tr[data-order='{baking}']")).to_have_count(1)
+    staff.screenshot("board-complaint")
     row.get_by_role("button", name=re.compile("^Approve")).click()
     amount = board.get_by_label("Refund in cents")
     expect(amount).to_have_value("1800")
