@@ -130,6 +130,11 @@ def test_a_complaint_from_the_tracker_is_handled_on_the_board_up_to_its_refund(s
     expect(page.get_by_role("button", name="Withdraw complaint")).to_be_disabled()
     expect(refund).to_have_count(0)
     assert customer.axe_violations() == []
+
+    board.goto(f"/app/inspect/complaint/{order_id}")  # the complaint's own chart
+    expect(board.locator("#chart svg g.active")).to_have_count(1)
+    expect(board.locator("#history tr", has_text="REFUND_SUCCEEDED")).to_have_count(1)
+    assert staff.axe_violations() == []
     assert customer.problems == [] and staff.problems == []
 
 
