@@ -5,8 +5,6 @@ order and complaint use cases are called as the routes call them; the kit plays 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from chalicelib.complaints import service
@@ -48,7 +46,6 @@ def _review(kit, order_id):
 
 
 def test_no_decision_for_two_hours_escalates_and_only_a_manager_decides(kit):
-    began = time.perf_counter()
     order_id = _opened(kit)
     kit.advance(hours=1, minutes=59)
     assert _review(kit, order_id) == {"active": {"withStaff": "new"}}
@@ -59,7 +56,6 @@ def test_no_decision_for_two_hours_escalates_and_only_a_manager_decides(kit):
     decided = service.decide(MAYA, order_id, {"decision": "approve", "amount": 500}, None)
     assert decided["state"] == {"refunding": "sending"}
     assert decided["decision"]["role"] == "manager"
-    assert time.perf_counter() - began < 10  # two simulated hours, no real waiting
 
 
 def test_a_complaint_waiting_on_its_customer_closes_after_seven_days(kit):
