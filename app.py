@@ -196,6 +196,12 @@ def kitchen_ready(order_id: str) -> dict:
     return _finish("kitchen", order_id)
 
 
+@app.route("/kitchen/orders/{order_id}/rejected", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def kitchen_rejected(order_id: str) -> dict:
+    return stations.reject_work(_principal(), "kitchen", order_id, _body())
+
+
 @app.route("/delivery/orders", methods=["GET"], authorizer=jwt_authorizer)
 @api()
 def delivery_orders() -> dict:

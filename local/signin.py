@@ -27,7 +27,9 @@ PEOPLE: tuple[dict[str, Any], ...] = (
     {"user": "customer-1", "name": "Ana (customer)", "roles": []},
     {"user": "customer-2", "name": "Ben (customer)", "roles": []},
     {"user": "staff-1", "name": "Kai (kitchen and delivery staff)", "roles": ["staff"]},
-)
+    {"user": "manager-1", "name": "Mia (manager: decides escalated complaints)",
+     "roles": ["staff", "manager"]},
+)  # fmt: skip
 
 
 def mint(user: str, roles: list[str] | tuple[str, ...] = ()) -> str:

@@ -1,4 +1,4 @@
-"""Staff use cases of a station: list the work it holds, finish one piece of it."""
+"""Staff use cases of a station: list the work it holds, finish or reject one piece of it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,14 @@ class FinishWork(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     by: str | None = Field(default=None, max_length=80)
+
+
+class RejectWork(BaseModel):
+    """Body of the staff routes that reject a station's work: why, for the customer."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=1, max_length=200)
 
 
 def _station(principal: auth.Principal, name: str) -> Station:
@@ -38,3 +46,14 @@ def finish_work(
     station = _station(principal, name)
     request = validate_model(FinishWork, body, "body")
     return station.finish(work_id, by=request.by or principal.user)
+
+
+def reject_work(
+    principal: auth.Principal, name: str, work_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Reject ``work_id`` with the body's ``reason``: the station reports it rejected and
+    closes it. Forbidden for customers, BadRequest for a bad body, NotFound when the
+    station does not hold it."""
+    station = _station(principal, name)
+    request = validate_model(RejectWork, body, "body")
+    return station.reject(work_id, request.reason, by=principal.user)

@@ -59,7 +59,7 @@ class Station:
         self.command = command
         self.report = report
         self.cancel = cancel
-        self.reject = reject
+        self.rejection = reject  # the event reporting a refusal (PIZZA_REJECTED), if any
         self.check = check
         self.key_field = key_field
         self.subject_field = subject_field
@@ -110,7 +110,7 @@ class Station:
         if "items" in work and work["items"] is None:
             work["items"] = []
         problem = self.check(data) if self.check else None
-        if problem and self.reject:
+        if problem and self.rejection:
             self._reject(order_id, problem, work)
             return False
         if self._hold(order_id, work):
@@ -120,28 +120,66 @@ class Station:
             self._reject(order_id, unfinished["why"]["S"], work)
         return False
 
-    def _reject(self, order_id: str, problem: str, work: dict[str, Any]) -> None:
+    def reject(self, order_id: str, reason: str, by: str | None = None) -> dict[str, Any]:
+        """Staff refuse work the station holds: the rejection (with ``reason`` and ``by``)
+        is reported and the work closed, as for a failed check, with the same guarantees:
+        marked ``rejecting`` first, then published (one CloudEvent id per work item,
+        whichever way it is rejected), then closed. Rejecting again after a crash in
+        between reports the first reason again under the same id. NotFound when the
+        station does not hold the work (never had it, finished, cancelled or rejected);
+        BadRequest for a station that cannot reject."""
+        if not self.rejection:
+            raise BadRequest(f"the {self.name} does not reject {self.noun}s")
+        item = self._item(order_id) if is_instance_id(order_id) else {}
+        status = item.get("status", {}).get("S")
+        if status not in ("held", "rejecting") or "data" not in item:
+            raise NotFound(f"the {self.name} does not hold {self.noun} {order_id!r}")
+        work = json.loads(item["data"]["S"])
+        why = item.get("why", {}).get("S") or reason  # a rejection cut short keeps its reason
+        if not self._reject(order_id, why, work, held=True, by=by):
+            raise NotFound(f"the {self.name} does not hold {self.noun} {order_id!r}")
+        event_id = f"{self.name}.{order_id}.{self.rejection}"
+        return {**work, "reported": self.rejection, "eventId": event_id, "reason": why}
+
+    def _reject(
+        self,
+        order_id: str,
+        problem: str,
+        work: dict[str, Any],
+        *,
+        held: bool = False,
+        by: str | None = None,
+    ) -> bool:
         """Refuse an order: marked ``rejecting`` (with its reason) first, then the rejection
         is published, then the order is closed. A crash in between publishes it again (same
-        id, first reason) on redelivery, whatever the check says by then; an order the
-        station holds or closed is never rejected by a late command."""
+        id, first reason) on redelivery, whatever the check says by then. A command's check
+        (``held`` False) never rejects an order the station holds or closed; staff
+        (``held`` True) reject only one it holds. False when the mark was refused."""
+        if held:
+            condition = "#st IN (:held, :rejecting)"
+            values = {":held": {"S": "held"}}
+        else:
+            condition, values = "attribute_not_exists(pk) OR #st = :rejecting", {}
         marked = self._update(
             self._pk(order_id),
             "SET #st = :rejecting, #why = if_not_exists(#why, :why), expiresAt = :exp",
-            "attribute_not_exists(pk) OR #st = :rejecting",
+            condition,
             {
+                **values,
                 ":rejecting": {"S": "rejecting"},
                 ":why": {"S": problem},
                 ":exp": store.expires_in(settings().event_id_ttl_seconds),
             },
         )
         if not marked:
-            return
+            return False
         at = now()
-        report = self._report(work, {"station": self.name, "reason": problem, "at": at})
-        event_id = f"{self.name}.{order_id}.{self.reject}"
-        bus.publish(bus.cloud_event(event_id, self.reject, self._subject(work), report, at))
+        fields = {"station": self.name, "reason": problem, "at": at}
+        report = self._report(work, {**fields, "by": by} if by else fields)
+        event_id = f"{self.name}.{order_id}.{self.rejection}"
+        bus.publish(bus.cloud_event(event_id, self.rejection, self._subject(work), report, at))
         self._close(order_id, "rejected")
+        return True
 
     def _hold(self, order_id: str, work: dict[str, Any]) -> bool:
         """Hold a new order; False when the station has seen it before (held or closed)."""

@@ -52,6 +52,13 @@ def test_a_token_is_minted_with_the_stacks_secret_and_the_persons_roles(signin):
         auth.verify(answer["token"], "another-secret")
 
 
+def test_the_manager_may_decide_escalated_complaints(signin):
+    status, _, answer = _ask(signin.url + "/token", b'{"user": "manager-1"}')
+    assert status == 200 and answer["roles"] == ["staff", "manager"]
+    principal = auth.verify(answer["token"], "sign-in-secret")
+    assert principal.is_staff and principal.is_manager
+
+
 @pytest.mark.parametrize("body", [b'{"user": "mallory"}', b"not json", b"[]", b'{"user": 1}'])
 def test_anyone_but_a_demo_person_is_refused(signin, body):
     status, _, answer = _ask(signin.url + "/token", body)

@@ -101,6 +101,13 @@ const EVENT_NAMES = {
   REMOVE_PIZZA: "remove a pizza",
   CONFIRM_PIZZA: "confirm",
   CANCEL_ORDER: "cancel",
+  OPEN: "open a complaint",
+  CLAIM: "claim",
+  ASK_CUSTOMER: "ask the customer",
+  APPROVE: "approve",
+  REJECT: "reject",
+  ANSWER: "answer",
+  WITHDRAW: "withdraw",
 };
 
 export function eventName(type) {

@@ -1,7 +1,7 @@
 // The order tracker: status, progress, chart and timeline of one order, live.
 import {
-  ApiError, activePaths, api, loadMermaid, connectionWords, drawChart, follow, historyRows, markDrawn,
-  say, signIn, takeTokenFromFragment, token,
+  ApiError, BASE, activePaths, api, loadMermaid, connectionWords, drawChart, follow, historyRows, markDrawn,
+  say, signIn, takeTokenFromFragment, token, who,
 } from "./console.js";
 
 const $ = (id) => document.getElementById(id);
@@ -18,6 +18,9 @@ let chartText = null;
 let shown = null; // the view on screen
 let transitions = [];
 let refreshing = Promise.resolve();
+let complaint = null; // the complaint's newest view (or its summary from the order's view)
+let complaintFollower = null;
+let complaintChecked = false; // the order's complaint (or that it has none) is known
 
 function showError(error) {
   say($("error"), error instanceof ApiError ? error.message : String(error?.message || error));
@@ -66,6 +69,7 @@ function drawView(view) {
     }),
   );
   $("cancel").disabled = !view.nextEvents.includes("CANCEL_ORDER");
+  drawComplaintPanel(view);
   markDrawn(view.version);
   refreshing = refreshing.then(() => refreshHistory(view.version));
 }
@@ -90,6 +94,114 @@ async function cancel() {
   } catch (error) {
     showError(error);
   }
+}
+
+// -- the complaint about a delivered order -------------------------------------------------
+
+const COMPLAINT_WORDS = {
+  handling: "being handled",
+  refunding: "approved: refund under way",
+  refunded: "refunded",
+  refundFailed: "refund failed",
+  rejected: "rejected",
+  withdrawn: "withdrawn",
+  closed: "closed",
+};
+
+/** Where the complaint is, in words ("State: being handled (waiting for your answer)"). */
+function complaintWords(state) {
+  const top = topState(state);
+  const paths = activePaths(state);
+  let words = COMPLAINT_WORDS[top] || top;
+  if (paths.includes("handling.conversation.awaitingCustomer")) words += " (waiting for your answer)";
+  else if (paths.includes("handling.review.active.escalated")) words += " (a manager is looking into it)";
+  return words;
+}
+
+/** The complaint panel, for a delivered order: the form to open one, or the complaint. */
+function drawComplaintPanel(view) {
+  if (view.state !== "done") return;
+  $("complaint").hidden = false;
+  if (view.complaint !== undefined) complaintChecked = true;
+  if (view.complaint && (!complaint || view.complaint.version > complaint.version)) {
+    drawComplaint({ ...view.complaint, nextEvents: complaint?.nextEvents || [] });
+  }
+  if (!complaintChecked) {
+    // a pushed view does not say whether the order has a complaint: its HTTP view does
+    complaintChecked = true;
+    api("GET", `/orders/${encodeURIComponent(orderId)}`).then(drawView, showError);
+    return;
+  }
+  const staff = who()?.roles.some((role) => role === "staff" || role === "manager");
+  $("complaint-open").hidden = Boolean(complaint) || staff;
+  if (view.complaint) followComplaint();
+}
+
+function drawComplaint(view) {
+  if (complaint && view.version < complaint.version) return;
+  complaint = view;
+  $("complaint-open").hidden = true;
+  $("complaint-shown").hidden = false;
+  $("complaint-status").textContent = view.status || "";
+  $("complaint-state").textContent = `State: ${complaintWords(view.state)}`;
+  $("complaint-state").dataset.state = topState(view.state);
+  const next = view.nextEvents || [];
+  const staff = who()?.roles.some((role) => role === "staff" || role === "manager");
+  const asking = Boolean(view.question) && next.includes("ANSWER") && !staff; // the customer answers
+  $("complaint-question").hidden = !asking;
+  if (asking) $("complaint-asked").textContent = `We asked: ${view.question.text}`;
+  $("withdraw").hidden = staff;
+  $("withdraw").disabled = !next.includes("WITHDRAW");
+  $("complaint-inspect").hidden = !staff;
+  $("complaint-inspect").href = `${BASE}/app/inspect/complaint/${encodeURIComponent(orderId)}`;
+}
+
+function followComplaint() {
+  complaintFollower ??= follow("complaint", orderId, drawComplaint);
+}
+
+async function complaintCall(path, body, control) {
+  control.disabled = true;
+  say($("error"), "");
+  try {
+    drawComplaint(await api("POST", `/orders/${encodeURIComponent(orderId)}/complaint${path}`, body));
+    followComplaint();
+    return true;
+  } catch (error) {
+    showError(error);
+    return false;
+  } finally {
+    control.disabled = false;
+    if (complaint) $("withdraw").disabled = !complaint.nextEvents.includes("WITHDRAW");
+  }
+}
+
+async function openComplaint(event) {
+  event.preventDefault();
+  const reason = $("complaint-reason").value.trim();
+  const details = $("complaint-details").value.trim();
+  if (!reason) {
+    say($("error"), "Say what went wrong (up to 200 characters) to open a complaint.");
+    $("complaint-reason").focus();
+    return;
+  }
+  const body = details ? { reason, details } : { reason };
+  if (await complaintCall("", body, $("complaint-submit"))) $("complaint-form").reset();
+}
+
+async function answerQuestion(event) {
+  event.preventDefault();
+  const message = $("complaint-answer").value.trim();
+  if (!message) {
+    say($("error"), "Write your answer (up to 2000 characters) before sending it.");
+    $("complaint-answer").focus();
+    return;
+  }
+  if (await complaintCall("/answer", { message }, $("answer"))) $("complaint-answer").value = "";
+}
+
+async function withdrawComplaint() {
+  await complaintCall("/withdraw", {}, $("withdraw"));
 }
 
 async function start() {
@@ -119,5 +231,8 @@ async function start() {
 takeTokenFromFragment();
 $("order-id").textContent = orderId.slice(0, 8);
 $("cancel").addEventListener("click", cancel);
+$("complaint-form").addEventListener("submit", openComplaint);
+$("answer-form").addEventListener("submit", answerQuestion);
+$("withdraw").addEventListener("click", withdrawComplaint);
 signIn($("sign-in"), start).catch(showError);
 start();
