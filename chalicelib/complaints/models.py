@@ -29,7 +29,8 @@ class Claim(Strict):
 class Approve(Strict):
     """Payload of APPROVE: ``amount`` in cents for a partial refund, none for all of it."""
 
-    amount: int | None = Field(default=None, gt=0, le=MAX_REFUND_CENTS)
+    # money is a JSON integer: strict, so "100", 100.0 or true are refused, not coerced
+    amount: int | None = Field(default=None, gt=0, le=MAX_REFUND_CENTS, strict=True)
     reason: str | None = Field(default=None, max_length=500)
 
 
@@ -44,7 +45,8 @@ class Decision(Strict):
     (``reason`` required)."""
 
     decision: Literal["approve", "reject"]
-    amount: int | None = Field(default=None, gt=0, le=MAX_REFUND_CENTS)
+    # money is a JSON integer: strict, so "100", 100.0 or true are refused, not coerced
+    amount: int | None = Field(default=None, gt=0, le=MAX_REFUND_CENTS, strict=True)
     reason: str | None = Field(default=None, min_length=1, max_length=500)
 
     @model_validator(mode="after")

@@ -28,11 +28,19 @@ from typing import Any
 from chalicelib.runtime import bus, journal, store
 from chalicelib.runtime.clients import client
 from chalicelib.runtime.clock import now
-from chalicelib.runtime.errors import BadRequest, NotFound, Unavailable
+from chalicelib.runtime.errors import BadRequest, NotFound, Unavailable, WorkflowError
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime.workflow import is_instance_id
 
 ORDER = "order"
+
+
+class AlreadySettled(WorkflowError):
+    """The work's subject was settled by other work already (a complaint refunded by an
+    earlier attempt): this work is closed unreported."""
+
+    status = 409
+    code = "AlreadySettled"
 
 
 class Station:
@@ -52,9 +60,12 @@ class Station:
         keep: tuple[str, ...] = ("customerId", "items"),
         report_fields: tuple[str, ...] = (),
         noun: str = "order",
+        once_per_subject: bool = False,
     ) -> None:
         """``keep``: command data fields held with the work (listed to staff);
-        ``report_fields``: work fields copied into the report's data."""
+        ``report_fields``: work fields copied into the report's data;
+        ``once_per_subject``: at most one piece of work per subject is ever finished
+        (a refund: payments may hold two attempts of one complaint, never pay both)."""
         self.name = name
         self.command = command
         self.report = report
@@ -66,6 +77,7 @@ class Station:
         self.keep = keep
         self.report_fields = report_fields
         self.noun = noun
+        self.once_per_subject = once_per_subject
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -213,6 +225,20 @@ class Station:
             },
         )
 
+    def _settle_once(self, work: dict[str, Any]) -> str | None:
+        """Record that ``work`` settles its subject: None when it may (the first, or the
+        same work again after a crash), else the key of the work that settled it. The
+        record is kept (no TTL): it is the station's ledger of settled subjects."""
+        key = work[self.key_field]
+        pk = f"station#{self.name}!settled#{self._subject(work)}"  # '!': no work key's pk
+        if self._update(pk, "SET #why = :why", "attribute_not_exists(pk) OR #why = :why",
+                        {":why": {"S": key}}):  # fmt: skip
+            return None
+        item = store.call(
+            client("dynamodb").get_item, Key=store.key(pk, ORDER), ConsistentRead=True
+        ).get("Item", {})
+        return item.get("why", {}).get("S", "?")
+
     @staticmethod
     def _update(pk: str, expression: str, condition: str, values: dict[str, Any]) -> bool:
         """One conditional write of the order's item; False when the condition refused it."""
@@ -276,6 +302,13 @@ class Station:
             which = f"{self.noun} {order_id!r}" if order_id else f"any {self.noun}"
             raise NotFound(f"the {self.name} does not hold {which}")
         key = work[self.key_field]
+        settled_by = self._settle_once(work) if self.once_per_subject else None
+        if settled_by is not None:
+            self._close(key, "duplicate")
+            raise AlreadySettled(
+                f"{self._subject(work)!r} was settled by {self.noun} {settled_by!r} already: "
+                f"{self.noun} {key!r} is closed without being reported"
+            )
         at = now()
         data = self._report(work, {"station": self.name, "by": by, "at": at})
         event_id = f"{self.name}.{key}.{self.report}"
@@ -316,6 +349,6 @@ PAYMENTS = Station(
     "payments", "REFUND", "REFUND_SUCCEEDED", reject="REFUND_FAILED", check=_payments_check,
     key_field="refundId", subject_field="complaintId",
     keep=("orderId", "complaintId", "amount", "attempt"), report_fields=("refundId",),
-    noun="refund",
+    noun="refund", once_per_subject=True,
 )  # fmt: skip
 STATIONS = {s.name: s for s in (KITCHEN, DELIVERY, PAYMENTS)}

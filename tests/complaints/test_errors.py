@@ -136,3 +136,15 @@ def test_idempotency_key_gets_the_first_answer_and_refuses_another_request(shop,
     two = shop.call("POST", f"/complaints/{delivered}/decision", "staff", body, headers=decide)
     assert one.status_code == two.status_code == 200 and one.json_body == two.json_body
     assert len(shop.waiting("PaymentsQueue")) == 1
+
+
+def test_a_refund_amount_must_be_a_json_integer(shop, delivered):
+    """Money is never coerced: a string, a float or a boolean amount is a 400, not a
+    refund of what pydantic's lax mode makes of it (``true`` would refund 1 cent)."""
+    assert _open(shop, delivered).status_code == 201
+    for amount in ["100", 100.0, True, "1e2"]:
+        body = {"decision": "approve", "amount": amount}
+        response = shop.call("POST", f"/complaints/{delivered}/decision", "staff", body)
+        assert response.status_code == 400, (amount, response.json_body)
+        assert response.json_body["error"] == "BadRequest"
+    assert _version(shop, delivered) == 1

@@ -20,19 +20,26 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct ports free now (held open together, so none repeats). Another
+    process may still take one before the stack binds it: ``_start`` then tries again."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 class Stack:
     def __init__(
         self, stations: str, extra: list[str] = (), env: dict[str, str] | None = None
     ) -> None:
-        self.port, self.ws_port, self.manage_port = _free_port(), _free_port(), _free_port()
-        self.moto_port = _free_port()  # the embedded AWS, for tests that look behind the API
-        self.oidc_port = _free_port()  # the stack's development sign-in (OIDC) issuer
+        # the API, websockets, their management API, the embedded AWS (for tests that look
+        # behind the API) and the stack's development sign-in (OIDC) issuer
+        self.port, self.ws_port, self.manage_port, self.moto_port, self.oidc_port = _free_ports(5)
         self.api = f"http://127.0.0.1:{self.port}"
         self.moto = f"http://127.0.0.1:{self.moto_port}"
         self.oidc = f"http://127.0.0.1:{self.oidc_port}"
@@ -40,6 +47,7 @@ class Stack:
         self.customer = self.staff = ""  # minted by the stack's issuer once it is up
         self.output: list[str] = []
         self.ready = threading.Event()
+        self.exited = threading.Event()
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "local.stack", "--port", str(self.port),
@@ -61,6 +69,16 @@ class Stack:
             self.output.append(line.rstrip())
             if line.strip() == "READY":
                 self.ready.set()
+        self.exited.set()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """True once the stack says READY; False if it exits or times out first."""
+        deadline = time.monotonic() + timeout
+        while not self.ready.is_set() and not self.exited.is_set():
+            if time.monotonic() > deadline:
+                return False
+            self.ready.wait(0.05)
+        return self.ready.is_set()
 
     def mint(self, user: str, roles: list[str] = ()) -> str:
         """A token for ``user`` from the stack's development issuer (RS256, as on AWS)."""
@@ -103,9 +121,16 @@ class Stack:
 
 
 def _start(stations: str, extra: list[str] = (), env: dict[str, str] | None = None):
-    stack = Stack(stations, extra, env)
-    if not stack.ready.wait(30):
+    for _ in range(3):  # a port taken between choosing it and binding it: choose again
+        stack = Stack(stations, extra, env)
+        if stack.wait_ready(30):
+            break
         stack.stop()
+        if not any("Address already in use" in line for line in stack.output):
+            break
+    else:
+        pytest.fail("the local stack found no free ports:\n" + "\n".join(stack.output))
+    if not stack.ready.is_set():
         pytest.fail("the local stack did not start:\n" + "\n".join(stack.output))
     stack.customer, stack.staff = stack.mint("e2e-customer"), stack.mint("e2e-staff", ["staff"])
     return stack

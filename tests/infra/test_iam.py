@@ -226,3 +226,44 @@ def test_queue_consumers_may_read_only_their_own_queue():
         [consume] = [s for s in role["PolicyDocument"]["Statement"] if s.get("Sid") == "Consume"]
         assert consume["Resource"] == {"Fn::GetAtt": [queue.logical, "Arn"]}
     assert json.dumps(resources).count('"sqs:ReceiveMessage"') == len(registry.QUEUES)
+
+
+def test_the_complaint_and_payments_functions_are_granted_what_they_call(shop, calls, monkeypatch):
+    """The order scenario above never reaches the complaint workflow: its events queue,
+    the Payments station's commands and the staff's complaint, refund and kitchen
+    reject routes run here, through a refund declined once then settled."""
+    from chalicelib.runtime import broadcast
+    from tests.complaints.conftest import deliver_order
+
+    broadcast.use_sender(RecordingSender())
+    monkeypatch.setenv("PAYMENTS_FAIL_ATTEMPTS", "1")
+    seen: dict[str, set[str]] = {}
+    order_id = deliver_order(shop)
+    rejected = shop.new_order()["orderId"]
+    with _as("APIHandler", calls, seen):
+        shop.call("POST", f"/orders/{rejected}/confirm")
+        shop.call("POST", f"/orders/{order_id}/complaint", body={"reason": "cold"})
+        shop.call("GET", "/complaints", "staff")
+        shop.call("POST", f"/complaints/{order_id}/claim", "staff")
+        shop.call("POST", f"/complaints/{order_id}/decision", "staff", {"decision": "approve"})
+    with _as("WebsocketConnect", calls, seen):
+        query = {"workflow": "complaint", "id": order_id, "token": shop.customer}
+        shop.ws("connect", "c2", query)
+    for _ in range(4):
+        for queue in registry.QUEUES:
+            if queue.kind != "timers":
+                with _as(_chalice_id(queue.handler), calls, seen):
+                    shop.deliver(queue.logical)
+        with _as("TimerEvents", calls, seen):
+            shop.fire_timers()
+        with _as("APIHandler", calls, seen):
+            shop.call("GET", "/payments/refunds", "staff")
+            shop.call("POST", "/payments/refunds/next/settled", "staff")
+            shop.call("POST", f"/kitchen/orders/{rejected}/rejected", "staff", {"reason": "x"})
+    complaint = shop.call("GET", f"/orders/{order_id}/complaint", "staff").json_body
+    assert complaint["state"] == "refunded", complaint["state"]
+    for function, actions in seen.items():
+        missing = actions - _granted(function)
+        assert not missing, f"{function} calls {sorted(missing)}, which its role does not grant"
+    assert "sns:Publish" in seen["PaymentsCommands"]  # the declined attempt's report
+    assert "dynamodb:UpdateItem" in seen["ComplaintEvents"]  # the refund reports applied

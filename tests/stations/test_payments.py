@@ -11,6 +11,7 @@ import pytest
 from chalicelib.runtime import bus
 from chalicelib.runtime.errors import BadRequest, NotFound
 from chalicelib.stations import KITCHEN, PAYMENTS
+from chalicelib.stations.station import AlreadySettled
 from tests.shop import REGION
 
 
@@ -79,3 +80,19 @@ def test_kitchen_still_keys_its_work_by_order(aws):
     assert KITCHEN.accept(json.dumps(again)) is False
     [work] = KITCHEN.orders()
     assert set(work) == {"orderId", "customerId", "items", "receivedAt", "commandId"}
+
+
+def test_a_complaint_is_refunded_once_whatever_attempts_payments_holds(aws):
+    """A REFUND whose publish failed ambiguously (it reached Payments, the complaint saw
+    an error) is retried under a new refund id, so Payments can hold two attempts of
+    one complaint. Settling both would pay twice: the second is refused (409) and
+    closed, and only one REFUND_SUCCEEDED is published."""
+    PAYMENTS.accept(_refund(1))
+    PAYMENTS.accept(_refund(2))
+    assert PAYMENTS.finish("o1.1", by="pat")["reported"] == "REFUND_SUCCEEDED"
+    with pytest.raises(AlreadySettled, match=r"o1\.1"):
+        PAYMENTS.finish("o1.2", by="pat")
+    assert PAYMENTS.orders() == []  # the duplicate is closed, not left to be paid later
+    assert [r["type"] for r in _published(aws)] == ["REFUND_SUCCEEDED"]
+    PAYMENTS.accept(_refund(1, complaint="o2"))  # other complaints are not affected
+    assert PAYMENTS.finish("o2.1")["reported"] == "REFUND_SUCCEEDED"
