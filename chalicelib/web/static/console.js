@@ -372,3 +372,29 @@ export function historyRows(tbody, transitions) {
 export function markDrawn(version) {
   performance.mark(`drawn:v${version}`);
 }
+
+/** ``work`` run one call at a time: a call while it runs is answered by that run, and
+ * makes it run once more afterwards (a change arrived during a read: read again). */
+export function coalesced(work) {
+  let running = null;
+  let again = false;
+  const run = () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        await work();
+      } finally {
+        running = null;
+        if (again) {
+          again = false;
+          run();
+        }
+      }
+    })();
+    return running;
+  };
+  return run;
+}

@@ -1,7 +1,7 @@
 // The inspector: any instance of any workflow, its chart, history, snapshot, outbox
 // and timers, redrawn whenever the instance commits a transition.
 import {
-  ApiError, activePaths, api, clockTime, connectionWords, drawChart, follow, historyRows,
+  ApiError, activePaths, api, clockTime, coalesced, connectionWords, drawChart, follow, historyRows,
   say, signIn, takeTokenFromFragment, token,
 } from "./console.js";
 
@@ -10,8 +10,6 @@ const [workflow, instanceId] = window.location.pathname
   .split("/").slice(-2).map(decodeURIComponent);
 const base = `/workflows/${encodeURIComponent(workflow)}/instances/${encodeURIComponent(instanceId)}`;
 
-let loading = null;
-let again = false; // a change arrived during a read: read once more after it
 
 function showError(error) {
   say($("error"), error instanceof ApiError ? error.message : String(error?.message || error));
@@ -58,35 +56,22 @@ function outbox(messages) {
 }
 
 /** Read the instance and its history and draw them; a call during a read reads again after it. */
-function load() {
-  if (loading) {
-    again = true;
-    return loading;
+const load = coalesced(async () => {
+  try {
+    const [instance, history] = await Promise.all([api("GET", base), api("GET", `${base}/history`)]);
+    $("instance").hidden = false;
+    summary(instance);
+    outbox(instance.outbox || []);
+    $("timers").textContent = JSON.stringify({ timers: instance.timers || {}, invokes: instance.invokes || {} }, null, 2);
+    $("snapshot").textContent = JSON.stringify(instance.snapshot, null, 2);
+    historyRows($("history"), history.transitions);
+    const visited = history.transitions.flatMap((t) => [t.from, t.to].filter(Boolean));
+    await drawChart($("chart"), instance.mermaid, activePaths(instance.snapshot?.value ?? instance.state), visited);
+    $("instance").dataset.version = instance.version;
+  } catch (error) {
+    showError(error);
   }
-  loading = (async () => {
-    try {
-      const [instance, history] = await Promise.all([api("GET", base), api("GET", `${base}/history`)]);
-      $("instance").hidden = false;
-      summary(instance);
-      outbox(instance.outbox || []);
-      $("timers").textContent = JSON.stringify({ timers: instance.timers || {}, invokes: instance.invokes || {} }, null, 2);
-      $("snapshot").textContent = JSON.stringify(instance.snapshot, null, 2);
-      historyRows($("history"), history.transitions);
-      const visited = history.transitions.flatMap((t) => [t.from, t.to].filter(Boolean));
-      await drawChart($("chart"), instance.mermaid, activePaths(instance.snapshot?.value ?? instance.state), visited);
-      $("instance").dataset.version = instance.version;
-    } catch (error) {
-      showError(error);
-    } finally {
-      loading = null;
-      if (again) {
-        again = false;
-        load();
-      }
-    }
-  })();
-  return loading;
-}
+});
 
 async function start() {
   if (!token()) {

@@ -3,7 +3,7 @@
 // over the websocket, so one that moves on changes or leaves the board at once; new
 // arrivals show on the next refresh (every few seconds), as no websocket announces them.
 import {
-  ApiError, BASE, activePaths, api, button, clockTime, follow, say, signIn, takeTokenFromFragment, token, who,
+  ApiError, BASE, activePaths, api, button, clockTime, coalesced, follow, say, signIn, takeTokenFromFragment, token, who,
 } from "./console.js";
 
 const $ = (id) => document.getElementById(id);
@@ -24,8 +24,6 @@ const followers = new Map(); // "<workflow>#<id>" -> websocket handle
 const pushed = new Map(); // complaint id -> the newest view pushed over its websocket
 const rows = new Map(); // tbody id -> Map(key -> { sig, element })
 let timer = null;
-let loading = null;
-let again = false; // a change arrived during a read: read once more after it
 
 function showError(error) {
   say($("error"), error instanceof ApiError ? error.message : String(error?.message || error));
@@ -359,47 +357,34 @@ function followAll(wanted) {
 }
 
 /** Read every queue and redraw the board; a call during a read reads again after it. */
-function refresh() {
-  if (loading) {
-    again = true;
-    return loading;
+const refresh = coalesced(async () => {
+  try {
+    const [kitchen, delivery, complaints, refunds] = await Promise.all([
+      ...STATIONS.map((q) => api("GET", q.path)),
+      api("GET", "/complaints"),
+      api("GET", "/payments/refunds"),
+    ]);
+    const wanted = new Map();
+    [kitchen, delivery].forEach((answer, i) => {
+      const queue = STATIONS[i];
+      sync(queue.station, answer.orders, (w) => w.orderId, (w) => JSON.stringify(w), (w) => orderRow(queue, w), 5);
+      for (const work of answer.orders) wanted.set(`order#${work.orderId}`, ["order", work.orderId]);
+    });
+    const open = freshest(complaints.complaints);
+    sync("complaints", open, (c) => c.orderId, (c) => `${c.version}`, complaintRow, 6);
+    for (const c of complaints.complaints) wanted.set(`complaint#${c.orderId}`, ["complaint", c.orderId]);
+    for (const id of pushed.keys()) if (!wanted.has(`complaint#${id}`)) pushed.delete(id);
+    sync("payments", refunds.refunds, (r) => r.refundId, (r) => r.refundId, refundRow, 6);
+    $("summary").textContent =
+      `${kitchen.orders.length} in the kitchen, ${delivery.orders.length} out for delivery, ` +
+      `${open.length} ${open.length === 1 ? "complaint" : "complaints"} open, ` +
+      `${refunds.refunds.length} ${refunds.refunds.length === 1 ? "refund" : "refunds"} to settle ` +
+      `(updated ${clockTime(new Date().toISOString())}).`;
+    followAll(wanted);
+  } catch (error) {
+    showError(error);
   }
-  loading = (async () => {
-    try {
-      const [kitchen, delivery, complaints, refunds] = await Promise.all([
-        ...STATIONS.map((q) => api("GET", q.path)),
-        api("GET", "/complaints"),
-        api("GET", "/payments/refunds"),
-      ]);
-      const wanted = new Map();
-      [kitchen, delivery].forEach((answer, i) => {
-        const queue = STATIONS[i];
-        sync(queue.station, answer.orders, (w) => w.orderId, (w) => JSON.stringify(w), (w) => orderRow(queue, w), 5);
-        for (const work of answer.orders) wanted.set(`order#${work.orderId}`, ["order", work.orderId]);
-      });
-      const open = freshest(complaints.complaints);
-      sync("complaints", open, (c) => c.orderId, (c) => `${c.version}`, complaintRow, 6);
-      for (const c of complaints.complaints) wanted.set(`complaint#${c.orderId}`, ["complaint", c.orderId]);
-      for (const id of pushed.keys()) if (!wanted.has(`complaint#${id}`)) pushed.delete(id);
-      sync("payments", refunds.refunds, (r) => r.refundId, (r) => r.refundId, refundRow, 6);
-      $("summary").textContent =
-        `${kitchen.orders.length} in the kitchen, ${delivery.orders.length} out for delivery, ` +
-        `${open.length} ${open.length === 1 ? "complaint" : "complaints"} open, ` +
-        `${refunds.refunds.length} ${refunds.refunds.length === 1 ? "refund" : "refunds"} to settle ` +
-        `(updated ${clockTime(new Date().toISOString())}).`;
-      followAll(wanted);
-    } catch (error) {
-      showError(error);
-    } finally {
-      loading = null;
-      if (again) {
-        again = false;
-        refresh();
-      }
-    }
-  })();
-  return loading;
-}
+});
 
 async function start() {
   const current = who();
