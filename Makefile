@@ -5,7 +5,10 @@
 # make package - the deployable CloudFormation (SAM) template in dist/$(STAGE), offline
 # make infra  - regenerate infra/resources.json (queues, subscriptions, IAM) from the registry
 # make lint   - ruff check + format check
-PYTHON ?= python3
+# one interpreter for the virtualenv, the tests, make run and the package: a Python that
+# AWS Lambda runs (3.13, else 3.12; infra/lambda-python finds it or says what to install)
+PYTHON ?= $(shell sh infra/lambda-python)
+PYTHON_VERSION = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 VENV := .venv
 BIN := $(VENV)/bin
 XSTATE := tests/statechart/xstate
@@ -21,8 +24,14 @@ export AWS_DEFAULT_REGION
 
 .PHONY: test lint format bench install clean run demo package infra
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+# a virtualenv made by another interpreter (an older checkout's python3.11) is made anew
+$(VENV)/.python-$(PYTHON_VERSION):
+	@test -n "$(PYTHON)" || { sh infra/lambda-python; exit 1; }
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
+	touch $@
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt $(VENV)/.python-$(PYTHON_VERSION)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
@@ -43,7 +52,7 @@ format: $(BIN)/.installed
 	$(BIN)/ruff format .
 
 test: install lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=10
 
 run: $(BIN)/.installed
 	$(BIN)/python -m local.stack $(ARGS)
@@ -52,13 +61,13 @@ demo: $(BIN)/.installed
 	$(BIN)/python -m local.demo
 
 package: $(BIN)/.installed
+	@$(BIN)/python -c "import sys; sys.exit(sys.version_info < (3, 12) and 'refused: chalice packages for the interpreter it runs on, python%d.%d, a Lambda runtime AWS has deprecated; use python3.12 or 3.13 (make clean; make package PYTHON=...)' % sys.version_info[:2])"
 	rm -rf dist/$(STAGE)
 	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/resources.json dist/$(STAGE)
 	$(BIN)/python infra/finish.py dist/$(STAGE)/sam.json
 	$(BIN)/python infra/precompile.py dist/$(STAGE)/deployment.zip
 	$(BIN)/cfn-lint dist/$(STAGE)/sam.json
 	@echo "dist/$(STAGE)/sam.json + deployment.zip: see README, Deploy to AWS"
-	@$(BIN)/python -c "import sys; sys.version_info < (3, 12) and print('warning: built for python%d.%d, a Lambda runtime AWS has deprecated; build with PYTHON=python3.12 or newer (make clean first)' % sys.version_info[:2])"
 
 # make infra - regenerate infra/resources.json from infra/base.json and the registry
 infra: $(BIN)/.installed

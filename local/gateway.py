@@ -25,7 +25,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from local.serving import BACKLOG, widen_backlog
+from local.serving import BACKLOG, serve_in_thread, widen_backlog
 
 Handler = Callable[[dict[str, Any]], Any]
 
@@ -43,7 +43,7 @@ class WebsocketGateway:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._manager = ThreadingHTTPServer(("127.0.0.1", manage_port), self._management_handler())
         widen_backlog(self._manager)  # every commit posts here, as many at once as requests
-        self._manager_thread = threading.Thread(target=self._manager.serve_forever, daemon=True)
+        self._manager_thread = serve_in_thread(self._manager, "ws-manage")
 
     @property
     def url(self) -> str:

@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from local.serving import serve_in_thread
+
 AUDIENCE = "tropical-pizzas-local"
 ROLES_CLAIM = "roles"
 MAX_BODY = 4096
@@ -56,7 +58,7 @@ class DevIssuer:
 
     def start(self) -> DevIssuer:
         self._serving = True
-        threading.Thread(target=self._server.serve_forever, name="oidc", daemon=True).start()
+        serve_in_thread(self._server, "oidc").start()
         return self
 
     def stop(self) -> None:

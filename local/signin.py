@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from chalicelib.runtime import auth
-from local.serving import widen_backlog
+from local.serving import serve_in_thread, widen_backlog
 
 TOKEN_SECONDS = 12 * 3600
 MAX_BODY = 4096
@@ -50,7 +49,7 @@ class DevelopmentSignIn:
         self.origins = origins
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         widen_backlog(self._server)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = serve_in_thread(self._server, "signin")
 
     @property
     def url(self) -> str:

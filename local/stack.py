@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     from chalice.local import create_local_server
 
     from chalicelib.runtime import clients, journal
-    from local.serving import widen_backlog
+    from local.serving import serve_in_thread, widen_backlog
 
     clients.reset()
     import app as app_module
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     server = create_local_server(app, config, "127.0.0.1", args.port)
     widen_backlog(server.server)  # chalice's server keeps socketserver's backlog of 5
-    http = threading.Thread(target=server.server.serve_forever, name="http", daemon=True)
+    http = serve_in_thread(server.server, "http")
 
     from local.gateway import WebsocketGateway
 
@@ -266,11 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     signin.start()
     for worker in workers:
         worker.start()
-    _banner(args, gateway, time.perf_counter() - started)
-
     done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before READY: a stop may follow at once
         signal.signal(sig, lambda *_: done.set())
+    _banner(args, gateway, time.perf_counter() - started)
     # wake now and then: a signal the kernel hands to another thread only sets Python's
     # pending flag, and a main thread blocked without a timeout would never run its handler
     while not done.wait(0.5):

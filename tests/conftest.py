@@ -28,7 +28,10 @@ def aws(monkeypatch):
     from moto import mock_aws
 
     from chalicelib.runtime import clients
+    from local.moto_server import light_transaction_backups
     from local.provision import provision
+
+    light_transaction_backups()  # as the local stack: a commit does not copy whole tables
 
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(key, raising=False)
@@ -36,7 +39,10 @@ def aws(monkeypatch):
         monkeypatch.setenv(key, value)
     clients.reset()
     with mock_aws():
-        made = provision(boto3.session.Session(region_name=REGION))
+        # moto drops boto3's default session; one that shares the parsed service models
+        # spares each test reading them again for its own boto3.client() calls
+        boto3.DEFAULT_SESSION = clients.session(REGION)
+        made = provision(boto3.DEFAULT_SESSION)
         assert os.environ["TOPIC_ARN"] == made.refs["EventsTopic"]
         yield made
     clients.reset()

@@ -1,25 +1,57 @@
 """Every boto3 client the runtime uses, created lazily and once, in one place.
 
 Nothing is created at import time: a Lambda cold start pays only for the
-clients the invoked handler really uses.
+clients the invoked handler really uses. All clients share one botocore data
+loader, so the service models and the endpoint rules (JSON files of several
+hundred KB) are read and parsed once per process, not once per client.
 """
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Any
 
 from .settings import settings
 
+_loader_lock = threading.Lock()
+_loader: Any = None
+
+
+def _shared_loader() -> Any:
+    """botocore's data loader, made once per process; it caches what it has parsed."""
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            from botocore.loaders import create_loader
+
+            _loader = create_loader()
+        return _loader
+
+
+def session(region: str | None = None) -> Any:
+    """A new boto3 Session (credentials and config read afresh) that reuses the parsed
+    service models of every other session made here."""
+    import boto3  # deferred: boto3's import is most of a cold start
+    import botocore.session
+
+    loader = _shared_loader()
+    core = botocore.session.get_session()
+    core.register_component("data_loader", loader)
+    made = boto3.session.Session(botocore_session=core, region_name=region)
+    with _loader_lock:  # each boto3 Session appends its data folder to the loader's paths
+        paths = loader.search_paths
+        paths[:] = list(dict.fromkeys(paths))
+    return made
+
 
 @lru_cache(maxsize=8)
 def client(service: str, endpoint_url: str | None = None) -> Any:
     """A boto3 client for ``service``; ``endpoint_url`` defaults to AWS_ENDPOINT_URL."""
-    import boto3  # deferred: boto3's import is most of a cold start
     from botocore.config import Config
 
     current = settings()
-    return boto3.session.Session().client(
+    return session().client(
         service,
         region_name=current.region,
         endpoint_url=endpoint_url or current.endpoint_url,
@@ -32,7 +64,9 @@ def client(service: str, endpoint_url: str | None = None) -> Any:
 
 
 def reset() -> None:
-    """Forget every client and the settings (tests, after changing the environment)."""
+    """Forget every client and the settings (tests, after changing the environment).
+
+    The parsed service models stay: they do not depend on the environment."""
     from . import secrets, timers
 
     client.cache_clear()
