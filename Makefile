@@ -32,7 +32,7 @@ $(VENV)/.python-$(PYTHON_VERSION):
 	touch $@
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt $(VENV)/.python-$(PYTHON_VERSION)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade 'pip<26.3'  # chalice 1.34 packages with pip and requires pip<26.3
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
