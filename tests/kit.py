@@ -36,7 +36,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.runtime import auth, broadcast, bus, clock, follow, intake, orchestrator, sweeper
+from chalicelib.runtime import (
+    auth,
+    broadcast,
+    bus,
+    callers,
+    clock,
+    follow,
+    intake,
+    orchestrator,
+    sweeper,
+)
 from chalicelib.runtime import secrets as keys
 from chalicelib.runtime import timers as durable
 from chalicelib.runtime.clients import client
@@ -161,8 +171,7 @@ class WorkflowKit:
     def _client(
         self, wf: Workflow, event_type: str, data: Mapping[str, Any] | None, caller: str | None
     ) -> Incoming:
-        payload = orchestrator.validate_payload(wf, event_type, data, CLIENT)
-        event = {"type": event_type, **payload, "time": clock.now()}
+        event = callers.client_event(wf, event_type, dict(data or {}))  # as the routes make it
         return Incoming(event, f"client.kit.{next(self._ids)}", CLIENT, caller=caller)
 
     def read(self, instance_id: str, workflow: str | None = None) -> Outcome:
@@ -219,7 +228,9 @@ class WorkflowKit:
         *,
         workflow: str | None = None,
     ) -> tuple[Outcome | None, Outcome | None]:
-        """Deliver the same reply twice (an at-least-once bus); returns both outcomes."""
+        """Deliver the same reply twice (an at-least-once bus); returns both outcomes. The
+        second is the instance as the first left it, marked ``duplicate`` (None only when
+        the first was not applied either: stale, or for no instance)."""
         first = self.reply(command, type_, data, workflow=workflow)
         return first, self.reply(command, type_, data, workflow=workflow)
 
