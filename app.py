@@ -290,6 +290,26 @@ def refund_settled(refund_id: str) -> dict:
     return stations.finish_work(_principal(), "payments", target, _body(False))
 
 
+# every station in chalicelib/stations (a new one too) under /stations/<name>, for staff
+@app.route("/stations/{name}/work", methods=["GET"], authorizer=jwt_authorizer)
+@api()
+def station_work(name: str) -> dict:
+    return {"station": name, "work": stations.held_work(_principal(), name)}
+
+
+@app.route("/stations/{name}/work/{work_id}/finished", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def station_work_finished(name: str, work_id: str) -> dict:
+    target = None if work_id == "next" else work_id
+    return stations.finish_work(_principal(), name, target, _body(False))
+
+
+@app.route("/stations/{name}/work/{work_id}/rejected", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def station_work_rejected(name: str, work_id: str) -> dict:
+    return stations.reject_work(_principal(), name, work_id, _body())
+
+
 def _batch(records: Any, handle: Callable[[str], Any]) -> dict:
     """Handle each SQS record alone; report the failed ones (partial batch response)."""
     failures = []
