@@ -335,3 +335,14 @@ def test_the_package_is_self_contained_and_ships_bytecode(packaged, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(str(tmp_path / "code"))
+
+
+def test_make_infra_says_what_it_added_removed_and_changed():
+    from infra.generate import changes
+
+    before = {"A": {"Type": "x"}, "B": {"Type": "y"}, "C": {"Type": "z"}}
+    after = {"A": {"Type": "x"}, "C": {"Type": "z2"}, "D": {"Type": "w"}, "E": {"Type": "v"}}
+    assert changes(before, after).splitlines() == [
+        "resources.json: 4 resources", "  added 2: D, E", "  removed 1: B", "  changed 1: C",
+    ]  # fmt: skip
+    assert changes(after, after) == "resources.json: up to date (4 resources)"
