@@ -25,7 +25,7 @@ from chalicelib.runtime import (
     wiring,
 )
 from chalicelib.runtime.errors import Forbidden, Unauthorized, WorkflowError
-from chalicelib.runtime.requests import idempotency_key, json_object
+from chalicelib.runtime.requests import framework_error, idempotency_key, json_object
 from chalicelib.runtime.settings import settings
 from chalicelib.stations import service as stations
 from chalicelib.web import web
@@ -44,6 +44,16 @@ def observed(event: Any, get_response: Callable[[Any], Any]) -> Any:
     """Every handler: its ids on each log line, its metrics written when it returns."""
     with invocation.observed(event):
         return get_response(event)
+
+
+@app.middleware("http")
+def uniform_errors(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Chalice's own refusals (415, 405) answer in the API's error format too."""
+    response = get_response(event)
+    translated = framework_error(response.body) if response.status_code >= 400 else None
+    if translated is not None:
+        response.body = translated
+    return response
 
 
 @app.authorizer(ttl_seconds=0)
