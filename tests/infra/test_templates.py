@@ -208,8 +208,8 @@ def test_each_workflow_and_service_declares_its_concurrency_within_the_budget():
     orders = registry.WORKFLOWS["order"]
     assert wiring.workflow_queue(_renamed(orders, "quiet")).concurrency == 5
     assert wiring.workflow_queue(_renamed(orders, "busy", concurrency=12)).concurrency == 12
-    tables = Station("tables", "HOLD_TABLE", "TABLE_HELD")
-    assert wiring.service_queue(tables).concurrency == 2
+    probe = Station("probe", "PROBE_THE_BUDGET", "BUDGET_PROBED")  # a name no one registers
+    assert wiring.service_queue(probe).concurrency == 2
     assert wiring.service_queue(Station("bar", "POUR", "POURED", concurrency=3)).concurrency == 3
     with pytest.raises(ValueError, match="outside the 2-1000"):
         wiring.workflow_queue(_renamed(orders, "tiny", concurrency=1))
@@ -217,7 +217,7 @@ def test_each_workflow_and_service_declares_its_concurrency_within_the_budget():
         wiring.service_queue(Station("huge", "X", "Y", concurrency=1001))
     declared = sum(q.concurrency for q in registry.QUEUES)
     assert declared <= registry.SQS_CONCURRENCY_BUDGET
-    services = {**registry.SERVICES, "tables": tables}
+    services = {**registry.SERVICES, "probe": probe}
     assert wiring.queues(registry.WORKFLOWS, services, budget=declared + 2)
     with pytest.raises(ValueError, match=f"up to {declared + 2} .* budget of {declared + 1}"):
         wiring.queues(registry.WORKFLOWS, services, budget=declared + 1)
