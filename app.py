@@ -25,7 +25,7 @@ from chalicelib.runtime import (
     wiring,
 )
 from chalicelib.runtime.errors import Forbidden, Unauthorized, WorkflowError
-from chalicelib.runtime.requests import idempotency_key, json_object
+from chalicelib.runtime.requests import framework_error, idempotency_key, json_object
 from chalicelib.runtime.settings import settings
 from chalicelib.stations import service as stations
 from chalicelib.web import web
@@ -44,6 +44,16 @@ def observed(event: Any, get_response: Callable[[Any], Any]) -> Any:
     """Every handler: its ids on each log line, its metrics written when it returns."""
     with invocation.observed(event):
         return get_response(event)
+
+
+@app.middleware("http")
+def uniform_errors(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Chalice's own refusals (415, 405) answer in the API's error format too."""
+    response = get_response(event)
+    translated = framework_error(response.body) if response.status_code >= 400 else None
+    if translated is not None:
+        response.body = translated
+    return response
 
 
 @app.authorizer(ttl_seconds=0)
@@ -288,6 +298,26 @@ def payments_refunds() -> dict:
 def refund_settled(refund_id: str) -> dict:
     target = None if refund_id == "next" else refund_id
     return stations.finish_work(_principal(), "payments", target, _body(False))
+
+
+# every station in chalicelib/stations (a new one too) under /stations/<name>, for staff
+@app.route("/stations/{name}/work", methods=["GET"], authorizer=jwt_authorizer)
+@api()
+def station_work(name: str) -> dict:
+    return {"station": name, "work": stations.held_work(_principal(), name)}
+
+
+@app.route("/stations/{name}/work/{work_id}/finished", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def station_work_finished(name: str, work_id: str) -> dict:
+    target = None if work_id == "next" else work_id
+    return stations.finish_work(_principal(), name, target, _body(False))
+
+
+@app.route("/stations/{name}/work/{work_id}/rejected", methods=["POST"], authorizer=jwt_authorizer)
+@api()
+def station_work_rejected(name: str, work_id: str) -> dict:
+    return stations.reject_work(_principal(), name, work_id, _body())
 
 
 def _batch(records: Any, handle: Callable[[str], Any]) -> dict:

@@ -15,8 +15,15 @@ from chalicelib.runtime.wiring import Queue, Service, queues
 from chalicelib.runtime.workflow import Workflow
 from chalicelib.stations import STATIONS
 
+# The most Lambda invocations the SQS event sources together may start (each queue's
+# concurrency, declared by its workflow or service: 5 and 2 by default, timers 2). An
+# account has 1,000 concurrent executions by default, shared with the API; a new
+# account's quota can be far smaller. Raise it with the account's quota: the registry
+# refuses wiring over it, and tests/infra/test_operational_settings.py checks the template.
+SQS_CONCURRENCY_BUDGET = 50
+
 WORKFLOWS: dict[str, Workflow] = {workflow.name: workflow for workflow in (ORDERS, COMPLAINTS)}
 SERVICES: dict[str, Service] = dict(STATIONS)
-QUEUES: list[Queue] = queues(WORKFLOWS, SERVICES)
+QUEUES: list[Queue] = queues(WORKFLOWS, SERVICES, budget=SQS_CONCURRENCY_BUDGET)
 
-__all__ = ["QUEUES", "SERVICES", "WORKFLOWS"]
+__all__ = ["QUEUES", "SERVICES", "SQS_CONCURRENCY_BUDGET", "WORKFLOWS"]

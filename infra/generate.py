@@ -535,8 +535,24 @@ def main(argv: list[str]) -> int:
             print("infra/resources.json is out of date: run `make infra`", file=sys.stderr)
             return 1
         return 0
+    before = json.loads(OUTPUT.read_text())["Resources"] if OUTPUT.exists() else {}
     OUTPUT.write_text(text)
+    print(changes(before, json.loads(text)["Resources"]))
     return 0
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """What regenerating changed, by logical id, for the author who ran `make infra`."""
+    added = sorted(set(after) - set(before))
+    removed = sorted(set(before) - set(after))
+    changed = sorted(k for k in set(after) & set(before) if after[k] != before[k])
+    if not (added or removed or changed):
+        return f"{OUTPUT.name}: up to date ({len(after)} resources)"
+    lines = [f"{OUTPUT.name}: {len(after)} resources"]
+    for what, names in (("added", added), ("removed", removed), ("changed", changed)):
+        if names:
+            lines.append(f"  {what} {len(names)}: {', '.join(names)}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

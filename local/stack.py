@@ -3,8 +3,9 @@
 moto (serialised) with the resources of infra/resources.json, the Chalice app on
 http://127.0.0.1:8000, one poller per SQS handler calling it with Lambda-shaped
 events, the outbox sweeper on a short schedule, a websocket gateway, and the
-Kitchen and Delivery stations finishing orders by themselves (``--stations
-manual`` leaves that to the staff routes). Ctrl-C stops everything.
+registered stations (Kitchen, Delivery, Payments and any other) finishing their work by
+themselves (``--stations manual`` leaves that to the staff routes). Ctrl-C stops
+everything.
 
 Sign-in goes through a development OpenID Connect issuer on 127.0.0.1 (local/oidc.py,
 ``--oidc-port``), verified as on AWS (RS256, keys from its JWKS), unless OIDC_ISSUER names
@@ -26,6 +27,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +54,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--deliver-seconds", type=float, default=float(os.environ.get("DELIVER_SECONDS", 3))
+    )
+    parser.add_argument(
+        "--station-seconds",
+        type=float,
+        default=float(os.environ.get("STATION_SECONDS", 2)),
+        help="how long any other registered station holds its work in auto mode",
     )
     parser.add_argument("--aws", choices=("embedded", "external"), default="embedded")
     parser.add_argument("--provision", action="store_true", help="create resources (external)")
@@ -144,19 +152,38 @@ def _sqs_pollers(app: Any, session: Any, endpoint: str | None, stop: threading.E
     return pollers
 
 
-def _stations(seconds: dict[str, float], stop: threading.Event) -> Loop:
+def finish_due(
+    stations: Iterable[Any], seconds: Mapping[str, float], default: float, now: datetime
+) -> list[str]:
+    """Finish every piece of work each station has held for its seconds (``seconds[name]``,
+    else ``default``); returns what was finished. A station that fails is reported and
+    skipped: the others still finish their work."""
     from chalicelib.runtime import clock
     from chalicelib.runtime.errors import NotFound
-    from chalicelib.stations import STATIONS
+
+    finished = []
+    for station in stations:
+        wait = seconds.get(station.name, default)
+        try:
+            for work in station.orders():  # the index lags a finished order a moment
+                if (now - clock.parse(work["receivedAt"])).total_seconds() >= wait:
+                    with suppress(NotFound):  # finished or cancelled since it was listed
+                        station.finish(work[station.key_field], by=f"auto-{station.name}")
+                        finished.append(f"{station.name}:{work[station.key_field]}")
+        except Exception as error:  # noqa: BLE001 - one station's failure stops no other
+            print(f"  ! station {station.name}: {error!r}", flush=True)
+    return finished
+
+
+def _stations(seconds: Mapping[str, float], default: float, stop: threading.Event) -> Loop:
+    """Every registered station's work finished automatically (``--stations auto``)."""
+    from chalicelib.registry import SERVICES
+    from chalicelib.stations import Station
+
+    stations = [s for s in SERVICES.values() if isinstance(s, Station)]
 
     def step() -> bool:
-        now = datetime.now(UTC)
-        for name, station in STATIONS.items():
-            for work in station.orders():  # the index lags a finished order a moment
-                received = clock.parse(work["receivedAt"])
-                if (now - received).total_seconds() >= seconds[name]:
-                    with suppress(NotFound):  # finished or cancelled since it was listed
-                        station.finish(work[station.key_field], by=f"auto-{name}")
+        finish_due(stations, seconds, default, datetime.now(UTC))
         return False
 
     return Loop("stations", step, 0.25, stop)
@@ -258,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                     "delivery": args.deliver_seconds,
                     "payments": float(os.environ.get("REFUND_SECONDS", 2)),
                 },
+                args.station_seconds,
                 stop,
             )
         )

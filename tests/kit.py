@@ -16,6 +16,7 @@ Example (the ``workflow_kit`` fixture of tests/conftest.py; ``RENTAL`` is a Work
         assert kit.state("r1") == "abandoned"
 
     kit.reply(unlock, "BIKE_UNLOCKED", {"dock": 3})  # a reply through the bus intake
+    kit.station(BIKES)                               # or the real Station answers it
     kit.sweep()                                      # the outbox sweeper, grace 0
     conn = kit.follow("r1"); kit.pushes(conn)        # websocket views pushed to it
 
@@ -36,7 +37,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.runtime import auth, broadcast, bus, clock, follow, intake, orchestrator, sweeper
+from chalicelib.runtime import (
+    auth,
+    broadcast,
+    bus,
+    callers,
+    clock,
+    follow,
+    intake,
+    orchestrator,
+    sweeper,
+)
 from chalicelib.runtime import secrets as keys
 from chalicelib.runtime import timers as durable
 from chalicelib.runtime.clients import client
@@ -84,6 +95,7 @@ class WorkflowKit:
         self._ids = itertools.count(1)
         self._published: list[dict[str, Any]] = []
         self._capture = _subscribe_capture_queue()
+        self._handed: set[str] = set()  # event ids a station took, or a workflow was given
 
     # --- time -------------------------------------------------------------------------
 
@@ -161,8 +173,7 @@ class WorkflowKit:
     def _client(
         self, wf: Workflow, event_type: str, data: Mapping[str, Any] | None, caller: str | None
     ) -> Incoming:
-        payload = orchestrator.validate_payload(wf, event_type, data, CLIENT)
-        event = {"type": event_type, **payload, "time": clock.now()}
+        event = callers.client_event(wf, event_type, dict(data or {}))  # as the routes make it
         return Incoming(event, f"client.kit.{next(self._ids)}", CLIENT, caller=caller)
 
     def read(self, instance_id: str, workflow: str | None = None) -> Outcome:
@@ -219,7 +230,9 @@ class WorkflowKit:
         *,
         workflow: str | None = None,
     ) -> tuple[Outcome | None, Outcome | None]:
-        """Deliver the same reply twice (an at-least-once bus); returns both outcomes."""
+        """Deliver the same reply twice (an at-least-once bus); returns both outcomes. The
+        second is the instance as the first left it, marked ``duplicate`` (None only when
+        the first was not applied either: stale, or for no instance)."""
         first = self.reply(command, type_, data, workflow=workflow)
         return first, self.reply(command, type_, data, workflow=workflow)
 
@@ -248,6 +261,30 @@ class WorkflowKit:
         pending until now is older than its cutoff); returns how many it swept."""
         self.advance(timedelta(milliseconds=1))
         return sweeper.sweep(self.workflows, grace_seconds=0)
+
+    def station(
+        self, station: Any, work_id: str | None = None, *, reject: str | None = None
+    ) -> list[Outcome | None]:
+        """Run the real ``station`` (a chalicelib.stations.Station) on what was published:
+        it takes every command of its types not handed to it yet, as its queue would,
+        then finishes ``work_id`` (None: its oldest held work; "" finishes nothing) or
+        rejects it with the reason ``reject``; what the station reported is delivered to
+        the workflows through the bus intake. Returns their outcomes, oldest first."""
+        for event in self.commands():
+            if event["type"] in station.commands and event["id"] not in self._handed:
+                self._handed.add(event["id"])
+                station.accept(json.dumps(event))
+        if reject is not None:
+            station.reject(work_id or station.orders()[0][station.key_field], reject, by="kit")
+        elif work_id != "":
+            station.finish(work_id, by="kit")
+        outcomes = []
+        for event in self.commands():
+            if event["id"].startswith(f"{station.name}.") and event["id"] not in self._handed:
+                self._handed.add(event["id"])
+                name = next(n for n, w in self.workflows.items() if event["type"] in w.bus_events)
+                outcomes.append(intake.receive(self.workflows, name, json.dumps(event)))
+        return outcomes
 
     def _reply_event(
         self, command: Mapping[str, Any], type_: str, data: Mapping[str, Any] | None

@@ -26,6 +26,8 @@ def client_event(
     workflow: Workflow, event_type: str, body: dict[str, Any], **extra: Any
 ) -> dict[str, Any]:
     """The event a client's body makes: BadRequest/Forbidden as ``validate_payload``;
-    ``extra`` (who sent it, from the token) is added after the body was checked."""
+    ``extra`` (who sent it, from the token) is added after the body was checked. The
+    type and time are set last: no payload field can replace them (a Workflow refuses
+    models with such fields when it is declared)."""
     payload = validate_payload(workflow, event_type, body, CLIENT)
-    return {"type": event_type, **payload, **extra, "time": clock.now()}
+    return {**payload, **extra, "type": event_type, "time": clock.now()}

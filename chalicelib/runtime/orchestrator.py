@@ -301,7 +301,12 @@ def _apply(
         instance = _load_for(workflow, instance_id, incoming.caller, create is not None)
         if _stale(incoming, instance):
             return _current(workflow, instance_id, instance, reload=False)  # its state was left
-        decision = _decide(workflow, instance_id, instance, incoming, create, owner)
+        try:
+            decision = _decide(workflow, instance_id, instance, incoming, create, owner)
+        except EventNotAllowed:
+            if _redelivered(workflow, instance_id, instance, incoming):
+                return _current(workflow, instance_id, instance, reload=False)
+            raise
         try:
             _commit(decision.write)
         except store.ConflictError:
@@ -330,6 +335,17 @@ def _apply(
         f"{workflow.name} {instance_id!r} kept changing: gave up after {attempts} attempts; "
         "retry the request"
     )
+
+
+def _redelivered(
+    workflow: Workflow, instance_id: str, instance: store.Instance | None, incoming: Incoming
+) -> bool:
+    """Whether an event the state does not take was applied before: a redelivery whose
+    first delivery moved the state on is a duplicate, not a stale event. Its dedupe
+    record is read only on this path, so an event the state takes costs no extra read."""
+    if instance is None or incoming.source == CLIENT:  # client events keep no dedupe record
+        return False
+    return store.applied(workflow.key(instance_id), incoming.id)
 
 
 def _stale(incoming: Incoming, instance: store.Instance | None) -> bool:

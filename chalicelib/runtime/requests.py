@@ -102,3 +102,15 @@ def idempotency_key(headers: dict[str, str]) -> str | None:
     if not _KEY.fullmatch(key):
         raise BadRequest("Idempotency-Key must be 1-100 characters of A-Z a-z 0-9 . _ : -")
     return key
+
+
+def framework_error(body: Any) -> dict[str, str] | None:
+    """Chalice's own refusal (``{"Code", "Message"}``: 415 for a body not sent as
+    application/json, 405 for a method a path lacks) in the API's ``{"error", "message"}``
+    shape; None for any other body."""
+    if not isinstance(body, dict) or set(body) != {"Code", "Message"}:
+        return None
+    message = str(body["Message"])
+    if body["Code"] == "UnsupportedMediaType":
+        message += "; send the body as JSON with Content-Type: application/json"
+    return {"error": str(body["Code"]), "message": message}

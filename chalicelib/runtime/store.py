@@ -443,6 +443,16 @@ def _idempotency_item(write: Commit) -> dict[str, Any]:
     }
 
 
+def applied(pk: str, event_id: str) -> bool:
+    """Whether the instance under ``pk`` committed the event ``event_id`` (its dedupe
+    record is there: strongly consistent)."""
+    item = call(
+        _ddb().get_item, Key=key(pk, f"event#{event_id}"), ConsistentRead=True,
+        ProjectionExpression="pk",
+    ).get("Item")  # fmt: skip
+    return item is not None
+
+
 def idempotency(event_id: str) -> Idempotency | None:
     """The stored Idempotency-Key record of ``event_id`` (strongly consistent), or None."""
     item = call(

@@ -31,12 +31,17 @@ TOPIC = f"{PREFIX}-pizzas-events"
 TIMERS_QUEUE = f"{PREFIX}-timers"
 EVENT_SOURCE = "tropical-pizzas"
 _NAME = re.compile(r"[a-z][a-z0-9]{0,29}")
+# ScalingConfig.MaximumConcurrency, "Valid Range: Minimum value of 2. Maximum value of 1000."
+# https://docs.aws.amazon.com/lambda/latest/dg/API_ScalingConfig.html
+MIN_CONCURRENCY, MAX_CONCURRENCY = 2, 1000
+WORKFLOW_CONCURRENCY, SERVICE_CONCURRENCY = 5, 2  # the defaults a declaration may change
 
 
 class Service(Protocol):
     """A service on the bus: it takes the command types it lists from its own queue."""
 
     name: str
+    concurrency: int  # the most concurrent invocations its queue's event source starts
 
     @property
     def commands(self) -> tuple[str, ...]: ...
@@ -83,6 +88,17 @@ def _checked(name: str, what: str) -> str:
     return name
 
 
+def _concurrency(declared: int, owner: str) -> int:
+    if isinstance(declared, bool) or not isinstance(declared, int):
+        raise ValueError(f"{owner}: concurrency must be a whole number, not {declared!r}")
+    if not MIN_CONCURRENCY <= declared <= MAX_CONCURRENCY:
+        raise ValueError(
+            f"{owner}: concurrency {declared} is outside the {MIN_CONCURRENCY}-{MAX_CONCURRENCY}"
+            " an SQS event source's MaximumConcurrency takes"
+        )
+    return declared
+
+
 def workflow_queue(workflow: Workflow) -> Queue:
     """The queue the workflow's bus events arrive on."""
     name = _checked(workflow.name, "workflow")
@@ -94,7 +110,7 @@ def workflow_queue(workflow: Workflow) -> Queue:
         name=f"{PREFIX}-{name}-events",
         handler=f"{name}_events",
         types=types,
-        concurrency=5,
+        concurrency=_concurrency(workflow.concurrency, f"workflow {name}"),
     )
 
 
@@ -109,18 +125,25 @@ def service_queue(service: Service) -> Queue:
         name=f"{PREFIX}-{name}-commands",
         handler=f"{name}_commands",
         types=types,
-        concurrency=2,
+        concurrency=_concurrency(
+            getattr(service, "concurrency", SERVICE_CONCURRENCY), f"service {name}"
+        ),
     )
 
 
 TIMERS = Queue("timers", "", "TimersQueue", TIMERS_QUEUE, "timer_events", (), 2)
 
 
-def queues(workflows: Mapping[str, Workflow], services: Mapping[str, Service]) -> list[Queue]:
+def queues(
+    workflows: Mapping[str, Workflow],
+    services: Mapping[str, Service],
+    budget: int | None = None,
+) -> list[Queue]:
     """Every queue the app drains: each workflow's events, each service's commands, timers.
 
     Raises ValueError when the wiring would lose messages: a command no service takes,
-    a message type two queues would both receive, or two queues with one name.
+    a message type two queues would both receive, or two queues with one name; or when
+    the queues' concurrency together exceeds ``budget`` (None: no budget).
     """
     made = [
         *(workflow_queue(w) for w in workflows.values()),
@@ -141,6 +164,13 @@ def queues(workflows: Mapping[str, Workflow], services: Mapping[str, Service]) -
                 raise ValueError(
                     f"{workflow.name} sends {command.type}, which no registered service takes"
                 )
+    total = sum(q.concurrency for q in made)
+    if budget is not None and total > budget:
+        raise ValueError(
+            f"the SQS event sources would start up to {total} concurrent invocations, over the"
+            f" budget of {budget}: lower a workflow's or service's concurrency, or raise"
+            " SQS_CONCURRENCY_BUDGET in chalicelib/registry.py"
+        )
     return made
 
 

@@ -13,6 +13,9 @@ from chalicelib.statechart import Machine, Snapshot
 from .versions import Migration, Version, Versions, check_lock
 
 MAX_INSTANCE_ID = 128
+# What the runtime adds beside a client event's payload fields (``callers.client_event``):
+# a payload field of one of these names would be overwritten, or overwrite the event type.
+RESERVED_FIELDS = ("type", "time")
 
 
 def is_instance_id(text: str) -> bool:
@@ -41,6 +44,28 @@ class Command:
         self.persistent = persistent
 
 
+def _check_client_model(workflow: str, event_type: str, model: type[BaseModel]) -> None:
+    """ValueError when a client event's payload could carry a field the runtime sets."""
+    if model.model_config.get("extra") == "allow":
+        raise ValueError(
+            f"{workflow} {event_type}: {model.__name__} allows extra fields, so a client could"
+            f" send {' or '.join(RESERVED_FIELDS)}; use extra='forbid'"
+        )
+    names = {
+        alias
+        for field, info in model.model_fields.items()
+        for alias in (field, info.alias, info.validation_alias)
+        if isinstance(alias, str)
+    }
+    taken = sorted(names & set(RESERVED_FIELDS))
+    if taken:
+        raise ValueError(
+            f"{workflow} {event_type}: {model.__name__} has a field named {', '.join(taken)},"
+            f" which the runtime sets on every client event ({', '.join(RESERVED_FIELDS)});"
+            " rename it"
+        )
+
+
 class Workflow:
     """A statechart plus the events callers may send and the commands it issues.
 
@@ -56,6 +81,9 @@ class Workflow:
     ``migration`` turns a snapshot of the version before into one of this one. With
     ``lock`` (the versions lock file), a version whose chart changed under its recorded
     number raises DefinitionChanged here, at start-up.
+
+    ``concurrency`` is the most concurrent invocations the event source of the
+    workflow's bus-events queue starts (SQS's ``MaximumConcurrency``: 2-1000).
     """
 
     def __init__(
@@ -72,12 +100,15 @@ class Workflow:
         previous: Sequence[Version] = (),
         lock: Path | None = None,
         worklist: Callable[[Snapshot], bool] | None = None,
+        concurrency: int = 5,
     ) -> None:
         if "#" in name:
             raise ValueError("a workflow name cannot contain '#'")
         overlap = set(client_events) & set(bus_events)
         if overlap:
             raise ValueError(f"events cannot come from both clients and the bus: {overlap}")
+        for event_type, model in client_events.items():
+            _check_client_model(name, event_type, model)
         self.versions = Versions([*previous, Version(version, machine, migration)])
         for declared in self.versions.by_number.values():
             for node in declared.machine.definition.nodes:
@@ -94,6 +125,7 @@ class Workflow:
         self.commands = dict(commands)
         self.view = view
         self.worklist = worklist
+        self.concurrency = concurrency
 
     def machine_of(self, number: int | None) -> Machine | None:
         """The machine of declared version ``number`` (None: the oldest), or None."""

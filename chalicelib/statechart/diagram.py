@@ -40,9 +40,22 @@ def _name(fn: Any) -> str:
 
 
 def mermaid(definition: Definition, active: set[str]) -> str:
-    """Render the chart; states whose id is in ``active`` get the ``active`` class."""
+    """Render the chart; states whose id is in ``active`` get the ``active`` class.
+
+    Mermaid draws a state inside the block of a ``state X { ... }`` where a line names
+    it, so a transition is written in its states' parent block only when both are
+    children of that block; any other (out of a compound state, into a nested one) is
+    written at the top level, after every state was declared in its own block.
+    """
     lines = ["stateDiagram-v2"]
-    _render_children(definition.root, lines, "    ")
+    across: list[str] = []
+    root = definition.root
+    if root.type == "parallel":  # Mermaid takes regions ("--") only inside a state block
+        lines.append(f"    [*] --> {_mid(root)}")
+        _render_state(root, lines, "    ", across)
+    else:
+        _render_children(root, lines, "    ", across)
+    lines.extend(across)
     lines.append("    classDef active fill:#ffd54f,stroke:#e65100,stroke-width:3px")
     marked = [_mid(n) for n in definition.nodes if n.id in active and n.parent is not None]
     if marked:
@@ -54,37 +67,46 @@ def _mid(node: StateNode) -> str:
     return "s_" + _UNSAFE.sub("_", node.id)
 
 
-def _render_children(node: StateNode, lines: list[str], pad: str) -> None:
+def _render_children(node: StateNode, lines: list[str], pad: str, across: list[str]) -> None:
     kids = [k for k in node.states.values() if k.type != "history"]
     if node.type == "parallel":
         for i, kid in enumerate(kids):
             if i:
                 lines.append(f"{pad}--")
-            _render_state(kid, lines, pad)
+            _render_state(kid, lines, pad, across)
+        _render_history(node, lines, pad)  # Mermaid draws it in the last region
         return
     if node.initial is not None:
         lines.append(f"{pad}[*] --> {_mid(node.initial.target[0])}")
     for kid in kids:
-        _render_state(kid, lines, pad)
+        _render_state(kid, lines, pad, across)
+    _render_history(node, lines, pad)
+    for kid in kids:
+        for t in _all_transitions(kid):
+            for target in t.target or (kid,):
+                arrow = f"{_mid(kid)} --> {_mid(target)} : {_label(t)}"
+                if target.parent is node:
+                    lines.append(f"{pad}{arrow}")
+                else:
+                    across.append(f"    {arrow}")
+        if kid.type == "final":
+            lines.append(f"{pad}{_mid(kid)} --> [*]")
+
+
+def _render_history(node: StateNode, lines: list[str], pad: str) -> None:
     for kid in node.states.values():
         if kid.type == "history":
             lines.append(
                 f'{pad}state "{kid.key} (H{"*" if kid.history == "deep" else ""})" as {_mid(kid)}'
             )
-    for kid in kids:
-        for t in _all_transitions(kid):
-            for target in t.target or (kid,):
-                lines.append(f"{pad}{_mid(kid)} --> {_mid(target)} : {_label(t)}")
-        if kid.type == "final":
-            lines.append(f"{pad}{_mid(kid)} --> [*]")
 
 
-def _render_state(node: StateNode, lines: list[str], pad: str) -> None:
-    label = node.key + (" (parallel)" if node.type == "parallel" else "")
+def _render_state(node: StateNode, lines: list[str], pad: str, across: list[str]) -> None:
+    label = (node.key or node.id) + (" (parallel)" if node.type == "parallel" else "")
     lines.append(f'{pad}state "{label}" as {_mid(node)}')
     if node.states:
         lines.append(f"{pad}state {_mid(node)} {{")
-        _render_children(node, lines, pad + "    ")
+        _render_children(node, lines, pad + "    ", across)
         lines.append(f"{pad}}}")
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.runtime import Forbidden, auth, validate_model
+from chalicelib.runtime import Forbidden, NotFound, auth, validate_model
 
 from .station import STATIONS, Station
 
@@ -30,6 +30,8 @@ class RejectWork(BaseModel):
 def _station(principal: auth.Principal, name: str) -> Station:
     if not principal.is_staff:
         raise Forbidden(f"the {name} routes need the 'staff' role")
+    if name not in STATIONS:
+        raise NotFound(f"no station {name!r} (stations: {', '.join(sorted(STATIONS))})")
     return STATIONS[name]
 
 

@@ -61,11 +61,13 @@ class Station:
         report_fields: tuple[str, ...] = (),
         noun: str = "order",
         once_per_subject: bool = False,
+        concurrency: int = 2,
     ) -> None:
         """``keep``: command data fields held with the work (listed to staff);
         ``report_fields``: work fields copied into the report's data;
         ``once_per_subject``: at most one piece of work per subject is ever finished
-        (a refund: payments may hold two attempts of one complaint, never pay both)."""
+        (a refund: payments may hold two attempts of one complaint, never pay both);
+        ``concurrency``: the most concurrent invocations its commands queue starts."""
         self.name = name
         self.command = command
         self.report = report
@@ -78,6 +80,7 @@ class Station:
         self.report_fields = report_fields
         self.noun = noun
         self.once_per_subject = once_per_subject
+        self.concurrency = concurrency
 
     @property
     def commands(self) -> tuple[str, ...]:

@@ -102,3 +102,29 @@ def test_token_past_its_expiry_is_refused():
     token = auth.issue(SECRET, "alice", ttl_seconds=-7200)
     with pytest.raises(auth.Unauthorized, match="expired"):
         auth.verify(token, SECRET)
+
+
+def test_a_body_not_sent_as_json_gets_415_in_the_api_error_format(shop):
+    """Chalice refuses it before any route runs; its own {"Code", "Message"} is answered
+    as every other error is (issue 20, item 6), and nothing is created."""
+    stored = _items()
+    answer = shop.call(
+        "POST", "/orders", body={"pizza": PIZZA}, headers={"Content-Type": "text/plain"}
+    )
+    assert answer.status_code == 415
+    assert answer.json_body["error"] == "UnsupportedMediaType"
+    assert "Content-Type: application/json" in answer.json_body["message"]
+    assert set(answer.json_body) == {"error", "message"}
+    assert _items() == stored
+
+
+def _items() -> int:
+    from chalicelib.runtime.clients import client
+    from chalicelib.runtime.settings import settings
+
+    return client("dynamodb").scan(TableName=settings().table_name, Select="COUNT")["Count"]
+
+
+def test_a_method_a_path_lacks_gets_405_in_the_api_error_format(shop):
+    answer = shop.call("DELETE", "/orders")
+    assert answer.status_code == 405 and answer.json_body["error"] == "MethodNotAllowedError"

@@ -22,6 +22,7 @@ from chalicelib.runtime import auth, bus, clients
 from chalicelib.runtime.errors import Unavailable
 from local.provision import load_template
 from tests.conftest import REGION, SECRET
+from tests.infra.grants import PROVEN, granted_actions
 from tests.shop import PIZZA
 
 # a transaction is authorised item by item, by the action each item performs
@@ -84,14 +85,17 @@ def calls(monkeypatch):
 
 
 def _granted(function: str) -> set[str]:
-    role = load_template()["Resources"][f"{function}Role"]["Properties"]["Policies"][0]
-    granted: set[str] = set()
-    for statement in role["PolicyDocument"]["Statement"]:
-        if "Fn::If" in statement:  # granted when the condition holds (an hs256 stack)
-            statement = statement["Fn::If"][1]
-        actions = statement["Action"]
-        granted |= {actions} if isinstance(actions, str) else set(actions)
-    return granted
+    return granted_actions(load_template()["Resources"], function)
+
+
+def test_every_registered_consumer_is_granted_what_its_kind_is_proven_to_call():
+    """The scenarios prove the order events and kitchen commands consumers' grants by
+    their calls; any other registered workflow or service gets its kind's grants (so a
+    new one is covered with no test of its own)."""
+    resources = load_template()["Resources"]
+    for queue in registry.QUEUES:
+        own = granted_actions(resources, _chalice_id(queue.handler))
+        assert own == granted_actions(resources, PROVEN[queue.kind]), queue.handler
 
 
 def _chalice_id(handler: str) -> str:

@@ -141,7 +141,9 @@ def test_every_sqs_trigger_has_a_maximum_concurrency_and_reports_item_failures(t
         assert limit is not None, f"{name} scales without a limit"
         assert MIN_CONCURRENCY <= limit <= MAX_CONCURRENCY, name
         assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
-    assert sum(e["ScalingConfig"]["MaximumConcurrency"] for _, _, e in sources) <= 20
+    total = sum(e["ScalingConfig"]["MaximumConcurrency"] for _, _, e in sources)
+    assert total == sum(q.concurrency for q in registry.QUEUES)
+    assert total <= registry.SQS_CONCURRENCY_BUDGET
 
 
 def test_authorizer_results_are_not_cached(template):

@@ -198,12 +198,37 @@ def test_the_wiring_refuses_what_would_lose_messages():
         wiring.workflow_queue(_renamed(orders, "Bad-Name"))
 
 
-def _renamed(workflow, name):
+def test_each_workflow_and_service_declares_its_concurrency_within_the_budget():
+    """A new workflow takes its queue's concurrency from its declaration (5 unless it says
+    otherwise, 2 for a station), and the registry refuses what AWS would, and what goes
+    over the documented budget, when it is declared rather than in a test of the template."""
+    from chalicelib.runtime import wiring
+    from chalicelib.stations import Station
+
+    orders = registry.WORKFLOWS["order"]
+    assert wiring.workflow_queue(_renamed(orders, "quiet")).concurrency == 5
+    assert wiring.workflow_queue(_renamed(orders, "busy", concurrency=12)).concurrency == 12
+    probe = Station("probe", "PROBE_THE_BUDGET", "BUDGET_PROBED")  # a name no one registers
+    assert wiring.service_queue(probe).concurrency == 2
+    assert wiring.service_queue(Station("bar", "POUR", "POURED", concurrency=3)).concurrency == 3
+    with pytest.raises(ValueError, match="outside the 2-1000"):
+        wiring.workflow_queue(_renamed(orders, "tiny", concurrency=1))
+    with pytest.raises(ValueError, match="outside the 2-1000"):
+        wiring.service_queue(Station("huge", "X", "Y", concurrency=1001))
+    declared = sum(q.concurrency for q in registry.QUEUES)
+    assert declared <= registry.SQS_CONCURRENCY_BUDGET
+    services = {**registry.SERVICES, "probe": probe}
+    assert wiring.queues(registry.WORKFLOWS, services, budget=declared + 2)
+    with pytest.raises(ValueError, match=f"up to {declared + 2} .* budget of {declared + 1}"):
+        wiring.queues(registry.WORKFLOWS, services, budget=declared + 1)
+
+
+def _renamed(workflow, name, **options):
     from chalicelib.runtime.workflow import Workflow
 
     return Workflow(
         name, workflow.machine, workflow.client_events, workflow.bus_events,
-        workflow.commands, workflow.view,
+        workflow.commands, workflow.view, **options,
     )  # fmt: skip
 
 
@@ -310,3 +335,14 @@ def test_the_package_is_self_contained_and_ships_bytecode(packaged, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(str(tmp_path / "code"))
+
+
+def test_make_infra_says_what_it_added_removed_and_changed():
+    from infra.generate import changes
+
+    before = {"A": {"Type": "x"}, "B": {"Type": "y"}, "C": {"Type": "z"}}
+    after = {"A": {"Type": "x"}, "C": {"Type": "z2"}, "D": {"Type": "w"}, "E": {"Type": "v"}}
+    assert changes(before, after).splitlines() == [
+        "resources.json: 4 resources", "  added 2: D, E", "  removed 1: B", "  changed 1: C",
+    ]  # fmt: skip
+    assert changes(after, after) == "resources.json: up to date (4 resources)"

@@ -309,3 +309,29 @@ def test_logs_and_metrics_work_outside_lambda_without_aws(tmp_path):
     )  # fmt: skip
     (log,) = (json.loads(line) for line in quiet.stdout.splitlines())
     assert log["xray_trace_id"] == "1-abc"
+
+
+def test_a_redelivered_reply_is_counted_a_duplicate_not_a_problem(workflow_kit, capsys):
+    """Once a reply moved the state on, its redelivery (SQS delivers at least once) is
+    recognised by its dedupe record before the state check refuses it: no problem line,
+    BusEventsDuplicate rather than BusEventsIgnored (issue 20, item 5)."""
+    from tests.runtime.test_generic_runtime import rental
+
+    kit = workflow_kit(rental())
+    kit.start("r1", "RENT", {"bike": "b7"})
+    unlock = kit.command("UNLOCK_BIKE", "r1")
+    assert kit.reply(unlock, "BIKE_UNLOCKED", {"dock": 3}).view()["state"] == "riding"
+    _lines(capsys)
+    with metrics.collected():
+        again = kit.reply(unlock, "BIKE_UNLOCKED", {"dock": 3})
+    lines = _lines(capsys)
+    assert again is not None and again.duplicate and again.view()["state"] == "riding"
+    assert _logs(lines, "problem") == []
+    assert _metric(lines, "BusEventsIgnored") == []
+    (duplicate,) = _metric(lines, "BusEventsDuplicate")
+    assert duplicate["BusEventsDuplicate"] == [1.0]
+    other = bus.cloud_event("ce-new", "BIKE_UNLOCKED", "r1", {"dock": 4}, kit.now.isoformat())
+    with metrics.collected():
+        assert intake.receive(kit.workflows, "rental", json.dumps(other)) is None
+    (problem,) = _logs(_lines(capsys), "problem")  # a new event the state refuses still is one
+    assert problem["message"] == "bus event not applied" and problem["cloudEventId"] == "ce-new"

@@ -430,7 +430,10 @@ def test_mermaid_parallel_regions_are_separated():
         }
     )
     text = machine.to_mermaid()
-    assert 'state "left" as s_p_left\n    --\n    state "right" as s_p_right' in text
+    # Mermaid parses "--" only inside a state block: a parallel root is drawn as a state
+    # (tests/browser/test_diagram_hierarchy.py has Mermaid parse random parallel roots)
+    assert '    [*] --> s_p\n    state "p (parallel)" as s_p\n    state s_p {\n' in text
+    assert 'state "left" as s_p_left\n        --\n        state "right" as s_p_right' in text
 
 
 def test_to_dict_is_json_with_python_callables_named():
