@@ -63,6 +63,7 @@ def deploy(
 ) -> Deployed:
     """Create ``template`` (expanded, no transform left) as stack ``name``; StackFailed
     when the embedded CloudFormation refuses it."""
+    session = _Clients(session)
     region = session.region_name
     account = session.client("sts").get_caller_identity()["Account"]
     context = _Context(template, parameters, name, region, account, session)
@@ -166,6 +167,18 @@ def _inline(value: Any, known: dict[str, str]) -> Any:
         variables = _inline(variables, known)
         return {"Fn::Sub": [text, variables] if variables else text}
     return {k: _inline(v, known) for k, v in value.items()}
+
+
+class _Clients:
+    """One client per service for the whole deployment (a client costs its service model)."""
+
+    def __init__(self, session: Any) -> None:
+        self.session, self.region_name, self.made = session, session.region_name, {}
+
+    def client(self, name: str) -> Any:
+        if name not in self.made:
+            self.made[name] = self.session.client(name)
+        return self.made[name]
 
 
 class _Context:
