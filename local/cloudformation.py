@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.graph import dependencies
+from infra.graph import dependencies, references
 from local.cloudformation_api import CREATORS
 
 UNSUPPORTED = "moto's CloudFormation has no model for it"
@@ -127,6 +127,8 @@ def _ordered(chosen: set[str], graph: dict[str, set[str]]) -> list[str]:
     done: list[str] = []
     while len(done) < len(chosen):
         ready = sorted(k for k in chosen - set(done) if graph[k] & chosen <= set(done))
+        if not ready:
+            raise StackFailed(f"circular dependency among {sorted(chosen - set(done))}")
         done.extend(ready)
     return done
 
@@ -146,7 +148,7 @@ def _stack_template(
     stack["Outputs"] = {
         k: o
         for k, o in template.get("Outputs", {}).items()
-        if not re.search("|".join(map(re.escape, dropped | before)) or "^$", json.dumps(o))
+        if not {name for _, name in references(o)} & (dropped | before)
     }
     return stack
 
