@@ -80,6 +80,9 @@ def deploy(
             if resources[k]["Type"] in FOLLOWERS and graph[k] & after:
                 after.add(k)
                 moved = True
+    stranded = sorted(k for k in active - outside - after if graph[k] & after)
+    if stranded:  # the stack would be given "" where these name something made after it
+        raise StackFailed(f"{stranded} refer to resources created after the stack")
     deployed = Deployed(name)
     context.refs = deployed.refs
     for logical in _ordered(before, graph):
