@@ -10,7 +10,8 @@ whose source is an ancestor of (or is) the target.
 The outside repros of issue 13 also had context the states themselves count
 (``inc`` in entry and exit actions, also of final states), eventless transitions
 guarded by ``n < K`` that increment ``n``, and an ``onDone`` on the root; half of
-the machines count that way ("rising"), the other half as before.
+the machines count that way ("rising"), the other half as before. The root, like
+any other state, can also have ``always``, ``after`` and ``invoke``.
 
 To keep every macrostep finite, as XState itself would loop forever otherwise:
 raised events come only from transitions on external events and their own
@@ -120,16 +121,16 @@ class _Gen:
             cfg["tags"] = ["t" + str(r.randint(0, 2))]
         if r.random() < 0.15:
             cfg["meta"] = {"label": node_id}
-        if not root and r.random() < 0.2:
+        if r.random() < 0.2:
             invoke_id = f"inv{self.count}"
             self.count += 1
             self.invoke_ids.append(invoke_id)
             cfg["invoke"] = {"id": invoke_id, "src": r.choice(["svcA", "svcB"]), "input": {"k": 1}}
-        if not root and r.random() < 0.2:
+        if r.random() < 0.2:
             delay = r.choice(["100", "500", "D1", "Dyn"])
             cfg["after"] = {delay: None}
             self.after_events.append(f"xstate.after.{delay}.{node_id}")
-        if r.random() < 0.2 and not root:
+        if r.random() < 0.2:
             cfg["always"] = None
         cfg["on"] = None
         return cfg

@@ -89,8 +89,8 @@ def test_random_machines_exercise_the_whole_contract(random_cases):
         seen.add("restored" if case["restore"] else "in memory")
         if case["config"].get("type") == "parallel":
             seen.add("parallel root")
-        if "onDone" in case["config"]:
-            seen.add("root onDone")
+        root_keys = ("onDone", "always", "after", "invoke")
+        seen.update(f"root {key}" for key in root_keys if key in case["config"])
         _shapes(case["config"], seen)
         for step in theirs.get("steps", []):
             seen.add("status:" + step["status"])
@@ -103,6 +103,7 @@ def test_random_machines_exercise_the_whole_contract(random_cases):
     assert seen >= {
         "status:active", "status:done", "status:error", "parallel", "action",
         "schedule", "cancel_schedule", "invoke", "cancel_invoke", "parallel root",
-        "restored", "in memory", "root onDone", "inc on entry or exit",
+        "restored", "in memory", "root onDone", "root always", "root after",
+        "root invoke", "inc on entry or exit",
         "final with actions", "rising eventless",
     }  # fmt: skip
