@@ -48,6 +48,34 @@ REGION_LEFT_OUT = {
 }
 
 
+# A root with onDone and exit actions reaching a final state: the machine is done
+# before its done events are handled, so neither the root's onDone nor (with a
+# parallel root) a region's onDone is taken; every active state's exit runs.
+_ENDING_STATES = {
+    "a": {"exit": ["aOut"], "on": {"END": "b"}},
+    "b": {"type": "final", "entry": ["bIn"], "exit": ["bOut"]},
+}
+ROOT_ON_DONE = {
+    "compound": {
+        "id": "m",
+        "initial": "a",
+        "onDone": {"target": ".a", "actions": ["rootDone"]},
+        "exit": ["rootOut"],
+        "states": _ENDING_STATES,
+    },
+    "parallel": {
+        "id": "m",
+        "type": "parallel",
+        "onDone": {"target": ".r", "actions": ["rootDone"]},
+        "exit": ["rootOut"],
+        "states": {
+            "r": {"initial": "a", "onDone": {"actions": ["rDone"]}, "states": _ENDING_STATES},
+            "q": {"initial": "c", "states": {"c": {"on": {"END": "d"}}, "d": {"type": "final"}}},
+        },
+    },
+}
+
+
 CASES = [
     case(
         "entry_exit_and_transition_actions_in_order",
@@ -497,6 +525,11 @@ CASES = [
         },
         "NEXT",
         "AFTER_DONE",
+    ),
+    *(
+        case(f"{kind}_root_onDone_is_never_taken", config, "END", restore=restore)
+        for kind, config in ROOT_ON_DONE.items()
+        for restore in (True, False)
     ),
     case(
         "parallel_onDone_when_all_regions_final",

@@ -7,9 +7,18 @@ regions (one target or one per region), deep and shallow history under parallel
 states and in their regions, history defaults, and ``reenter`` on transitions
 whose source is an ancestor of (or is) the target.
 
+The outside repros of issue 13 also had context the states themselves count
+(``inc`` in entry and exit actions, also of final states), eventless transitions
+guarded by ``n < K`` that increment ``n``, and an ``onDone`` on the root; half of
+the machines count that way ("rising"), the other half as before. The root, like
+any other state, can also have ``always``, ``after`` and ``invoke``.
+
 To keep every macrostep finite, as XState itself would loop forever otherwise:
-raised events come only from transitions on external events, their own handlers
-raise nothing, and eventless transitions need ``n > 0`` and decrement ``n``.
+raised events come only from transitions on external events and their own
+handlers raise nothing. Eventless transitions need ``n > 0`` and decrement ``n``
+in a falling machine, where only transitions on external events increment it;
+in a rising machine they need ``n < K`` and increment ``n``, and nothing
+decrements it, so each macrostep takes at most K of them.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ class _Gen:
         self.after_events: list[str] = []
         self.invoke_ids: list[str] = []
         self.count = 0
+        self.rising = self.r.random() < 0.5
 
     def machine(self) -> dict[str, Any]:
         config = {"id": "g", "context": {"n": self.r.randint(0, 2), "log": []}}
@@ -62,6 +72,10 @@ class _Gen:
             cfg["type"] = "final"
             if r.random() < 0.3:
                 cfg["output"] = {"from": node_id}
+            if r.random() < 0.3:
+                cfg["entry"] = self.actions()
+            if r.random() < 0.3:
+                cfg["exit"] = self.actions()
             return cfg
         if kind in ("compound", "parallel"):
             count = r.randint(2, 3)
@@ -96,7 +110,8 @@ class _Gen:
                 states[hist_key] = history
                 self.history_ids.append(f"{node_id}.{hist_key}")
             cfg["states"] = states
-            if not root and r.random() < 0.4:
+            # the root's onDone is never taken (the machine is done), but must not be
+            if r.random() < (0.2 if root else 0.4):
                 cfg["onDone"] = {"target": None, "actions": ["doneAct"]}
         if r.random() < 0.4:
             cfg["entry"] = self.actions()
@@ -106,16 +121,16 @@ class _Gen:
             cfg["tags"] = ["t" + str(r.randint(0, 2))]
         if r.random() < 0.15:
             cfg["meta"] = {"label": node_id}
-        if not root and r.random() < 0.2:
+        if r.random() < 0.2:
             invoke_id = f"inv{self.count}"
             self.count += 1
             self.invoke_ids.append(invoke_id)
             cfg["invoke"] = {"id": invoke_id, "src": r.choice(["svcA", "svcB"]), "input": {"k": 1}}
-        if not root and r.random() < 0.2:
+        if r.random() < 0.2:
             delay = r.choice(["100", "500", "D1", "Dyn"])
             cfg["after"] = {delay: None}
             self.after_events.append(f"xstate.after.{delay}.{node_id}")
-        if r.random() < 0.2 and not root:
+        if r.random() < 0.2:
             cfg["always"] = None
         cfg["on"] = None
         return cfg
@@ -123,8 +138,10 @@ class _Gen:
     def actions(self, external: bool = False) -> list[Any]:
         r = self.r
         pool = ["track", *PLAIN, {"type": "p1", "params": {"v": 1}}]
+        if external or self.rising:
+            pool.append("inc")
         if external:
-            pool += ["inc", "raiseX", "raiseY"]
+            pool += ["raiseX", "raiseY"]
         return [r.choice(pool) for _ in range(r.randint(1, 2))]
 
     def guard(self) -> Any:
@@ -132,7 +149,13 @@ class _Gen:
         pick = r.random()
         if pick < 0.5:
             return None
-        simple = ["isPos", "isEven", "flag", {"type": "gt", "params": {"k": 2}}]
+        simple = [
+            "isPos",
+            "isEven",
+            "flag",
+            {"type": "gt", "params": {"k": 2}},
+            {"type": "lt", "params": {"k": 3}},
+        ]
         if pick < 0.8:
             return r.choice(simple)
         if pick < 0.87:
@@ -177,8 +200,12 @@ class _Gen:
         if target is not None:
             t["target"] = target
         if eventless:
-            t["guard"] = "isPos"
-            t["actions"] = ["dec", *PLAIN[: r.randint(0, 1)]]
+            if self.rising:
+                t["guard"] = {"type": "lt", "params": {"k": r.randint(1, 4)}}
+                t["actions"] = ["inc", *PLAIN[: r.randint(0, 1)]]
+            else:
+                t["guard"] = "isPos"
+                t["actions"] = ["dec", *PLAIN[: r.randint(0, 1)]]
             return t
         guard = self.guard()
         if guard is not None:

@@ -17,7 +17,8 @@ from chalicelib.statechart import (
 )
 from chalicelib.statechart.algorithm import InfiniteLoopError
 
-from .cases import REGION_LEFT_OUT
+from .cases import REGION_LEFT_OUT, ROOT_ON_DONE
+from .vocabulary import build
 
 CONFIG = {
     "id": "order",
@@ -193,6 +194,15 @@ def test_final_state_sets_done_status_and_output():
     assert step.snapshot.status == "done"
     assert step.snapshot.output == {"total": 3}
     assert step.snapshot.next_events == []
+
+
+@pytest.mark.parametrize("kind", ["compound", "parallel"])
+def test_the_roots_on_done_is_never_taken(kind):
+    machine = build(ROOT_ON_DONE[kind])
+    step = machine.transition(machine.initial_transition().snapshot, {"type": "END"})
+    assert step.snapshot.status == "done"
+    # XState 5.33.3: the done status stops the macrostep before the queued done events
+    assert [e.type for e in step.effects] == ["aOut", "bIn", "bOut", "rootOut"]
 
 
 _ENDING = {
