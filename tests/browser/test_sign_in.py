@@ -74,6 +74,13 @@ def test_an_expired_sign_in_is_said_and_signing_in_again_works(stack, watched):
 def test_an_answer_that_no_sign_in_here_asked_for_is_refused(stack, watched):
     customer = watched()
     page = customer.page
+    page.goto("/app")
+    # a sign-in starts (its state and verifier are kept) but never reaches the issuer...
+    page.route(f"{stack.oidc}/authorize**", lambda route: route.fulfill(status=204))
+    page.get_by_label("Development sign-in as").select_option("customer-1")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_function("sessionStorage.getItem('tropical.signin') !== null")
+    # ...and an answer with another state arrives: a code injected by someone else
     page.goto("/app?code=stolen-code&state=forged")
     expect(page.get_by_role("alert")).to_contain_text(
         "does not belong to a sign-in started in this tab"
