@@ -5,10 +5,13 @@ an expired token and a forged answer."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import expect
+
+PIZZA = {"name": "Hawaii deluxe", "size": "large", "toppings": ["pineapple", "mango"]}
 
 
 def _lifetime(stack, seconds: int) -> None:
@@ -88,3 +91,50 @@ def test_an_answer_that_no_sign_in_here_asked_for_is_refused(stack, watched):
     assert "code=" not in page.url
     assert page.evaluate("sessionStorage.getItem('tropical.token')") is None
     expect(page.get_by_label("Development sign-in as")).to_be_visible()
+
+
+def test_a_sign_in_that_expires_while_following_stops_and_says_so(stack, watched):
+    customer_1 = stack.mint("customer-1")
+    status, order = stack.call("POST", "/orders", customer_1, {"pizza": PIZZA})
+    assert status == 201, order
+    order_id = order["orderId"]
+    customer = watched()
+    page = customer.page
+    gate = {"open": True, "sockets": [], "attempts": 0}
+
+    def route(socket):
+        gate["attempts"] += 1
+        if gate["open"]:
+            gate["sockets"].append(socket)
+            socket.connect_to_server()
+        else:
+            socket.close()
+
+    page.route_web_socket(re.compile(r"^ws://"), route)
+    page.goto(f"/app/orders/{order_id}")
+    _lifetime(stack, 5)  # valid for the first look, expired before the next connect
+    try:
+        page.get_by_label("Development sign-in as").select_option("customer-1")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#connection")).to_have_attribute("data-status", "live")
+    finally:
+        _lifetime(stack, 3600)
+    # the token's exp passes (the API would take it 30 s longer: its clock leeway)
+    page.wait_for_function(
+        """() => {
+            const part = sessionStorage.getItem('tropical.token').split('.')[1];
+            const claims = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')));
+            return claims.exp * 1000 <= Date.now();
+        }""",
+        timeout=15_000,
+    )
+    gate["open"] = False
+    gate["sockets"][-1].close()  # the connection drops; reconnecting needs the token
+    expect(page.locator("#connection")).to_have_attribute("data-status", "signed-out")
+    expect(page.locator("#connection")).to_contain_text("sign in again")
+    expect(page.get_by_label("Development sign-in as")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('tropical.token')") is None
+    attempts = gate["attempts"]
+    page.wait_for_timeout(1500)  # the first retry would come after 0.5 s
+    assert gate["attempts"] == attempts  # no reconnect loop with a dead token
+    assert customer.problems == []

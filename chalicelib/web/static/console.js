@@ -1,7 +1,9 @@
 // What every page of the console shares: configuration, the token, API calls with
 // errors in words, live updates over the websocket, sign-in and the chart.
 
-import { beginSignIn, finishSignIn, setToken, signOut, token, useRolesClaim, who } from "./session.js";
+import {
+  beginSignIn, dropToken, expired, finishSignIn, setToken, signOut, token, useRolesClaim, who,
+} from "./session.js";
 
 export { setToken, takeTokenFromFragment, token, who } from "./session.js";
 
@@ -55,6 +57,10 @@ function describe(status, body) {
 
 /** Call the HTTP API with the session's token; ApiError (its message in words) on failure. */
 export async function api(method, path, body) {
+  if (token() && expired()) {
+    dropToken();
+    throw new ApiError(401, { message: "token expired" });
+  }
   const headers = { Authorization: `Bearer ${token() || ""}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let answer;
@@ -67,8 +73,7 @@ export async function api(method, path, body) {
   if (answer.status === 401 && token()) {
     // the token is no good any more (expired, or the provider rotated its keys away):
     // forget it, so the page offers to sign in again instead of repeating the refusal
-    setToken(null);
-    window.dispatchEvent(new CustomEvent("tropical:signed-out"));
+    dropToken();
   }
   if (!answer.ok) throw new ApiError(answer.status, data);
   return data;
@@ -101,7 +106,8 @@ export function say(element, message) {
 /** Follow one instance live: every view the server pushes goes to `onView`. A dropped
  * connection is opened again (0.5 s, doubling to 10 s); on every open the page asks
  * for the current view, so whatever changed meanwhile is caught up. `onStatus` gets
- * "connecting", "live" or "reconnecting". Returns a handle with `close()`. */
+ * "connecting", "live", "reconnecting", or "signed-out" (the sign-in expired: it stops).
+ * Returns a handle with `close()`. */
 export function follow(workflow, id, onView, onStatus = () => {}) {
   let socket = null;
   let delay = 500;
@@ -112,6 +118,11 @@ export function follow(workflow, id, onView, onStatus = () => {}) {
     const { websocketUrl } = await config();
     if (!websocketUrl) {
       onStatus("unavailable");
+      return;
+    }
+    if (!token() || expired()) {
+      if (token()) dropToken();
+      onStatus("signed-out"); // no token to connect with: signing in again reloads the page
       return;
     }
     const query = new URLSearchParams({ workflow, id, token: token() || "" });
@@ -156,6 +167,7 @@ const STATUS_WORDS = {
   live: "Live: changes show as they happen.",
   reconnecting: "Connection lost; reconnecting…",
   unavailable: "Live updates are not configured for this site.",
+  "signed-out": "Live updates stopped: sign in again to follow this page.",
 };
 
 export function connectionWords(status) {

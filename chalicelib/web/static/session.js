@@ -42,6 +42,19 @@ export function who() {
   }
 }
 
+/** True when the token's `exp` has passed: the page stops using it (a websocket would
+ * otherwise be refused on every reconnect, and say only "reconnecting"). */
+export function expired() {
+  const current = who();
+  return Boolean(current?.expires) && current.expires * 1000 <= Date.now();
+}
+
+/** Forget a token the API no longer takes, and tell the page (it offers sign-in again). */
+export function dropToken() {
+  setToken(null);
+  window.dispatchEvent(new CustomEvent("tropical:signed-out"));
+}
+
 /** A token handed over in a link (`#token=<jwt>`, e.g. in a confirmation message) is kept
  * for this browser session and removed from the address, so it is neither bookmarked nor
  * shown. */
