@@ -112,7 +112,7 @@ def test_a_sign_in_that_expires_while_following_stops_and_says_so(stack, watched
 
     page.route_web_socket(re.compile(r"^ws://"), route)
     page.goto(f"/app/orders/{order_id}")
-    _lifetime(stack, 5)  # valid for the first look, expired before the next connect
+    _lifetime(stack, 8)  # valid for the first look, expired before the next connect
     try:
         page.get_by_label("Development sign-in as").select_option("customer-1")
         page.get_by_role("button", name="Sign in").click()
@@ -122,7 +122,9 @@ def test_a_sign_in_that_expires_while_following_stops_and_says_so(stack, watched
     # the token's exp passes (the API would take it 30 s longer: its clock leeway)
     page.wait_for_function(
         """() => {
-            const part = sessionStorage.getItem('tropical.token').split('.')[1];
+            const token = sessionStorage.getItem('tropical.token');
+            if (!token) return true;  // dropped already (a slow machine: it expired sooner)
+            const part = token.split('.')[1];
             const claims = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')));
             return claims.exp * 1000 <= Date.now();
         }""",
