@@ -165,6 +165,13 @@ def _user_pool_group(session: Any, logical: str, props: dict, stack: str) -> str
     return session.client("cognito-idp").create_group(**props)["Group"]["GroupName"]
 
 
+def _user_pool_domain(session: Any, logical: str, props: dict, stack: str) -> str:
+    session.client("cognito-idp").create_user_pool_domain(
+        Domain=props["Domain"], UserPoolId=props["UserPoolId"]
+    )
+    return props["Domain"]  # Ref of a UserPoolDomain: the domain prefix
+
+
 def _permission(session: Any, logical: str, props: dict, stack: str) -> str:
     args = {"FunctionName": props["FunctionName"], "StatementId": logical}
     for key in ("Action", "Principal", "SourceArn", "SourceAccount"):
@@ -190,5 +197,6 @@ CREATORS: dict[str, Callable[[Any, str, dict, str], str]] = {
     "AWS::Cognito::UserPool": _user_pool,
     "AWS::Cognito::UserPoolClient": _user_pool_client,
     "AWS::Cognito::UserPoolGroup": _user_pool_group,
+    "AWS::Cognito::UserPoolDomain": _user_pool_domain,
     "AWS::Lambda::Permission": _permission,
 }
