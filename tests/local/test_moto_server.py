@@ -182,3 +182,27 @@ def test_the_server_keeps_no_copy_of_items_it_replaced(moto_server):
     gc.collect()
     alive = [o for o in gc.get_objects() if isinstance(o, Item)]
     assert len([i for i in alive if i.hash_key.value == "kept-once"]) == 1
+
+
+def test_a_client_slow_to_send_its_body_holds_up_no_other_request(moto_server):
+    """The body is read before the request takes its turn; it was read inside it, so
+    one client descheduled between its headers and its body stalled every request."""
+    import socket
+
+    slow = socket.create_connection(("127.0.0.1", moto_server.port), timeout=10)
+    body = b"Action=ListQueues&Version=2012-11-05"
+    slow.sendall(
+        b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Authorization: AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/sqs/aws4_request,"
+        b" SignedHeaders=host, Signature=x\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
+    try:
+        quick = Config(read_timeout=3, retries={"max_attempts": 1})
+        sqs = boto3.client("sqs", endpoint_url=moto_server.url, config=quick)
+        assert "QueueUrls" not in sqs.list_queues()  # before the fix: ReadTimeoutError
+    finally:
+        slow.sendall(body)
+        assert slow.recv(12).startswith(b"HTTP/1.1")
+        slow.close()
