@@ -78,3 +78,21 @@ def workflow_kit(aws, monkeypatch):
 
     with kit_factory(monkeypatch) as make:
         yield make
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The chaos runs' seed, time and peak memory, at the end of the summary (here, not in
+    tests/chaos: with pytest-xdist only this conftest is loaded where the summary is
+    written; user properties travel with the workers' reports)."""
+    lines = [
+        f"{report.nodeid}: {value}"
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if report.when == "call"
+        for name, value in getattr(report, "user_properties", [])
+        if name == "chaos run"
+    ]
+    if lines:
+        terminalreporter.write_sep("-", "chaos runs")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import random
+import resource
 import sys
 import threading
 import time
@@ -161,6 +162,7 @@ def run(
                 f"{schedule_done - started:.1f} / {quiet - schedule_done:.1f} / "
                 f"{time.time() - quiet:.1f}"
             ),
+            "peak memory (RSS of the process)": f"{peak_rss_mb():.0f} MB",
             **figures(history, injector, checker),
         }
         for order in dict.fromkeys(v.order for v in violations if v.order):
@@ -168,6 +170,12 @@ def run(
         return report
     finally:
         stack.close()
+
+
+def peak_rss_mb() -> float:
+    """The most memory the process has held so far (peak resident set size), in MB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes / KiB
 
 
 def complaint_people(desk: Desk) -> dict[str, Any]:

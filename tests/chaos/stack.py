@@ -59,23 +59,79 @@ def _partition_queries() -> Any:
     one partition, so a long run slows down with every stored event. During a run, a
     query on the table reads only its partition and a query on an index only the items
     that carry the index's hash key attribute; what moto does with them is unchanged.
+
+    The indexes are sparse (``pendingShard``, ``listShard``: only items waiting for the
+    sweeper or a station carry them), and every poll of a station or the sweeper is such
+    a query: finding their items by looking at every item of the table made each poll
+    cost as much as the table was big (a 500-order run's schedule slowed from 3 orders a
+    second to 0.5). So each table also keeps the keys of the items that carried an index
+    key attribute when they were put or updated (a superset: each query looks every key
+    up again, checks the attribute as before and drops the keys that lost it). An item
+    gains an attribute only through a put or an update; a rollback restores items as they
+    were within the same (serialised) request, whose keys are still kept.
     Safe because the server handles one request at a time. Returns the undo.
     """
+    from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
 
-    original = Table.query
+    original, put_item, update_item = Table.query, Table.put_item, DynamoDBBackend.update_item
+    kept: dict[int, tuple[Any, dict[tuple[Any, Any], None]]] = {}  # id(table) -> its keys
+
+    def sparse_names(table: Any) -> set[str]:
+        names = {
+            k["AttributeName"]
+            for index in table.global_indexes
+            for k in index.schema
+            if k["KeyType"] == "HASH"
+        }
+        return names - {table.hash_key_attr}
+
+    def note(table: Any, item: Any) -> None:
+        carriers = kept.get(id(table), (None, None))[1]
+        if (
+            carriers is not None
+            and item is not None
+            and any(item.attrs.get(n) for n in sparse_names(table))
+        ):
+            carriers[(item.hash_key, item.range_key)] = None
+
+    def stored(table: Any, key: tuple[Any, Any]) -> Any:
+        group = table.items.get(key[0])
+        if group is None or not table.range_key_attr:
+            return group
+        return group.get(key[1])
+
+    def carrying(table: Any, names: list[str]) -> list[Any]:
+        carriers = kept.get(id(table), (None, None))[1]
+        sparse = sparse_names(table)
+        if carriers is None:  # first query: every item, once
+            carriers = kept.setdefault(id(table), (table, {}))[1]
+            for group in table.items.values():
+                for item in group.values() if table.range_key_attr else [group]:
+                    note(table, item)
+        items = []
+        for key in list(carriers):
+            item = stored(table, key)
+            if item is not None and all(item.attrs.get(n) for n in names):
+                items.append(item)
+            elif item is None or not any(item.attrs.get(n) for n in sparse):
+                del carriers[key]
+        return items
 
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
         if index_name:
             index = next(i for i in self.all_indexes() if i.name == index_name)
             names = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
-            items = [
-                item
-                for group in self.items.values()
-                for item in (group.values() if self.range_key_attr else [group])
-                if all(item.attrs.get(n) for n in names)
-            ]
+            if set(names) <= sparse_names(self):
+                items = carrying(self, names)
+            else:
+                items = [
+                    item
+                    for group in self.items.values()
+                    for item in (group.values() if self.range_key_attr else [group])
+                    if all(item.attrs.get(n) for n in names)
+                ]
         elif self.range_key_attr:
             items = list(self.items.get(hash_key, {}).values())
         else:
@@ -88,10 +144,20 @@ def _partition_queries() -> Any:
         finally:
             del self.all_items
 
-    Table.query = query
+    def put(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = put_item(self, *args, **kwargs)
+        note(self, item)
+        return item
+
+    def update(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        item = update_item(self, table_name, *args, **kwargs)
+        note(self.get_table(table_name), item)
+        return item
+
+    Table.query, Table.put_item, DynamoDBBackend.update_item = query, put, update
 
     def undo() -> None:
-        Table.query = original
+        Table.query, Table.put_item, DynamoDBBackend.update_item = original, put_item, update_item
 
     return undo
 
