@@ -34,7 +34,8 @@ from chalicelib.runtime import (
 )
 
 from .models import Decision
-from .workflow import Timing, complaint_workflow
+from .versions import complaint_workflow
+from .workflow import Timing
 
 COMPLAINTS = complaint_workflow(Timing.from_environment())
 OPEN_WINDOW = timedelta(hours=24)

@@ -305,9 +305,14 @@ class Station:
         settled_by = self._settle_once(work) if self.once_per_subject else None
         if settled_by is not None:
             self._close(key, "duplicate")
+            how = (
+                f"was settled by {self.noun} {settled_by!r} already"
+                if not settled_by.startswith("!")  # a mark such as a cancel, not work
+                else f"takes no {self.noun} any more ({settled_by[1:]})"
+            )
             raise AlreadySettled(
-                f"{self._subject(work)!r} was settled by {self.noun} {settled_by!r} already: "
-                f"{self.noun} {key!r} is closed without being reported"
+                f"{self._subject(work)!r} {how}: {self.noun} {key!r} is closed without "
+                "being reported"
             )
         at = now()
         data = self._report(work, {"station": self.name, "by": by, "at": at})
@@ -333,22 +338,3 @@ KITCHEN = Station(
     "kitchen", "MAKE_PIZZA", "PIZZA_READY", "CANCEL_PIZZA", "PIZZA_REJECTED", _kitchen_check
 )
 DELIVERY = Station("delivery", "DELIVER_PIZZA", "PIZZA_DELIVERED", "CANCEL_DELIVERY")
-
-
-def _payments_check(data: dict[str, Any]) -> str | None:
-    """Why the bank declines this refund, or None: attempts 1..PAYMENTS_FAIL_ATTEMPTS
-    are declined (failure injection for local runs and tests)."""
-    failing = int(os.environ.get("PAYMENTS_FAIL_ATTEMPTS") or 0)
-    attempt = data.get("attempt")
-    if isinstance(attempt, int) and not isinstance(attempt, bool) and attempt <= failing:
-        return f"the bank declined refund attempt {attempt} (PAYMENTS_FAIL_ATTEMPTS={failing})"
-    return None
-
-
-PAYMENTS = Station(
-    "payments", "REFUND", "REFUND_SUCCEEDED", reject="REFUND_FAILED", check=_payments_check,
-    key_field="refundId", subject_field="complaintId",
-    keep=("orderId", "complaintId", "amount", "attempt"), report_fields=("refundId",),
-    noun="refund", once_per_subject=True,
-)  # fmt: skip
-STATIONS = {s.name: s for s in (KITCHEN, DELIVERY, PAYMENTS)}

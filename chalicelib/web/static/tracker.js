@@ -102,6 +102,7 @@ const COMPLAINT_WORDS = {
   handling: "being handled",
   refunding: "approved: refund under way",
   refunded: "refunded",
+  givingUp: "refund failed: checking none is still on its way",
   refundFailed: "refund failed",
   rejected: "rejected",
   withdrawn: "withdrawn",
