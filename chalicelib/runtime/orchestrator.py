@@ -54,6 +54,7 @@ __all__ = [
     "TIMER",
     "Incoming",
     "Outcome",
+    "answered",
     "client_next_events",
     "dispatch_outbox",
     "history",
@@ -291,10 +292,42 @@ def _apply(
     if _deadline.get() is None:  # the outermost event of a request sets its time budget
         with time_budget(time.monotonic() + settings().after_commit_seconds):
             return _apply(workflow, instance_id, incoming, create, owner)
-    if incoming.keyed:
-        prior = store.idempotency(incoming.id)
-        if prior is not None:
-            return _replay(workflow, instance_id, incoming, prior, create is not None)
+    creating = create is not None
+    first = answered(workflow, instance_id, incoming, creating)
+    if first is not None:
+        return first
+    try:
+        return _decide_and_commit(workflow, instance_id, incoming, create, owner)
+    except (EventNotAllowed, PayloadTooLarge, Conflict):
+        # a keyed twin that looked before the first commit and loaded after it decided on
+        # the state that commit left: it gets the first answer, not a refusal
+        first = answered(workflow, instance_id, incoming, creating)
+        if first is None:
+            raise
+        return first
+
+
+def answered(
+    workflow: Workflow, instance_id: str, incoming: Incoming, creating: bool
+) -> Outcome | None:
+    """The first answer to a keyed request seen before (None: not keyed, or a new key).
+    For services whose own checks depend on time or on other instances: those must not
+    refuse a retry the runtime would answer. Raises IdempotencyKeyReused when the key
+    answered a different request."""
+    prior = store.idempotency(incoming.id) if incoming.keyed else None
+    if prior is None:
+        return None
+    return _replay(workflow, instance_id, incoming, prior, creating)
+
+
+def _decide_and_commit(
+    workflow: Workflow,
+    instance_id: str,
+    incoming: Incoming,
+    create: Mapping[str, Any] | None,
+    owner: str | None,
+) -> Outcome:
+    """Load, decide and commit, retrying lost races, then dispatch the effects."""
     attempts = settings().max_commit_attempts
     for attempt in range(attempts):
         started = time.perf_counter()
