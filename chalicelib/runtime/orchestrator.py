@@ -454,6 +454,7 @@ def _decide(
             "context": dict(create) if instance is None and create else None,
             "migratedFrom": upgrade.migrated_from if upgrade else None,
             "effects": versions.effect_summary(effects),
+            "commands": versions.command_summary(workflow.commands, effects),
             "snapshotHash": versions.snapshot_digest(step.snapshot.to_dict()),
         },
         definition=running.number,

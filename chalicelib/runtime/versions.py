@@ -214,7 +214,21 @@ def effect_summary(effects: Iterable[Effect]) -> list[str]:
     return [f"{e.kind}:{e.type if e.kind == 'action' else e.id}" for e in effects]
 
 
+def command_summary(commands: Mapping[str, Any], effects: Iterable[Effect]) -> list[str]:
+    """The commands a step sends, as its history records them: for each invoke, its id, the
+    command's message type and a digest of the data its builder made
+    (``sendRefund:REFUND:<16 hex>``), so a replay sees a builder that now sends other data.
+    ``commands`` maps an invoke's ``src`` to its Command (``type``, ``data(ctx, input)``)."""
+    summary = []
+    for effect in effects:
+        command = commands.get(effect.type) if effect.kind == "invoke" else None
+        if command is not None:
+            data = command.data(effect.context, effect.input)
+            summary.append(f"{effect.id}:{command.type}:{snapshot_digest(data)}")
+    return summary
+
+
 def snapshot_digest(snapshot: Mapping[str, Any]) -> str:
-    """A short digest of a snapshot as stored (16 hex digits), kept in its history record."""
+    """A short digest of a snapshot as stored, or of any JSON value (16 hex digits)."""
     text = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
