@@ -2,11 +2,13 @@
 
 A complaint's refund attempts are separate pieces of work (``refundId`` is
 ``<complaintId>.<attempt>``), but its ledger item (``station#payments!settled#<complaint>``,
-kept without a TTL) is written once: by the first attempt staff settle (that one is paid,
+kept without a TTL) is settled once: by the first attempt staff settle (that one is paid,
 every other attempt of the complaint is refused), or by the complaint's CANCEL_REFUNDS,
 which the complaint sends when it gives up (then no attempt is ever paid). Whichever is
 written first wins, in one conditional write, so a complaint is never both paid and
-cancelled. CANCEL_REFUNDS is answered from the ledger: REFUNDS_CANCELLED when nothing was
+cancelled. The ledger item also lists every attempt Payments held (``attempts``), so the
+winner closes the others, and an attempt arriving after the complaint was settled is
+closed as it arrives. CANCEL_REFUNDS is answered from the ledger: REFUNDS_CANCELLED when nothing was
 paid (and now never will be), else the REFUND_SUCCEEDED of the attempt that was paid, again
 under its own CloudEvent id (so the complaint ends ``refunded``, agreeing with the money).
 """
@@ -16,12 +18,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from chalicelib.runtime import bus
+from chalicelib.runtime import bus, store
+from chalicelib.runtime.clients import client
 from chalicelib.runtime.clock import now
 from chalicelib.runtime.errors import BadRequest
 from chalicelib.runtime.workflow import is_instance_id
 
-from .station import DELIVERY, KITCHEN, Station
+from .station import DELIVERY, KITCHEN, ORDER, Station
 
 CANCELLED = "!cancelled"  # the ledger's mark of a cancelled complaint (no refund id has '!')
 
@@ -39,7 +42,7 @@ class Payments(Station):
         for a cancel without a valid complaint id or with refund ids not a list of ids."""
         event = bus.parse(body)
         if event["type"] != self.cancel:
-            return super().accept(body)
+            return super().accept(body) and self._listed(event)
         data = event.get("data") or {}
         subject = data.get(self.subject_field) if isinstance(data, dict) else None
         keys = data.get("refundIds", []) if isinstance(data, dict) else None
@@ -52,13 +55,51 @@ class Payments(Station):
         self.close_subject(subject, keys)
         return False
 
+    def _listed(self, event: dict[str, Any]) -> bool:
+        """List newly held work in its complaint's ledger item; False (and the work closed)
+        when the complaint was settled already (paid by another attempt, or cancelled)."""
+        data = event["data"]
+        key = data.get(self.key_field) or event["subject"]
+        subject = self._subject(
+            {self.key_field: key, self.subject_field: data.get(self.subject_field)}
+        )
+        ledger = store.call(
+            client("dynamodb").update_item,
+            Key=store.key(self._ledger_pk(subject), ORDER),
+            UpdateExpression="ADD attempts :k",
+            ExpressionAttributeValues={":k": {"SS": [key]}},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        if "why" not in ledger:
+            return True
+        self._close(key, "settled before it arrived")
+        return False
+
+    def _siblings(self, subject: str) -> list[str]:
+        """Every attempt of ``subject`` Payments held (from its ledger item)."""
+        item = store.call(
+            client("dynamodb").get_item,
+            Key=store.key(self._ledger_pk(subject), ORDER),
+            ConsistentRead=True,
+        ).get("Item", {})
+        return sorted(item.get("attempts", {}).get("SS", []))
+
+    def finish(self, order_id: str | None = None, by: str | None = None) -> dict[str, Any]:
+        """Station.finish, then the complaint's other attempts are closed: only one is paid."""
+        finished = super().finish(order_id, by)
+        key = finished[self.key_field]
+        for other in self._siblings(self._subject(finished)):
+            if other != key:
+                self._close(other, "duplicate")
+        return finished
+
     def close_subject(self, subject: str, keys: list[str]) -> str | None:
         """Cancel the complaint ``subject`` in the ledger unless an attempt settled it
         first, close its attempts ``keys`` (held or not: a REFUND arriving later is not
         held again), and report the outcome. Returns the key of the attempt that was paid,
         or None when the complaint is (now) cancelled. Repeating it reports the same."""
         paid = self._settle_once({self.key_field: CANCELLED, self.subject_field: subject})
-        for key in keys:
+        for key in sorted({*keys, *self._siblings(subject)}):
             if key != paid:  # a paid attempt held after a crash is finished by staff
                 self._close(key, "cancelled")
         at = now()

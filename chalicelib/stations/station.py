@@ -37,7 +37,8 @@ ORDER = "order"
 
 class AlreadySettled(WorkflowError):
     """The work's subject was settled by other work already (a complaint refunded by an
-    earlier attempt): this work is closed unreported."""
+    earlier attempt, or cancelled): this work cannot be finished. Refused: nothing changes
+    (the work that settled it closes its siblings)."""
 
     status = 409
     code = "AlreadySettled"
@@ -225,13 +226,16 @@ class Station:
             },
         )
 
+    def _ledger_pk(self, subject: str) -> str:
+        return f"station#{self.name}!settled#{subject}"  # '!': no work key's pk
+
     def _settle_once(self, work: dict[str, Any]) -> str | None:
         """Record that ``work`` settles its subject: None when it may (the first, or the
         same work again after a crash), else the key of the work that settled it. The
         record is kept (no TTL): it is the station's ledger of settled subjects."""
         key = work[self.key_field]
-        pk = f"station#{self.name}!settled#{self._subject(work)}"  # '!': no work key's pk
-        if self._update(pk, "SET #why = :why", "attribute_not_exists(pk) OR #why = :why",
+        pk = self._ledger_pk(self._subject(work))
+        if self._update(pk, "SET #why = :why", "attribute_not_exists(#why) OR #why = :why",
                         {":why": {"S": key}}):  # fmt: skip
             return None
         item = store.call(
@@ -303,16 +307,14 @@ class Station:
             raise NotFound(f"the {self.name} does not hold {which}")
         key = work[self.key_field]
         settled_by = self._settle_once(work) if self.once_per_subject else None
-        if settled_by is not None:
-            self._close(key, "duplicate")
+        if settled_by is not None:  # refused: nothing changes (the winner closes the others)
             how = (
                 f"was settled by {self.noun} {settled_by!r} already"
                 if not settled_by.startswith("!")  # a mark such as a cancel, not work
                 else f"takes no {self.noun} any more ({settled_by[1:]})"
             )
             raise AlreadySettled(
-                f"{self._subject(work)!r} {how}: {self.noun} {key!r} is closed without "
-                "being reported"
+                f"{self._subject(work)!r} {how}: {self.noun} {key!r} cannot be finished"
             )
         at = now()
         data = self._report(work, {"station": self.name, "by": by, "at": at})
