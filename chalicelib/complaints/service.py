@@ -112,7 +112,7 @@ def complaint_diagram(principal: auth.Principal, order_id: str) -> dict:
     return {
         "orderId": order_id,
         "state": outcome.snapshot.value,
-        "mermaid": COMPLAINTS.machine.to_mermaid(outcome.snapshot),
+        **outcome.diagram(),
     }
 
 

@@ -87,7 +87,7 @@ def order_diagram(principal: auth.Principal, order_id: str) -> dict:
     return {
         "orderId": order_id,
         "state": outcome.snapshot.value,
-        "mermaid": ORDERS.machine.to_mermaid(outcome.snapshot),
+        **outcome.diagram(),
     }
 
 

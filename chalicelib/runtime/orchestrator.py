@@ -100,6 +100,13 @@ class Outcome:
     duplicate: bool = False
     response: dict[str, Any] | None = None
 
+    def diagram(self) -> dict[str, Any]:
+        """The instance drawn on the chart of the version it runs on (Mermaid, its active
+        states marked), and that version's number (``definition``)."""
+        number = self.meta.get("definition")
+        machine = self.workflow.machine_of(number) or self.workflow.machine
+        return {"definition": number, "mermaid": machine.to_mermaid(self.snapshot)}
+
     def view(self) -> dict[str, Any]:
         """The client's view of the instance (the workflow's renderer)."""
         if self.response is not None:
