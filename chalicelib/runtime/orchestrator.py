@@ -38,6 +38,7 @@ from .errors import (
     Conflict,
     EventNotAllowed,
     IdempotencyKeyReused,
+    InstanceExists,
     NotFound,
     PayloadTooLarge,
     Unavailable,
@@ -169,7 +170,8 @@ def start(
     """Create an instance and apply its first client event in the same commit.
 
     A repeated call with the same keyed id returns the first answer;
-    IdempotencyKeyReused if the key answered a different request.
+    IdempotencyKeyReused if the key answered a different request; InstanceExists (409)
+    when the instance exists and the key does not say it was this request's.
     """
     with journal.correlated(workflow=workflow.name, instance=instance_id, eventId=incoming.id):
         return _apply(workflow, instance_id, incoming, create=context, owner=owner)
@@ -339,6 +341,8 @@ def _decide_and_commit(
     for attempt in range(attempts):
         started = time.perf_counter()
         instance = _load_for(workflow, instance_id, incoming.caller, create is not None)
+        if create is not None and instance is not None:
+            raise InstanceExists(f"{workflow.name} {instance_id!r} exists already")
         if _stale(incoming, instance):
             return _current(workflow, instance_id, instance, reload=False)  # its state was left
         decision = _decide(workflow, instance_id, instance, incoming, create, owner)

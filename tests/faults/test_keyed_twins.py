@@ -150,3 +150,25 @@ def test_a_keyed_open_retried_after_the_window_gets_its_first_answer(shop, compl
     assert (retry.status_code, retry.json_body) == (201, first.json_body)
     fresh = shop.call("POST", path, body=body, headers={"Idempotency-Key": "open-2"})
     assert fresh.status_code == 409 and "24 hours" in fresh.json_body["message"]
+
+
+def test_a_key_reused_after_its_record_expired_does_not_add_to_the_old_order(shop):
+    """Issue 19, Low 10: after the key's record expired, POST /orders with the same key
+    answered 201 "new order" with the old order and the new pizza added."""
+    import boto3
+
+    from tests.shop import REGION
+
+    headers = {"Idempotency-Key": "day-old"}
+    first = shop.call("POST", "/orders", body={"pizza": PIZZA}, headers=headers)
+    assert first.status_code == 201
+    order_id = first.json_body["orderId"]
+    boto3.client("dynamodb", region_name=REGION).delete_item(  # the TTL removed it
+        TableName="tropical-pizzas",
+        Key={"pk": {"S": "idempotency#client.alice/day-old"}, "sk": {"S": "idempotency"}},
+    )
+    before = shop.view(order_id)
+    again = shop.call("POST", "/orders", body={"pizza": PIZZA}, headers=headers)
+    assert again.status_code == 409, again.body
+    assert again.json_body["orderId"] == order_id and "24 hours" in again.json_body["message"]
+    assert shop.view(order_id) == before  # nothing was changed
