@@ -300,7 +300,14 @@ def _apply(
     """Load, decide, commit (retrying lost races), then dispatch the effects."""
     if _deadline.get() is None:  # the outermost event of a request sets its time budget
         with time_budget(time.monotonic() + settings().after_commit_seconds):
-            return _apply(workflow, instance_id, incoming, create, owner)
+            try:
+                return _apply(workflow, instance_id, incoming, create, owner)
+            except Unavailable as error:
+                if "changed" in error.detail:
+                    raise
+                # raised before its commit was sent, or by a commit refused unapplied
+                # (a commit that succeeded answers 2xx: failures after it are the sweeper's)
+                raise Unavailable(f"{error.message}; nothing was changed", changed=False) from error
     creating = create is not None
     first = answered(workflow, instance_id, incoming, creating)
     if first is not None:
@@ -554,7 +561,8 @@ def _commit(write: store.Commit) -> None:
     why = unknown.message if unknown else "storage error"
     raise Unavailable(
         f"{why}; the change may or may not have been stored: retry with the same "
-        "Idempotency-Key to have it applied once"
+        "Idempotency-Key to have it applied once",
+        changed="unknown",
     )
 
 

@@ -216,9 +216,11 @@ def test_an_outcome_that_stays_unknown_says_so(aws, monkeypatch):
         raise store.Ambiguous("storage error: connection reset")
 
     monkeypatch.setattr(store, "commit", failed)
-    with pytest.raises(Unavailable, match="may or may not have been stored"):
+    with pytest.raises(Unavailable, match="may or may not have been stored") as unknown:
         orchestrator.send(wf, "c1", _in("ADD", "mine"))
     assert len(sent) == 3 and len(set(sent)) == 1  # the same request sent again
+    assert unknown.value.to_body()["changed"] == "unknown"
+    assert "nothing was changed" not in unknown.value.message
 
 
 def test_a_commit_sent_again_after_it_was_applied_is_not_applied_twice(aws, monkeypatch):
@@ -308,6 +310,10 @@ def test_a_throttled_first_send_is_refused_at_once(aws, monkeypatch):
     with pytest.raises(Unavailable) as refused:
         orchestrator.send(wf, "c1", _in("ADD", "mine"))
     assert "may or may not" not in refused.value.message and len(sends) == 1
+    # issue 19, Low 11: the phrase README tells clients to look for, and a field
+    assert refused.value.message.endswith("; nothing was changed")
+    assert refused.value.to_body()["changed"] is False
+    assert orchestrator.read(wf, "c1", None).view() == {"n": 1, "version": 1}
 
 
 def test_an_instance_that_would_outgrow_an_item_is_refused_before_storage(aws, monkeypatch):
