@@ -70,6 +70,10 @@ __all__ = [
 ]
 
 
+# backoff after a lost race, in seconds: full jitter, uniform in [0, min(cap, base * 2^n)]
+# ("Exponential Backoff And Jitter", AWS Architecture Blog), until commit_race_seconds
+RACE_BASE, RACE_CAP = 0.01, 1.0
+
 # when the request (or sweep) handling the outermost event must leave the rest to the
 # sweeper: a time.monotonic() value, shared by the events it feeds back in turn
 _deadline: ContextVar[float | None] = ContextVar("after_commit_deadline", default=None)
@@ -343,9 +347,12 @@ def _decide_and_commit(
     create: Mapping[str, Any] | None,
     owner: str | None,
 ) -> Outcome:
-    """Load, decide and commit, retrying lost races, then dispatch the effects."""
-    attempts = settings().max_commit_attempts
-    for attempt in range(attempts):
+    """Load, decide and commit, retrying lost races (full-jitter backoff, within
+    ``commit_race_seconds``), then dispatch the effects."""
+    budget = settings().commit_race_seconds
+    give_up_at, attempt = time.monotonic() + budget, 0
+    while True:
+        attempt += 1
         started = time.perf_counter()
         instance = _load_for(workflow, instance_id, incoming.caller, create is not None)
         if create is not None and instance is not None:
@@ -357,8 +364,11 @@ def _decide_and_commit(
             _commit(decision.write)
         except store.ConflictError:
             metrics.count("LostRacesRetried", workflow=workflow.name)
-            if create is None or instance is not None:
-                time.sleep(random.uniform(0, 0.01 * 2**attempt))
+            left = give_up_at - time.monotonic()
+            if left <= 0:
+                break
+            if create is None or instance is not None:  # full jitter, capped
+                time.sleep(min(left, random.uniform(0, min(RACE_CAP, RACE_BASE * 2**attempt))))
             continue  # lost the race (or created concurrently): reload and decide again
         except store.DuplicateEvent:
             return _current(workflow, instance_id, instance, reload=True)
@@ -372,14 +382,14 @@ def _decide_and_commit(
             workflow=workflow.name, instance=instance_id, event=incoming.event["type"],
             eventId=incoming.id, source=incoming.source, **{"from": outcome.meta["from"]},
             to=state_key(outcome.snapshot.value), version=outcome.meta["version"],
-            ms=round((time.perf_counter() - started) * 1000, 2), attempt=attempt + 1,
+            ms=round((time.perf_counter() - started) * 1000, 2), attempt=attempt,
         )  # fmt: skip
         metrics.count("TransitionsCommitted", workflow=workflow.name, event=incoming.event["type"])
         _after_commit(workflow, decision, instance.watchers if instance else 0)
         return outcome
     raise Conflict(
-        f"{workflow.name} {instance_id!r} kept changing: gave up after {attempts} attempts; "
-        "retry the request"
+        f"{workflow.name} {instance_id!r} kept changing: gave up after {attempt} attempts in "
+        f"{budget:g} s; nothing was changed: retry the request"
     )
 
 
