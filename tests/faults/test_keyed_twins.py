@@ -128,9 +128,15 @@ def test_a_twin_that_loses_every_race_gets_the_first_answer(shop, twin_looked_fi
     def lost(write):
         raise store.ConflictError("another writer committed first")
 
+    from chalicelib.runtime.settings import settings
+
+    monkeypatch.setenv("COMMIT_RACE_SECONDS", "0.2")  # give up soon
+    settings.cache_clear()
     monkeypatch.setattr(orchestrator, "_commit", lost)
     twin_looked_first()
     twin = shop.call("POST", path, body=body, headers=headers)
+    monkeypatch.delenv("COMMIT_RACE_SECONDS")
+    settings.cache_clear()
     assert (twin.status_code, twin.json_body) == (200, first.json_body)
 
 
