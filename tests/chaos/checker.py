@@ -36,6 +36,7 @@ COMPLAINT_KINDS = {
 }
 COMPLAINT_FINAL = {"refunded", "refundFailed", "rejected", "withdrawn", "closed"}
 _VERSION = re.compile(r"\.v(\d+)\.(\d+)$")
+LEDGER = "station#payments!settled#"  # chalicelib/stations/payments.py
 
 
 @dataclass(slots=True)
@@ -71,6 +72,9 @@ class Checker:
         self.complaint_items: dict[str, dict[str, Any]] = {}
         self.complaints: dict[str, dict[str, Any]] = {}  # order id -> its complaint's view
         self.complaint_histories: dict[str, list[dict[str, Any]]] = {}
+        # Payments' ledger, the ground truth of money: complaint -> the refund id it paid,
+        # or "!cancelled" (the complaint gave up first); absent: nothing settled
+        self.ledger: dict[str, str] = {}
 
     def flag(self, order: str | None, rule: str, evidence: str) -> None:
         self.violations.append(Violation(order, rule, evidence))
@@ -87,6 +91,8 @@ class Checker:
                     self.items[pk.partition("#")[2]] = item
                 elif sk == "instance" and pk.startswith("complaint#"):
                     self.complaint_items[pk.partition("#")[2]] = item
+                elif pk.startswith(LEDGER) and "why" in item:
+                    self.ledger[pk.removeprefix(LEDGER)] = item["why"]["S"]
                 elif pk.startswith("inflight#"):
                     workflow = pk.split("#")[1]
                     self.in_flight[f"{workflow} {sk}"] += int(item.get("n", {}).get("N", "0"))
@@ -127,6 +133,7 @@ class Checker:
             self.contiguous(order, "complaint")
             self.commands_committed(order, "complaint")
             self.refunds(order)
+            self.money(order)
             self.escalations(order)
             self.order_shows_complaint(order)
         self.counters()
@@ -391,12 +398,55 @@ class Checker:
                 "a refund succeeds once",
                 f"Payments paid {len(paid)} refunds for one complaint: {sorted(paid)}",
             )
-        if (_state(view["state"]) == "refunded") != (len(succeeded) == 1):
+
+    def money(self, order: str) -> None:
+        """Payments' ledger is the ground truth: a complaint is ``refunded`` exactly when
+        Payments paid (and names that refund), ``refundFailed`` only once Payments
+        cancelled it, and nothing is paid without an approval or over the approved amount
+        (the amount of the REFUND command Payments paid)."""
+        from chalicelib.orders.menu import order_total_cents
+
+        view, hist = self.complaints[order], self.complaint_histories[order]
+        state, settled = _state(view["state"]), self.ledger.get(order)
+        paid = settled if settled and not settled.startswith("!") else None
+        if (state == "refunded") != (paid is not None):
             self.flag(
                 order,
-                "refunded exactly when a refund succeeded",
-                f"complaint {_state(view['state'])}, {len(succeeded)} applied",
+                "a complaint is refunded exactly when Payments paid",
+                f"complaint {state}; Payments' ledger: {settled!r}",
             )
+        if state == "refundFailed" and settled != "!cancelled":
+            self.flag(
+                order,
+                "refundFailed only once Payments cancelled its refunds",
+                f"Payments' ledger: {settled!r}",
+            )
+        if paid is None:
+            return
+        if state == "refunded" and (view.get("refund") or {}).get("refundId") != paid:
+            self.flag(
+                order,
+                "a complaint names the refund Payments paid",
+                f"complaint names {(view.get('refund') or {}).get('refundId')!r}, paid {paid!r}",
+            )
+        if not any(h["eventType"] == "APPROVE" for h in hist):
+            self.flag(order, "never paid without an approval", f"Payments paid {paid!r}")
+        commands = [
+            (p.data or {}).get("amount")
+            for p in self.injector.published
+            if p.type == "REFUND" and (p.data or {}).get("refundId") == paid
+        ]
+        amount = commands[-1] if commands else None
+        approved = (view.get("decision") or {}).get("amount")
+        total = order_total_cents(self.views.get(order, {}).get("items", []))
+        if not isinstance(amount, int) or not isinstance(approved, int) or amount > approved:
+            self.flag(
+                order,
+                "never paid over the approved amount",
+                f"Payments paid {paid!r} for {amount} cents; approved {approved}",
+            )
+        elif amount > total:
+            self.flag(order, "never paid over the order's total", f"paid {amount}, total {total}")
 
     def escalations(self, order: str) -> None:
         """Once escalated, only a manager decides; a complaint is decided at most once."""
