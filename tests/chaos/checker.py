@@ -23,6 +23,7 @@ STATION_OF = {
     "DELIVER_PIZZA": "delivery",
     "CANCEL_DELIVERY": "delivery",
     "REFUND": "payments",
+    "CANCEL_REFUNDS": "payments",
 }
 CANCEL_OF = {"MAKE_PIZZA": "CANCEL_PIZZA", "DELIVER_PIZZA": "CANCEL_DELIVERY"}
 CLIENT_KINDS = {"PLACE", "ADD_PIZZA", "REMOVE_PIZZA", "CONFIRM_PIZZA", "CANCEL_ORDER"}
@@ -138,6 +139,7 @@ class Checker:
             self.order_shows_complaint(order)
         self.counters()
         self.published_handled()
+        self.twins()
         self.publish_order()
         self.stations()
         self.requests()
@@ -736,6 +738,37 @@ class Checker:
                 f"{_state(now.get('state', '?'))}",
             )
             return
+
+    def twins(self) -> None:
+        """Requests sent at once with one key (twins) get one answer: once one is
+        answered 2xx, every other answer that is not a 5xx is that answer."""
+        groups: dict[tuple[str, str, str], list[Request]] = defaultdict(list)
+        for r in self.history.requests:
+            if r.key and r.kind in CLIENT_KINDS | COMPLAINT_KINDS:
+                groups[(r.who, r.key, r.path)].append(r)
+        for (_, key, _), twins in groups.items():
+            if len(twins) < 2:
+                continue
+            answers = [
+                a
+                for r in twins
+                for a in r.attempts
+                if a.status is not None
+                and a.status < 500
+                and not a.discarded
+                and not (isinstance(a.body, dict) and a.body.get("error") == "Conflict")
+            ]  # a 409 Conflict (lost races) is retried by the client, as a 5xx
+            first = next((a for a in answers if 200 <= a.status < 300), None)
+            for a in answers if first else []:
+                if (a.status, a.body) != (first.status, first.body):
+                    body = a.body if isinstance(a.body, dict) else {}
+                    self.flag(
+                        twins[0].order,
+                        "twins with one key get one answer",
+                        f"{twins[0].kind} key {key}: {first.status} and {a.status} "
+                        f"{body.get('error', '')} {str(body.get('message', ''))[:80]}",
+                    )
+                    break
 
     def no_false_failure(self, order: str, r: Request, commits: dict[str, dict[str, Any]]) -> None:
         """A 5xx says nothing was changed: its request must not have committed during it,

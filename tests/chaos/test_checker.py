@@ -276,3 +276,22 @@ def test_a_cancelled_complaint_that_ended_refund_failed_passes():
 
 def checker_rules(checker: Checker) -> set[str]:
     return {v.rule for v in checker.violations}
+
+
+def _twins(second_status: int, second_body: dict) -> set[str]:
+    history = History()
+    for status, body in ((200, {"state": "ordered", "version": 3}), (second_status, second_body)):
+        twin = Request(ORDER, "c1", "CONFIRM_PIZZA", "POST", f"/orders/{ORDER}/confirm", {}, "k")
+        twin.attempts.append(Attempt(1.0, 1.1, status, body, []))
+        history.requests.append(twin)
+    checker = Checker(None, history, FaultInjector(0, Rates.off()))  # type: ignore[arg-type]
+    checker.twins()
+    return {v.rule for v in checker.violations}
+
+
+def test_twins_with_one_key_get_one_answer():
+    """Issue 19, High 2 in the schedule: a twin refused although the first committed."""
+    assert _twins(200, {"state": "ordered", "version": 3}) == set()
+    refused = {"error": "EventNotAllowed", "message": "CONFIRM_PIZZA is not allowed"}
+    assert _twins(409, refused) == {"twins with one key get one answer"}
+    assert _twins(409, {"error": "Conflict", "message": "kept changing"}) == set()
