@@ -739,34 +739,45 @@ class Checker:
             )
             return
 
+    def _keyed_commits(self) -> dict[str, float]:
+        """When each keyed client request committed: the runtime's event id -> time."""
+        return {
+            h["eventId"]: _epoch(h["time"])
+            for hist in [*self.histories.values(), *self.complaint_histories.values()]
+            for h in hist
+            if str(h.get("eventId", "")).startswith("client.")
+        }
+
     def twins(self) -> None:
-        """Requests sent at once with one key (twins) get one answer: once one is
-        answered 2xx, every other answer that is not a 5xx is that answer."""
+        """Once a keyed request committed, every answer given for its key after that (by
+        a twin sent at once, or a retry) is the first answer, unless it is a 5xx or a
+        409 Conflict (both retried by clients). 50 ms of slack: a refusal decided and its
+        key looked up again just before the commit may be answered just after it."""
+        commits = self._keyed_commits()
         groups: dict[tuple[str, str, str], list[Request]] = defaultdict(list)
         for r in self.history.requests:
             if r.key and r.kind in CLIENT_KINDS | COMPLAINT_KINDS:
                 groups[(r.who, r.key, r.path)].append(r)
-        for (_, key, _), twins in groups.items():
-            if len(twins) < 2:
-                continue
+        for (who, key, _), requests in groups.items():
+            committed = commits.get(f"client.{who}/{key}")
             answers = [
                 a
-                for r in twins
+                for r in requests
                 for a in r.attempts
-                if a.status is not None
-                and a.status < 500
-                and not a.discarded
+                if a.status is not None and a.status < 500 and not a.discarded
                 and not (isinstance(a.body, dict) and a.body.get("error") == "Conflict")
-            ]  # a 409 Conflict (lost races) is retried by the client, as a 5xx
+            ]  # fmt: skip
             first = next((a for a in answers if 200 <= a.status < 300), None)
-            for a in answers if first else []:
-                if (a.status, a.body) != (first.status, first.body):
+            if first is None or committed is None:
+                continue
+            for a in answers:
+                if a.end > committed + 0.05 and (a.status, a.body) != (first.status, first.body):
                     body = a.body if isinstance(a.body, dict) else {}
                     self.flag(
-                        twins[0].order,
+                        requests[0].order,
                         "twins with one key get one answer",
-                        f"{twins[0].kind} key {key}: {first.status} and {a.status} "
-                        f"{body.get('error', '')} {str(body.get('message', ''))[:80]}",
+                        f"{requests[0].kind} key {key}: {first.status} and, after its commit, "
+                        f"{a.status} {body.get('error', '')} {str(body.get('message', ''))[:80]}",
                     )
                     break
 
@@ -779,9 +790,15 @@ class Checker:
         if commit is None:
             return
         at = _epoch(commit["time"])
+        twins = [
+            t for t in self.history.requests
+            if t is not r and (t.who, t.key, t.path) == (r.who, r.key, r.path)
+        ]  # fmt: skip
         for a in r.attempts:
             if a.status is None or a.status < 500 or not (a.start - 0.002 <= at <= a.end):
                 continue
+            if any(t.start - 0.002 <= at <= t.end for twin in twins for t in twin.attempts):
+                continue  # its twin (same key, sent at once) committed it meanwhile
             message = a.body.get("message", "") if isinstance(a.body, dict) else str(a.body)
             if "may or may not" in message:
                 self.history.count("5xx saying the outcome is unknown")

@@ -285,6 +285,7 @@ def _twins(second_status: int, second_body: dict) -> set[str]:
         twin.attempts.append(Attempt(1.0, 1.1, status, body, []))
         history.requests.append(twin)
     checker = Checker(None, history, FaultInjector(0, Rates.off()))  # type: ignore[arg-type]
+    checker.histories[ORDER] = [_record(3, "CONFIRM_PIZZA", 1, 1.0, eventId="client.c1/k")]
     checker.twins()
     return {v.rule for v in checker.violations}
 
