@@ -3,12 +3,12 @@ staff (and a manager when it is late), a conversation with the customer, and the
 through the Payments service."""
 
 from . import service
+from .versions import complaint_workflow
 from .workflow import (
     COMPLAINT_CHART,
     Timing,
     complaint_machine,
     complaint_view,
-    complaint_workflow,
 )
 
 __all__ = [

@@ -86,3 +86,13 @@ class RefundReport(BaseModel):
     by: str | None = Field(default=None, max_length=80)
     at: str | None = Field(default=None, max_length=40)
     reason: str | None = Field(default=None, max_length=200)
+
+
+class RefundsCancelled(BaseModel):
+    """Data of REFUNDS_CANCELLED: Payments closed the complaint's refunds unpaid."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    station: str = Field(min_length=1, max_length=40)
+    refundIds: list[str] = Field(max_length=100)
+    at: str | None = Field(default=None, max_length=40)

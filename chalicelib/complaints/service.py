@@ -20,6 +20,7 @@ from chalicelib.runtime import (
     Forbidden,
     NotFound,
     WorkflowError,
+    answered,
     auth,
     client_event,
     client_incoming,
@@ -34,7 +35,8 @@ from chalicelib.runtime import (
 )
 
 from .models import Decision
-from .workflow import Timing, complaint_workflow
+from .versions import complaint_workflow
+from .workflow import Timing
 
 COMPLAINTS = complaint_workflow(Timing.from_environment())
 OPEN_WINDOW = timedelta(hours=24)
@@ -68,6 +70,10 @@ def open_complaint(
     is not delivered, was delivered more than 24 hours ago, or has a complaint already.
     """
     event = client_event(COMPLAINTS, "OPEN", body)
+    incoming = client_incoming(principal, event, key, principal.user)
+    first = answered(COMPLAINTS, order_id, incoming, creating=True)
+    if first is not None:  # a retry is answered whatever the time is now
+        return first.view()
     order = read(ORDERS, order_id, principal.user)
     if order.snapshot.value != "done":
         raise ComplaintRefused(
@@ -85,7 +91,6 @@ def open_complaint(
         "customerId": principal.user,
         "orderTotal": order_total_cents(order.snapshot.context["items"]),
     }
-    incoming = client_incoming(principal, event, key, principal.user)
     try:
         return start(COMPLAINTS, order_id, principal.user, context, incoming).view()
     except EventNotAllowed:  # the instance exists: OPEN is accepted only once
@@ -107,7 +112,7 @@ def complaint_diagram(principal: auth.Principal, order_id: str) -> dict:
     return {
         "orderId": order_id,
         "state": outcome.snapshot.value,
-        "mermaid": COMPLAINTS.machine.to_mermaid(outcome.snapshot),
+        **outcome.diagram(),
     }
 
 

@@ -14,8 +14,13 @@ side by side: ``review`` (staff) and ``conversation`` (the customer).
 - An approval leaves for ``refunding``: the Payments service gets REFUND (its refund id
   is ``<orderId>.<attempt>``) and reports REFUND_SUCCEEDED or REFUND_FAILED; a failed
   attempt, or a REFUND that could not be published, is retried with exponential backoff
-  up to ``refund_attempts`` times, then the complaint ends ``refundFailed`` with the last
-  reason for an operator.
+  up to ``refund_attempts`` times. Then it is ``givingUp``: a REFUND counted as failed may
+  still be held by Payments (a publish SNS applied but answered with an error), so the
+  complaint sends CANCEL_REFUNDS (persistent: sent until it is out) and waits for
+  Payments' ledger to answer. REFUNDS_CANCELLED (no attempt was paid, none ever will be)
+  ends it ``refundFailed`` with the last reason for an operator; a REFUND_SUCCEEDED (an
+  attempt was paid first) ends it ``refunded``, and the operator is told it came late.
+  The complaint's end state thus always agrees with what Payments paid.
 - The customer may WITHDRAW while the complaint is handled.
 
 Staff events carry ``role`` (``staff`` or ``manager``) and ``by``, which the service
@@ -34,7 +39,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from chalicelib.runtime.workflow import Command, Workflow
+from chalicelib.runtime.workflow import Command
 from chalicelib.statechart import Machine, Snapshot, assign
 
 from .models import (
@@ -44,13 +49,14 @@ from .models import (
     Claim,
     OpenComplaint,
     RefundReport,
+    RefundsCancelled,
     Reject,
     Withdraw,
 )
 
 log = logging.getLogger("workflow")
 STAFF_ROLES = ("staff", "manager")
-VERSION = 1
+VERSION = 2
 LOCK = Path(__file__).with_name("versions.lock.json")
 
 
@@ -203,12 +209,23 @@ COMPLAINT_CHART: dict[str, Any] = {
                     "Your refund did not go through; trying again...",
                     always={
                         "guard": "refundAttemptsExhausted",
-                        "target": "#complaint.refundFailed",
+                        "target": "#complaint.givingUp",
                     },
                     after={"refundRetry": "sending"},
                 ),
             },
         },
+        "givingUp": _state(
+            "Your refund did not go through; checking that none is still on its way...",
+            invoke={"id": "cancelRefunds", "src": "cancelRefundsAtPayments"},
+            on={
+                "REFUND_SUCCEEDED": {
+                    "target": "refunded",
+                    "actions": ["recordRefund", "reportLateRefund"],
+                },
+                "REFUNDS_CANCELLED": "refundFailed",
+            },
+        ),
         "refunded": _state("Refunded.", entry=("explainRefund",), type="final"),
         "refundFailed": _state(
             "We could not refund you; an operator will contact you.",
@@ -313,6 +330,7 @@ COMPLAINT_ACTIONS: dict[str, Any] = {
     ),
     "escalate": _report_log("complaintEscalated"),
     "alertOperator": _report_log("refundFailed"),
+    "reportLateRefund": _report_log("refundSucceededAfterGivingUp"),
 }
 
 
@@ -383,7 +401,11 @@ CLIENT_EVENTS = {
     "WITHDRAW": Withdraw,
 }
 CUSTOMER_EVENTS = ("ANSWER", "WITHDRAW")
-BUS_EVENTS = {"REFUND_SUCCEEDED": RefundReport, "REFUND_FAILED": RefundReport}
+BUS_EVENTS = {
+    "REFUND_SUCCEEDED": RefundReport,
+    "REFUND_FAILED": RefundReport,
+    "REFUNDS_CANCELLED": RefundsCancelled,
+}
 
 
 def complaint_view(snapshot: Snapshot, meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -423,16 +445,20 @@ def _refund(ctx: Context, _input: Any) -> dict[str, Any]:
     }
 
 
-COMMANDS = {"refundAtPayments": Command("REFUND", _refund)}
+def _cancel_refunds(ctx: Context, _input: Any) -> dict[str, Any]:
+    attempts = range(1, ctx["refundAttempts"] + 1)
+    return {
+        "orderId": ctx["orderId"],
+        "complaintId": ctx["orderId"],
+        "refundIds": [f"{ctx['orderId']}.{n}" for n in attempts],
+    }
 
 
-def complaint_workflow(timing: Timing | None = None) -> Workflow:
-    """The complaint workflow as the runtime runs it."""
-    machine = complaint_machine(timing)
-    return Workflow(
-        "complaint", machine, CLIENT_EVENTS, BUS_EVENTS, COMMANDS, complaint_view,
-        version=VERSION, lock=LOCK, worklist=is_open,
-    )  # fmt: skip
+COMMANDS = {
+    "refundAtPayments": Command("REFUND", _refund),
+    # persistent: a cancel must reach Payments however long the bus is down
+    "cancelRefundsAtPayments": Command("CANCEL_REFUNDS", _cancel_refunds, persistent=True),
+}
 
 
 def is_open(snapshot: Snapshot) -> bool:

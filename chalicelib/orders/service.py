@@ -15,6 +15,7 @@ from chalicelib.runtime.errors import (
     BadRequest,
     EventNotAllowed,
     Forbidden,
+    InstanceExists,
     PayloadTooLarge,
 )
 from chalicelib.stations import STATIONS, Station
@@ -36,7 +37,14 @@ def place_order(principal: auth.Principal, body: dict[str, Any], key: str | None
     order_id = uuid.uuid5(_IDS, f"{principal.user}/{key}").hex if key else uuid.uuid4().hex
     context = {"orderId": order_id, "customerId": principal.user}
     incoming = client_incoming(principal, event, key, principal.user)
-    return orchestrator.start(ORDERS, order_id, principal.user, context, incoming).view()
+    try:
+        return orchestrator.start(ORDERS, order_id, principal.user, context, incoming).view()
+    except InstanceExists:  # the key made this order, and its record expired since
+        raise InstanceExists(
+            f"this Idempotency-Key made order {order_id!r} more than 24 hours ago (keys are "
+            "remembered for 24 hours); nothing was changed: use a new key for a new order",
+            orderId=order_id,
+        ) from None
 
 
 def send_event(
@@ -87,7 +95,7 @@ def order_diagram(principal: auth.Principal, order_id: str) -> dict:
     return {
         "orderId": order_id,
         "state": outcome.snapshot.value,
-        "mermaid": ORDERS.machine.to_mermaid(outcome.snapshot),
+        **outcome.diagram(),
     }
 
 

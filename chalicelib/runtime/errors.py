@@ -47,6 +47,13 @@ class EventNotAllowed(WorkflowError):
     code = "EventNotAllowed"
 
 
+class InstanceExists(EventNotAllowed):
+    """A create for an instance id that exists already (its first event is not applied to
+    the existing instance)."""
+
+    code = "InstanceExists"
+
+
 class Conflict(WorkflowError):
     """Concurrent writers kept winning; retries could not settle the race."""
 

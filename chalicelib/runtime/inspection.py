@@ -43,7 +43,7 @@ def instance(workflow: Workflow, instance_id: str) -> dict[str, Any]:
         "watchers": stored.watchers,
         "createdAt": stored.created_at,
         "updatedAt": stored.updated_at,
-        "mermaid": workflow.machine.to_mermaid(snapshot),
+        **outcome.diagram(),  # on the chart of the instance's own version
     }
 
 

@@ -38,6 +38,7 @@ from .errors import (
     Conflict,
     EventNotAllowed,
     IdempotencyKeyReused,
+    InstanceExists,
     NotFound,
     PayloadTooLarge,
     Unavailable,
@@ -54,6 +55,7 @@ __all__ = [
     "TIMER",
     "Incoming",
     "Outcome",
+    "answered",
     "client_next_events",
     "dispatch_outbox",
     "history",
@@ -67,6 +69,10 @@ __all__ = [
     "worklist",
 ]
 
+
+# backoff after a lost race, in seconds: full jitter, uniform in [0, min(cap, base * 2^n)]
+# ("Exponential Backoff And Jitter", AWS Architecture Blog), until commit_race_seconds
+RACE_BASE, RACE_CAP = 0.01, 1.0
 
 # when the request (or sweep) handling the outermost event must leave the rest to the
 # sweeper: a time.monotonic() value, shared by the events it feeds back in turn
@@ -98,6 +104,13 @@ class Outcome:
     meta: dict[str, Any]
     duplicate: bool = False
     response: dict[str, Any] | None = None
+
+    def diagram(self) -> dict[str, Any]:
+        """The instance drawn on the chart of the version it runs on (Mermaid, its active
+        states marked), and that version's number (``definition``)."""
+        number = self.meta.get("definition")
+        machine = self.workflow.machine_of(number) or self.workflow.machine
+        return {"definition": number, "mermaid": machine.to_mermaid(self.snapshot)}
 
     def view(self) -> dict[str, Any]:
         """The client's view of the instance (the workflow's renderer)."""
@@ -161,7 +174,8 @@ def start(
     """Create an instance and apply its first client event in the same commit.
 
     A repeated call with the same keyed id returns the first answer;
-    IdempotencyKeyReused if the key answered a different request.
+    IdempotencyKeyReused if the key answered a different request; InstanceExists (409)
+    when the instance exists and the key does not say it was this request's.
     """
     with journal.correlated(workflow=workflow.name, instance=instance_id, eventId=incoming.id):
         return _apply(workflow, instance_id, incoming, create=context, owner=owner)
@@ -290,15 +304,59 @@ def _apply(
     """Load, decide, commit (retrying lost races), then dispatch the effects."""
     if _deadline.get() is None:  # the outermost event of a request sets its time budget
         with time_budget(time.monotonic() + settings().after_commit_seconds):
-            return _apply(workflow, instance_id, incoming, create, owner)
-    if incoming.keyed:
-        prior = store.idempotency(incoming.id)
-        if prior is not None:
-            return _replay(workflow, instance_id, incoming, prior, create is not None)
-    attempts = settings().max_commit_attempts
-    for attempt in range(attempts):
+            try:
+                return _apply(workflow, instance_id, incoming, create, owner)
+            except Unavailable as error:
+                if "changed" in error.detail:
+                    raise
+                # raised before its commit was sent, or by a commit refused unapplied
+                # (a commit that succeeded answers 2xx: failures after it are the sweeper's)
+                raise Unavailable(f"{error.message}; nothing was changed", changed=False) from error
+    creating = create is not None
+    first = answered(workflow, instance_id, incoming, creating)
+    if first is not None:
+        return first
+    try:
+        return _decide_and_commit(workflow, instance_id, incoming, create, owner)
+    except (EventNotAllowed, PayloadTooLarge, Conflict):
+        # a keyed twin that looked before the first commit and loaded after it decided on
+        # the state that commit left: it gets the first answer, not a refusal
+        first = answered(workflow, instance_id, incoming, creating)
+        if first is None:
+            raise
+        return first
+
+
+def answered(
+    workflow: Workflow, instance_id: str, incoming: Incoming, creating: bool
+) -> Outcome | None:
+    """The first answer to a keyed request seen before (None: not keyed, or a new key).
+    For services whose own checks depend on time or on other instances: those must not
+    refuse a retry the runtime would answer. Raises IdempotencyKeyReused when the key
+    answered a different request."""
+    prior = store.idempotency(incoming.id) if incoming.keyed else None
+    if prior is None:
+        return None
+    return _replay(workflow, instance_id, incoming, prior, creating)
+
+
+def _decide_and_commit(
+    workflow: Workflow,
+    instance_id: str,
+    incoming: Incoming,
+    create: Mapping[str, Any] | None,
+    owner: str | None,
+) -> Outcome:
+    """Load, decide and commit, retrying lost races (full-jitter backoff, within
+    ``commit_race_seconds``), then dispatch the effects."""
+    budget = settings().commit_race_seconds
+    give_up_at, attempt = time.monotonic() + budget, 0
+    while True:
+        attempt += 1
         started = time.perf_counter()
         instance = _load_for(workflow, instance_id, incoming.caller, create is not None)
+        if create is not None and instance is not None:
+            raise InstanceExists(f"{workflow.name} {instance_id!r} exists already")
         if _stale(incoming, instance):
             return _current(workflow, instance_id, instance, reload=False)  # its state was left
         try:
@@ -311,8 +369,11 @@ def _apply(
             _commit(decision.write)
         except store.ConflictError:
             metrics.count("LostRacesRetried", workflow=workflow.name)
-            if create is None or instance is not None:
-                time.sleep(random.uniform(0, 0.01 * 2**attempt))
+            left = give_up_at - time.monotonic()
+            if left <= 0:
+                break
+            if create is None or instance is not None:  # full jitter, capped
+                time.sleep(min(left, random.uniform(0, min(RACE_CAP, RACE_BASE * 2**attempt))))
             continue  # lost the race (or created concurrently): reload and decide again
         except store.DuplicateEvent:
             return _current(workflow, instance_id, instance, reload=True)
@@ -326,14 +387,14 @@ def _apply(
             workflow=workflow.name, instance=instance_id, event=incoming.event["type"],
             eventId=incoming.id, source=incoming.source, **{"from": outcome.meta["from"]},
             to=state_key(outcome.snapshot.value), version=outcome.meta["version"],
-            ms=round((time.perf_counter() - started) * 1000, 2), attempt=attempt + 1,
+            ms=round((time.perf_counter() - started) * 1000, 2), attempt=attempt,
         )  # fmt: skip
         metrics.count("TransitionsCommitted", workflow=workflow.name, event=incoming.event["type"])
         _after_commit(workflow, decision, instance.watchers if instance else 0)
         return outcome
     raise Conflict(
-        f"{workflow.name} {instance_id!r} kept changing: gave up after {attempts} attempts; "
-        "retry the request"
+        f"{workflow.name} {instance_id!r} kept changing: gave up after {attempt} attempts in "
+        f"{budget:g} s; nothing was changed: retry the request"
     )
 
 
@@ -437,6 +498,7 @@ def _decide(
             "context": dict(create) if instance is None and create else None,
             "migratedFrom": upgrade.migrated_from if upgrade else None,
             "effects": versions.effect_summary(effects),
+            "commands": versions.command_summary(workflow.commands, effects),
             "snapshotHash": versions.snapshot_digest(step.snapshot.to_dict()),
         },
         definition=running.number,
@@ -525,7 +587,8 @@ def _commit(write: store.Commit) -> None:
     why = unknown.message if unknown else "storage error"
     raise Unavailable(
         f"{why}; the change may or may not have been stored: retry with the same "
-        "Idempotency-Key to have it applied once"
+        "Idempotency-Key to have it applied once",
+        changed="unknown",
     )
 
 

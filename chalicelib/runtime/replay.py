@@ -1,14 +1,16 @@
 """The replay check: run stored histories against a candidate definition before deploying.
 
 Each history record keeps the full event, the definition version it ran on, the state it
-reached, the effects it produced and a digest of the snapshot. Replaying an instance
+reached, the effects it produced, the commands it sent (type and a digest of the data the
+builder made) and a digest of the snapshot. Replaying an instance
 feeds its events, in order, to the candidate's machine of the recorded version (applying
 the candidate's migrations where the history says the instance moved on) and compares
 every step. The verdict per instance is one of:
 
 - ``identical``: every step reached the recorded state, effects and snapshot, and the
   stored snapshot can continue on the candidate (after its migrations, if declared);
-- ``diverges``: event k reaches another state, other effects or another snapshot;
+- ``diverges``: event k reaches another state, other effects, other commands (another
+  type, or other data: a REFUND for another amount) or another snapshot;
 - ``unrestorable``: the candidate cannot run it at all (its version is not declared,
   a migration is refused, an event was not kept whole).
 
@@ -24,7 +26,7 @@ from typing import Any
 from chalicelib.statechart import Effect, Snapshot
 
 from .orchestrator import state_key
-from .versions import Versions, effect_summary, snapshot_digest
+from .versions import Versions, command_summary, effect_summary, snapshot_digest
 from .workflow import Workflow
 
 IDENTICAL, DIVERGES, UNRESTORABLE = "identical", "diverges", "unrestorable"
@@ -86,14 +88,16 @@ def replay(workflow: Workflow, exported: Mapping[str, Any]) -> Verdict:
     records = sorted(exported.get("history") or [], key=lambda r: int(r["version"]))
     verdict = Verdict(workflow.name, instance, IDENTICAL, len(records))
     try:
-        run = _replay_records(workflow.versions, records)
+        run = _replay_records(workflow.versions, records, workflow.commands)
         _check_stored(workflow.versions, run, exported, len(records))
     except _Stop as stop:
         verdict.kind, verdict.at, verdict.detail = stop.kind, stop.at, stop.detail
     return verdict
 
 
-def _replay_records(versions: Versions, records: list[Mapping[str, Any]]) -> _Run:
+def _replay_records(
+    versions: Versions, records: list[Mapping[str, Any]], commands: Mapping[str, Any]
+) -> _Run:
     if not records:
         raise _Stop(UNRESTORABLE, None, "no history")
     run: _Run | None = None
@@ -119,6 +123,7 @@ def _replay_records(versions: Versions, records: list[Mapping[str, Any]]) -> _Ru
             raise _Stop(DIVERGES, at, f"{event['type']} is no longer handled in this state")
         effects = [*before, *step.effects]
         _compare(record, step.snapshot, effects, at)
+        _compare_commands(record, command_summary(commands, effects), at)
         run.snapshot = step.snapshot
         run.track(effects)
     assert run is not None
@@ -152,6 +157,20 @@ def _compare(record: Mapping[str, Any], snapshot: Snapshot, effects: list[Effect
     digest = snapshot_digest(snapshot.to_dict())
     if record.get("snapshotHash") not in (None, digest):
         raise _Stop(DIVERGES, at, f"{name}: the snapshot (context) differs from the recorded one")
+
+
+def _compare_commands(record: Mapping[str, Any], replayed: list[str], at: int) -> None:
+    """The commands the step sends now are the recorded ones (records written before
+    commands were kept have none to compare)."""
+    recorded = record.get("commands")
+    if recorded is None or list(recorded) == replayed:
+        return
+    name = record.get("eventType")
+    changed = [c.rsplit(":", 1)[0] for c in replayed if c not in recorded]
+    raise _Stop(
+        DIVERGES, at, f"{name}: recorded commands {list(recorded)}, replayed {replayed}"
+        + (f" (other data for {changed})" if changed else ""),
+    )  # fmt: skip
 
 
 def _check_stored(versions: Versions, run: _Run, exported: Mapping[str, Any], events: int) -> None:

@@ -51,7 +51,9 @@ class Settings(BaseModel):
     jwks_max_age_seconds: float = Field(default=3600, gt=0)
     jwks_min_refresh_seconds: float = Field(default=30, ge=0)
     event_source: str = EVENT_SOURCE
-    max_commit_attempts: int = Field(default=6, ge=1)
+    # how long one request keeps retrying lost races on its instance before 409 (it stays
+    # well inside API Gateway's 29 s together with after_commit_seconds)
+    commit_race_seconds: float = Field(default=5.0, gt=0, le=10)
     outbox_grace_seconds: int = Field(default=30, ge=0)
     max_publish_attempts: int = Field(default=3, ge=1)
     # how long ids are remembered: bus and timer events for SQS's longest retention
@@ -103,6 +105,7 @@ class Settings(BaseModel):
             },
             outbox_grace_seconds=int(env.get("OUTBOX_GRACE_SECONDS", "30")),
             after_commit_seconds=float(env.get("AFTER_COMMIT_SECONDS", "10")),
+            commit_race_seconds=float(env.get("COMMIT_RACE_SECONDS", "5")),
             **{
                 name: int(env[name.upper()])
                 for name in (

@@ -56,7 +56,7 @@ PENDING_INDEX = "pending"
 # its type and size only (SQS messages are at most 256 KiB and client bodies 16 KiB, so
 # only an event built inside the runtime could reach it)
 HISTORY_EVENT_BYTES = 300 * 1024
-_JSON_FIELDS = ("event", "effects", "context")
+_JSON_FIELDS = ("event", "effects", "commands", "context")
 WORKLIST_INDEX = "worklist"
 _encode = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
 _encode_sorted = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode

@@ -108,7 +108,8 @@ class Versions:
                 break
             try:
                 migrated = following.migration(json.loads(json.dumps(current)))
-                check_runnable(following.machine, migrated, timers, invokes)
+                before = (self.by_number[number].machine, current)
+                check_runnable(following.machine, migrated, timers, invokes, before)
             except Exception as error:  # noqa: BLE001 - any failure refuses the migration
                 return Upgrade(number, current, _origin(start, number), _reason(number, error))
             current, number = migrated, following.number
@@ -130,26 +131,54 @@ def _reason(number: int, error: Exception) -> str:
     return f"migration {number} -> {number + 1} refused: {type(error).__name__}: {error}"
 
 
+def _fed(timers: Sequence[str], invokes: Sequence[str]) -> list[tuple[dict[str, Any], str]]:
+    """Every event the runtime may feed the active timers and invokes, with what it means:
+    a timer fires; an invoke completes, or fails (its command given up)."""
+    events = [({"type": t}, f"its active timer {t} would no longer fire") for t in timers]
+    for invoke_id in invokes:
+        events.append(
+            ({"type": f"xstate.done.actor.{invoke_id}", "output": {}},
+             f"its active invoke {invoke_id} would no longer complete")
+        )  # fmt: skip
+        events.append(
+            ({"type": f"xstate.error.actor.{invoke_id}", "error": "given up"},
+             f"a failure of its active invoke {invoke_id} would no longer be handled")
+        )  # fmt: skip
+    return events
+
+
 def check_runnable(
     machine: Machine,
     snapshot: Mapping[str, Any],
     timers: Sequence[str] = (),
     invokes: Sequence[str] = (),
+    before: tuple[Machine, Mapping[str, Any]] | None = None,
 ) -> Snapshot:
     """The snapshot restored on ``machine``; MigrationRefused when it cannot be, or when an
-    active timer or invoke of the instance would no longer be handled there."""
+    event the runtime may feed an active timer or invoke (the timer, the invoke's done and
+    its error event) would no longer be handled there. With ``before`` (the previous
+    machine and snapshot), only events that one handled are required; without it every
+    timer and every invoke's done event."""
     try:
         restored = machine.restore(snapshot)
     except (SnapshotError, KeyError, TypeError, ValueError) as error:
         raise MigrationRefused(f"the new machine cannot restore it: {error}") from None
-    for schedule_id in timers:
-        if not machine.transition(restored, {"type": schedule_id}).handled:
-            raise MigrationRefused(f"its active timer {schedule_id} would no longer fire")
-    for invoke_id in invokes:
-        done = {"type": f"xstate.done.actor.{invoke_id}", "output": {}}
-        if not machine.transition(restored, done).handled:
-            raise MigrationRefused(f"its active invoke {invoke_id} would no longer complete")
+    old = (before[0], before[0].restore(before[1])) if before else None
+    for event, why in _fed(timers, invokes):
+        if old is not None:
+            required = _handles(old[0], old[1], event)
+        else:
+            required = not event["type"].startswith("xstate.error.")
+        if required and not _handles(machine, restored, event):
+            raise MigrationRefused(why)
     return restored
+
+
+def _handles(machine: Machine, snapshot: Snapshot, event: Mapping[str, Any]) -> bool:
+    """Whether a transition handles ``event`` (an unhandled actor error, which XState turns
+    into the machine's own error status, does not count)."""
+    step = machine.transition(snapshot, event)
+    return step.handled and step.snapshot.status != "error"
 
 
 def check_lock(name: str, versions: Versions, lock: Path) -> None:
@@ -214,7 +243,21 @@ def effect_summary(effects: Iterable[Effect]) -> list[str]:
     return [f"{e.kind}:{e.type if e.kind == 'action' else e.id}" for e in effects]
 
 
+def command_summary(commands: Mapping[str, Any], effects: Iterable[Effect]) -> list[str]:
+    """The commands a step sends, as its history records them: for each invoke, its id, the
+    command's message type and a digest of the data its builder made
+    (``sendRefund:REFUND:<16 hex>``), so a replay sees a builder that now sends other data.
+    ``commands`` maps an invoke's ``src`` to its Command (``type``, ``data(ctx, input)``)."""
+    summary = []
+    for effect in effects:
+        command = commands.get(effect.type) if effect.kind == "invoke" else None
+        if command is not None:
+            data = command.data(effect.context, effect.input)
+            summary.append(f"{effect.id}:{command.type}:{snapshot_digest(data)}")
+    return summary
+
+
 def snapshot_digest(snapshot: Mapping[str, Any]) -> str:
-    """A short digest of a snapshot as stored (16 hex digits), kept in its history record."""
+    """A short digest of a snapshot as stored, or of any JSON value (16 hex digits)."""
     text = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -3,6 +3,7 @@ hold the work until staff (or the local stack's automatic mode) finish it, and r
 back. They are services of their own, not part of any workflow domain."""
 
 from . import service
-from .station import DELIVERY, KITCHEN, PAYMENTS, STATIONS, Station
+from .payments import PAYMENTS, STATIONS
+from .station import DELIVERY, KITCHEN, Station
 
 __all__ = ["DELIVERY", "KITCHEN", "PAYMENTS", "STATIONS", "Station", "service"]

@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.runtime import Forbidden, NotFound, auth, validate_model
 
-from .station import STATIONS, Station
+from .payments import STATIONS
+from .station import Station
 
 
 class FinishWork(BaseModel):

@@ -37,7 +37,8 @@ ORDER = "order"
 
 class AlreadySettled(WorkflowError):
     """The work's subject was settled by other work already (a complaint refunded by an
-    earlier attempt): this work is closed unreported."""
+    earlier attempt, or cancelled): this work cannot be finished. Refused: nothing changes
+    (the work that settled it closes its siblings)."""
 
     status = 409
     code = "AlreadySettled"
@@ -228,13 +229,16 @@ class Station:
             },
         )
 
+    def _ledger_pk(self, subject: str) -> str:
+        return f"station#{self.name}!settled#{subject}"  # '!': no work key's pk
+
     def _settle_once(self, work: dict[str, Any]) -> str | None:
         """Record that ``work`` settles its subject: None when it may (the first, or the
         same work again after a crash), else the key of the work that settled it. The
         record is kept (no TTL): it is the station's ledger of settled subjects."""
         key = work[self.key_field]
-        pk = f"station#{self.name}!settled#{self._subject(work)}"  # '!': no work key's pk
-        if self._update(pk, "SET #why = :why", "attribute_not_exists(pk) OR #why = :why",
+        pk = self._ledger_pk(self._subject(work))
+        if self._update(pk, "SET #why = :why", "attribute_not_exists(#why) OR #why = :why",
                         {":why": {"S": key}}):  # fmt: skip
             return None
         item = store.call(
@@ -306,11 +310,14 @@ class Station:
             raise NotFound(f"the {self.name} does not hold {which}")
         key = work[self.key_field]
         settled_by = self._settle_once(work) if self.once_per_subject else None
-        if settled_by is not None:
-            self._close(key, "duplicate")
+        if settled_by is not None:  # refused: nothing changes (the winner closes the others)
+            how = (
+                f"was settled by {self.noun} {settled_by!r} already"
+                if not settled_by.startswith("!")  # a mark such as a cancel, not work
+                else f"takes no {self.noun} any more ({settled_by[1:]})"
+            )
             raise AlreadySettled(
-                f"{self._subject(work)!r} was settled by {self.noun} {settled_by!r} already: "
-                f"{self.noun} {key!r} is closed without being reported"
+                f"{self._subject(work)!r} {how}: {self.noun} {key!r} cannot be finished"
             )
         at = now()
         data = self._report(work, {"station": self.name, "by": by, "at": at})
@@ -336,22 +343,3 @@ KITCHEN = Station(
     "kitchen", "MAKE_PIZZA", "PIZZA_READY", "CANCEL_PIZZA", "PIZZA_REJECTED", _kitchen_check
 )
 DELIVERY = Station("delivery", "DELIVER_PIZZA", "PIZZA_DELIVERED", "CANCEL_DELIVERY")
-
-
-def _payments_check(data: dict[str, Any]) -> str | None:
-    """Why the bank declines this refund, or None: attempts 1..PAYMENTS_FAIL_ATTEMPTS
-    are declined (failure injection for local runs and tests)."""
-    failing = int(os.environ.get("PAYMENTS_FAIL_ATTEMPTS") or 0)
-    attempt = data.get("attempt")
-    if isinstance(attempt, int) and not isinstance(attempt, bool) and attempt <= failing:
-        return f"the bank declined refund attempt {attempt} (PAYMENTS_FAIL_ATTEMPTS={failing})"
-    return None
-
-
-PAYMENTS = Station(
-    "payments", "REFUND", "REFUND_SUCCEEDED", reject="REFUND_FAILED", check=_payments_check,
-    key_field="refundId", subject_field="complaintId",
-    keep=("orderId", "complaintId", "amount", "attempt"), report_fields=("refundId",),
-    noun="refund", once_per_subject=True,
-)  # fmt: skip
-STATIONS = {s.name: s for s in (KITCHEN, DELIVERY, PAYMENTS)}

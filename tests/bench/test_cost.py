@@ -132,5 +132,4 @@ def test_the_in_flight_counters_cost_two_transactional_writes_per_order(shop):
     meter.attach(clients.client("dynamodb"))
     delivered(shop)
     counters, total = counter_units(meter.records), storage_units(meter.records)["wru"]
-    assert counters == 4
-    assert counters / total < 0.1
+    assert counters == 4 and total == 68  # the figures README and RELIABILITY state

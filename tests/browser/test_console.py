@@ -151,16 +151,17 @@ def test_errors_are_said_in_words(stack, watched):
         "**/orders/*/cancel",
         lambda route: route.fulfill(
             status=503,
-            json={
-                "error": "StorageUnavailable",
-                "message": "storage is unavailable; nothing was changed.",
+            json={  # as the server answers (tests/runtime/test_orchestrator.py)
+                "error": "ServiceUnavailable",
+                "message": "storage error: ThrottlingException; nothing was changed",
+                "changed": False,
             },
         ),
     )
     page.get_by_role("button", name="Cancel order").click()
     expect(alert).to_have_text(
-        "The service is unavailable for a moment: storage is unavailable; nothing was "
-        "changed. Please try again."
+        "The service is unavailable for a moment: storage error: ThrottlingException; "
+        "nothing was changed. Please try again."
     )
 
 

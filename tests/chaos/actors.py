@@ -5,6 +5,7 @@ retried with its Idempotency-Key after a 5xx, a dropped connection or a timeout.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import threading
@@ -23,6 +24,7 @@ def complaint_plan(seed: int, n: int) -> Any:
 
 
 FRUIT = ["banana", "coconut", "guava", "kiwi", "mango", "papaya", "pineapple", "strawberry"]
+TWINS = 0.05  # of keyed client requests are sent twice at once, with one key (issue 19)
 MAX_TRIES = 8
 FAULTY_TRIES = 3  # faults are injected into the first tries only, so every request ends
 POISON_QUEUES = ["OrderEventsQueue", "KitchenQueue", "DeliveryQueue", "TimersQueue"]
@@ -43,8 +45,25 @@ class Caller:
         rng: random.Random,
         may_time_out: bool = True,
         record: bool = True,
+        twins: bool = True,
     ) -> Attempt | None:
-        """The answer the client finally saw (None if every try failed)."""
+        """The answer the client finally saw (None if every try failed). Now and then
+        (``TWINS``) a keyed client request goes out twice at once: its twin is a request
+        of its own with the same key, recorded too."""
+        keyed = twins and record and request.key and request.kind != "FINISH"
+        if keyed and rng.random() < TWINS:
+            twin = dataclasses.replace(request, attempts=[])
+            twin_rng = random.Random(rng.getrandbits(64))
+            other = threading.Thread(
+                target=self.send, args=(twin, token, twin_rng, may_time_out),
+                kwargs={"twins": False},
+            )  # fmt: skip
+            self.history.count("twins (one key, sent twice at once)")
+            other.start()
+            try:
+                return self.send(request, token, rng, may_time_out, twins=False)
+            finally:
+                other.join()
         if record:
             self.history.add("requests", request)
         timed_out = not may_time_out

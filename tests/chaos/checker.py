@@ -23,6 +23,7 @@ STATION_OF = {
     "DELIVER_PIZZA": "delivery",
     "CANCEL_DELIVERY": "delivery",
     "REFUND": "payments",
+    "CANCEL_REFUNDS": "payments",
 }
 CANCEL_OF = {"MAKE_PIZZA": "CANCEL_PIZZA", "DELIVER_PIZZA": "CANCEL_DELIVERY"}
 CLIENT_KINDS = {"PLACE", "ADD_PIZZA", "REMOVE_PIZZA", "CONFIRM_PIZZA", "CANCEL_ORDER"}
@@ -36,6 +37,7 @@ COMPLAINT_KINDS = {
 }
 COMPLAINT_FINAL = {"refunded", "refundFailed", "rejected", "withdrawn", "closed"}
 _VERSION = re.compile(r"\.v(\d+)\.(\d+)$")
+LEDGER = "station#payments!settled#"  # chalicelib/stations/payments.py
 
 
 @dataclass(slots=True)
@@ -71,6 +73,9 @@ class Checker:
         self.complaint_items: dict[str, dict[str, Any]] = {}
         self.complaints: dict[str, dict[str, Any]] = {}  # order id -> its complaint's view
         self.complaint_histories: dict[str, list[dict[str, Any]]] = {}
+        # Payments' ledger, the ground truth of money: complaint -> the refund id it paid,
+        # or "!cancelled" (the complaint gave up first); absent: nothing settled
+        self.ledger: dict[str, str] = {}
 
     def flag(self, order: str | None, rule: str, evidence: str) -> None:
         self.violations.append(Violation(order, rule, evidence))
@@ -87,6 +92,8 @@ class Checker:
                     self.items[pk.partition("#")[2]] = item
                 elif sk == "instance" and pk.startswith("complaint#"):
                     self.complaint_items[pk.partition("#")[2]] = item
+                elif pk.startswith(LEDGER) and "why" in item:
+                    self.ledger[pk.removeprefix(LEDGER)] = item["why"]["S"]
                 elif pk.startswith("inflight#"):
                     workflow = pk.split("#")[1]
                     self.in_flight[f"{workflow} {sk}"] += int(item.get("n", {}).get("N", "0"))
@@ -127,10 +134,12 @@ class Checker:
             self.contiguous(order, "complaint")
             self.commands_committed(order, "complaint")
             self.refunds(order)
+            self.money(order)
             self.escalations(order)
             self.order_shows_complaint(order)
         self.counters()
         self.published_handled()
+        self.twins()
         self.publish_order()
         self.stations()
         self.requests()
@@ -391,12 +400,55 @@ class Checker:
                 "a refund succeeds once",
                 f"Payments paid {len(paid)} refunds for one complaint: {sorted(paid)}",
             )
-        if (_state(view["state"]) == "refunded") != (len(succeeded) == 1):
+
+    def money(self, order: str) -> None:
+        """Payments' ledger is the ground truth: a complaint is ``refunded`` exactly when
+        Payments paid (and names that refund), ``refundFailed`` only once Payments
+        cancelled it, and nothing is paid without an approval or over the approved amount
+        (the amount of the REFUND command Payments paid)."""
+        from chalicelib.orders.menu import order_total_cents
+
+        view, hist = self.complaints[order], self.complaint_histories[order]
+        state, settled = _state(view["state"]), self.ledger.get(order)
+        paid = settled if settled and not settled.startswith("!") else None
+        if (state == "refunded") != (paid is not None):
             self.flag(
                 order,
-                "refunded exactly when a refund succeeded",
-                f"complaint {_state(view['state'])}, {len(succeeded)} applied",
+                "a complaint is refunded exactly when Payments paid",
+                f"complaint {state}; Payments' ledger: {settled!r}",
             )
+        if state == "refundFailed" and settled != "!cancelled":
+            self.flag(
+                order,
+                "refundFailed only once Payments cancelled its refunds",
+                f"Payments' ledger: {settled!r}",
+            )
+        if paid is None:
+            return
+        if state == "refunded" and (view.get("refund") or {}).get("refundId") != paid:
+            self.flag(
+                order,
+                "a complaint names the refund Payments paid",
+                f"complaint names {(view.get('refund') or {}).get('refundId')!r}, paid {paid!r}",
+            )
+        if not any(h["eventType"] == "APPROVE" for h in hist):
+            self.flag(order, "never paid without an approval", f"Payments paid {paid!r}")
+        commands = [
+            (p.data or {}).get("amount")
+            for p in self.injector.published
+            if p.type == "REFUND" and (p.data or {}).get("refundId") == paid
+        ]
+        amount = commands[-1] if commands else None
+        approved = (view.get("decision") or {}).get("amount")
+        total = order_total_cents(self.views.get(order, {}).get("items", []))
+        if not isinstance(amount, int) or not isinstance(approved, int) or amount > approved:
+            self.flag(
+                order,
+                "never paid over the approved amount",
+                f"Payments paid {paid!r} for {amount} cents; approved {approved}",
+            )
+        elif amount > total:
+            self.flag(order, "never paid over the order's total", f"paid {amount}, total {total}")
 
     def escalations(self, order: str) -> None:
         """Once escalated, only a manager decides; a complaint is decided at most once."""
@@ -687,6 +739,48 @@ class Checker:
             )
             return
 
+    def _keyed_commits(self) -> dict[str, float]:
+        """When each keyed client request committed: the runtime's event id -> time."""
+        return {
+            h["eventId"]: _epoch(h["time"])
+            for hist in [*self.histories.values(), *self.complaint_histories.values()]
+            for h in hist
+            if str(h.get("eventId", "")).startswith("client.")
+        }
+
+    def twins(self) -> None:
+        """Once a keyed request committed, every answer given for its key after that (by
+        a twin sent at once, or a retry) is the first answer, unless it is a 5xx or a
+        409 Conflict (both retried by clients). 50 ms of slack: a refusal decided and its
+        key looked up again just before the commit may be answered just after it."""
+        commits = self._keyed_commits()
+        groups: dict[tuple[str, str, str], list[Request]] = defaultdict(list)
+        for r in self.history.requests:
+            if r.key and r.kind in CLIENT_KINDS | COMPLAINT_KINDS:
+                groups[(r.who, r.key, r.path)].append(r)
+        for (who, key, _), requests in groups.items():
+            committed = commits.get(f"client.{who}/{key}")
+            answers = [
+                a
+                for r in requests
+                for a in r.attempts
+                if a.status is not None and a.status < 500 and not a.discarded
+                and not (isinstance(a.body, dict) and a.body.get("error") == "Conflict")
+            ]  # fmt: skip
+            first = next((a for a in answers if 200 <= a.status < 300), None)
+            if first is None or committed is None:
+                continue
+            for a in answers:
+                if a.end > committed + 0.05 and (a.status, a.body) != (first.status, first.body):
+                    body = a.body if isinstance(a.body, dict) else {}
+                    self.flag(
+                        requests[0].order,
+                        "twins with one key get one answer",
+                        f"{requests[0].kind} key {key}: {first.status} and, after its commit, "
+                        f"{a.status} {body.get('error', '')} {str(body.get('message', ''))[:80]}",
+                    )
+                    break
+
     def no_false_failure(self, order: str, r: Request, commits: dict[str, dict[str, Any]]) -> None:
         """A 5xx says nothing was changed: its request must not have committed during it,
         unless the answer itself says the outcome is unknown ("may or may not")."""
@@ -696,9 +790,15 @@ class Checker:
         if commit is None:
             return
         at = _epoch(commit["time"])
+        twins = [
+            t for t in self.history.requests
+            if t is not r and (t.who, t.key, t.path) == (r.who, r.key, r.path)
+        ]  # fmt: skip
         for a in r.attempts:
             if a.status is None or a.status < 500 or not (a.start - 0.002 <= at <= a.end):
                 continue
+            if any(t.start - 0.002 <= at <= t.end for twin in twins for t in twin.attempts):
+                continue  # its twin (same key, sent at once) committed it meanwhile
             message = a.body.get("message", "") if isinstance(a.body, dict) else str(a.body)
             if "may or may not" in message:
                 self.history.count("5xx saying the outcome is unknown")

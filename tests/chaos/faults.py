@@ -39,7 +39,9 @@ WRITES = {
     "SendMessageBatch",
     "DeleteMessage",
 }
-COMMANDS = {"MAKE_PIZZA", "DELIVER_PIZZA", "CANCEL_PIZZA", "CANCEL_DELIVERY", "REFUND"}
+COMMANDS = {
+    "MAKE_PIZZA", "DELIVER_PIZZA", "CANCEL_PIZZA", "CANCEL_DELIVERY", "REFUND", "CANCEL_REFUNDS",
+}  # fmt: skip
 
 
 _SERIALS = itertools.count(1)
@@ -59,10 +61,13 @@ class Rates:
     crash_before: float = 0.015
     crash_after: float = 0.015
     outage: float = 0.03  # a command's first 3 publishes fail (SNS down for it)
+    # a REFUND's first 3 publishes reach SNS, then answer with an error: given up while
+    # Payments holds it (issue 19: held attempts, late settles, givingUp)
+    ambiguous_refund: float = 0.3
 
     @classmethod
     def off(cls) -> Rates:
-        return cls(0, 0, 0, 0, 0, 0)
+        return cls(0, 0, 0, 0, 0, 0, 0)
 
 
 @dataclass(slots=True)
@@ -138,6 +143,7 @@ class FaultInjector:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._outage: Counter[str] = Counter()
+        self.ambiguous_refunds = 0  # REFUND publishes applied, then answered with an error
 
     # scopes -------------------------------------------------------------
     def scope(self, name: str, rng: random.Random, allow: bool = True) -> _ScopeContext:
@@ -210,12 +216,35 @@ class FaultInjector:
             self._outage[message_id] += 1
             return self._outage[message_id] <= 3
 
+    def _ambiguous_refund(self, params: dict[str, Any]) -> bool:
+        """A REFUND picked (seeded by its id) has its first 3 publishes applied-then-failed."""
+        try:
+            message = json.loads(params.get("Message", "{}"))
+        except ValueError:
+            return False
+        if message.get("type") != "REFUND":
+            return False
+        message_id = str(message.get("id"))
+        rng = random.Random(f"{self.seed}:ambiguous:{message_id}")
+        if rng.random() >= self.rates.ambiguous_refund:
+            return False
+        with self._lock:
+            self._outage[f"ambiguous:{message_id}"] += 1
+            if self._outage[f"ambiguous:{message_id}"] > 3:
+                return False
+            self.ambiguous_refunds += 1
+            return True
+
     def _after(self, http_response: Any, parsed: Any, context: dict[str, Any], **_: Any) -> None:
         service, op, order, params = context.get("chaos", ("?", "?", None, {}))
         if http_response is None or http_response.status_code >= 300:
             return
         if op == "Publish":
             self._log_publish(params)
+            # part of the plan, not a random fault: also while the run quiesces (refunds
+            # come late, after delivery), and it ends after three publishes of a REFUND
+            if self._ambiguous_refund(params):
+                raise ReadTimeoutError(endpoint_url=f"https://{service}.invalid")
         scope = self.current
         if scope is None or not scope.allow or not self.enabled:
             return

@@ -351,6 +351,30 @@ def complaint_figures(
         "  staff refused after escalation (403)": statuses[("DECIDE_COMPLAINT", 403)],
         "  refunds over the total refused (400)": statuses[("DECIDE_COMPLAINT", 400)],
         "  decision races": history.counts.get("complaint decision races", 0),
+        **money_figures(injector, checker),
+    }
+
+
+def money_figures(injector: FaultInjector, checker: Checker) -> dict[str, Any]:
+    """What the schedule made of money (issue 19): ambiguous REFUND publishes, complaints
+    with two attempts or more at Payments, settles of an attempt not the latest, twins."""
+    attempts: dict[str, set[str]] = {}
+    declined = {
+        (p.data or {}).get("refundId") for p in injector.published if p.type == "REFUND_FAILED"
+    }
+    for p in injector.published:
+        if p.type == "REFUND" and p.subject:
+            attempts.setdefault(p.subject, set()).add((p.data or {}).get("refundId"))
+    held = {o: {i for i in ids if i not in declined} for o, ids in attempts.items()}
+    latest = {
+        o: max(ids, key=lambda i: int(str(i).rsplit(".", 1)[-1])) for o, ids in attempts.items()
+    }
+    paid = {o: r for o, r in checker.ledger.items() if not r.startswith("!")}
+    return {
+        "  ambiguous REFUND publishes": injector.ambiguous_refunds,
+        "  complaints with held attempts (2+ at Payments)": sum(len(s) > 1 for s in held.values()),
+        "  late settles (an earlier attempt paid)": sum(paid[o] != latest.get(o) for o in paid),
+        "  given up, Payments cancelled": sum(r == "!cancelled" for r in checker.ledger.values()),
     }
 
 

@@ -182,8 +182,9 @@ def _complaint(state="refunded", decision=None, escalate=False, approve_at=2) ->
     }
     checker.complaints[ORDER] = {
         "state": state, "status": "Refunded.", "version": len(hist), "done": True,
-        "orderTotal": TOTAL, "decision": decision,
+        "orderTotal": TOTAL, "decision": decision, "refund": {"refundId": f"{ORDER}.2"},
     }  # fmt: skip
+    checker.ledger[ORDER] = f"{ORDER}.2"  # Payments paid attempt 2
     checker.complaint_histories[ORDER] = hist
     approved = next(h["version"] for h in hist if h["eventType"] == "APPROVE")
     for attempt in (1, 2):
@@ -201,6 +202,7 @@ def _complaint(state="refunded", decision=None, escalate=False, approve_at=2) ->
 def _complaint_rules(checker: Checker) -> set[str]:
     checker.complaint_ends(ORDER)
     checker.refunds(ORDER)
+    checker.money(ORDER)
     checker.escalations(ORDER)
     checker.order_shows_complaint(ORDER)
     return {v.rule for v in checker.violations}
@@ -228,3 +230,69 @@ def test_complaint_rules_catch_each_defect():
     stale = _complaint()
     stale.views[ORDER]["complaint"]["state"] = "handling"
     assert "the order shows its complaint's final state" in _complaint_rules(stale)
+
+
+@pytest.mark.parametrize(
+    ("defect", "rule"),
+    [
+        ("not paid", "a complaint is refunded exactly when Payments paid"),
+        ("paid, says failed", "a complaint is refunded exactly when Payments paid"),
+        ("failed, not cancelled", "refundFailed only once Payments cancelled its refunds"),
+        ("other refund", "a complaint names the refund Payments paid"),
+        ("no approval", "never paid without an approval"),
+        ("over the approval", "never paid over the approved amount"),
+    ],
+)
+def test_money_rules_trust_payments_ledger_not_the_workflow(defect, rule):
+    """Issue 19, Medium 4: each money rule reads what Payments paid (its ledger)."""
+    checker = _complaint()
+    view = checker.complaints[ORDER]
+    if defect == "not paid":
+        del checker.ledger[ORDER]
+    elif defect == "paid, says failed":
+        view["state"] = "refundFailed"
+    elif defect == "failed, not cancelled":
+        view["state"], checker.ledger[ORDER] = "refundFailed", "!kept"
+    elif defect == "other refund":
+        view["refund"] = {"refundId": f"{ORDER}.1"}
+    elif defect == "no approval":
+        checker.complaint_histories[ORDER][1]["eventType"] = "CLAIM"
+    elif defect == "over the approval":
+        paid = checker.injector.published[-2]  # the REFUND of attempt 2
+        paid.data = {**paid.data, "amount": TOTAL - 1}
+        view["decision"] = {**view["decision"], "amount": TOTAL - 100}
+    assert rule in _complaint_rules(checker)
+
+
+def test_a_cancelled_complaint_that_ended_refund_failed_passes():
+    checker = _complaint(state="refundFailed")
+    checker.complaint_histories[ORDER].pop()  # no REFUND_SUCCEEDED
+    checker.injector.published.pop()
+    checker.ledger[ORDER] = "!cancelled"
+    checker.views[ORDER]["complaint"]["state"] = "refundFailed"
+    assert "refundFailed only once Payments cancelled its refunds" not in _complaint_rules(checker)
+    assert "a complaint is refunded exactly when Payments paid" not in checker_rules(checker)
+
+
+def checker_rules(checker: Checker) -> set[str]:
+    return {v.rule for v in checker.violations}
+
+
+def _twins(second_status: int, second_body: dict) -> set[str]:
+    history = History()
+    for status, body in ((200, {"state": "ordered", "version": 3}), (second_status, second_body)):
+        twin = Request(ORDER, "c1", "CONFIRM_PIZZA", "POST", f"/orders/{ORDER}/confirm", {}, "k")
+        twin.attempts.append(Attempt(1.0, 1.1, status, body, []))
+        history.requests.append(twin)
+    checker = Checker(None, history, FaultInjector(0, Rates.off()))  # type: ignore[arg-type]
+    checker.histories[ORDER] = [_record(3, "CONFIRM_PIZZA", 1, 1.0, eventId="client.c1/k")]
+    checker.twins()
+    return {v.rule for v in checker.violations}
+
+
+def test_twins_with_one_key_get_one_answer():
+    """Issue 19, High 2 in the schedule: a twin refused although the first committed."""
+    assert _twins(200, {"state": "ordered", "version": 3}) == set()
+    refused = {"error": "EventNotAllowed", "message": "CONFIRM_PIZZA is not allowed"}
+    assert _twins(409, refused) == {"twins with one key get one answer"}
+    assert _twins(409, {"error": "Conflict", "message": "kept changing"}) == set()

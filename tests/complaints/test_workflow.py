@@ -171,9 +171,26 @@ def test_failed_refunds_back_off_exponentially_then_end_refund_failed():
         assert run.send(RETRY)
         assert run.ctx["refundId"] == f"o1.{attempt + 1}"
     assert delays == [10_000, 20_000]
+    assert run.snapshot.value == "givingUp" and run.snapshot.status == "active"
+    [cancel] = [e for e in run.effects if e.kind == "invoke"]
+    assert cancel.type == "cancelRefundsAtPayments"
+    assert ("action", "alertOperator") not in run.kinds()  # not before Payments answers
+    assert not run.send("REFUND_FAILED", data=failure)  # a late decline changes nothing
+    assert run.send("REFUNDS_CANCELLED", data={"station": "payments", "refundIds": []})
     assert run.snapshot.value == "refundFailed" and run.snapshot.status == "done"
     assert run.ctx["refundError"] == "no 3"
     assert ("action", "alertOperator") in run.kinds()
+
+
+def test_a_success_while_giving_up_ends_refunded_and_tells_the_operator():
+    run = Run(complaint_machine(Timing(refund_attempts=1)))
+    _approve(run)
+    assert run.send("xstate.error.actor.sendRefund", error="timeout after send")
+    assert run.snapshot.value == "givingUp"
+    assert run.send("REFUND_SUCCEEDED", data={"station": "payments", "refundId": "o1.1"})
+    assert run.snapshot.value == "refunded" and run.snapshot.status == "done"
+    assert run.ctx["refund"]["refundId"] == "o1.1"
+    assert ("action", "reportLateRefund") in run.kinds()
 
 
 def test_a_failure_report_for_an_earlier_attempt_changes_nothing():
@@ -191,7 +208,7 @@ def test_a_refund_that_cannot_be_sent_counts_as_a_failed_attempt():
     run = Run(complaint_machine(Timing(refund_attempts=1)))
     _approve(run)
     assert run.send("xstate.error.actor.sendRefund", error="bus down")
-    assert run.snapshot.value == "refundFailed"
+    assert run.snapshot.value == "givingUp"
     assert run.ctx["refundError"] == "the payments service could not be reached"
 
 

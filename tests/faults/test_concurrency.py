@@ -45,14 +45,11 @@ def test_concurrent_events_on_one_order_lose_nothing(moto_stack):
     def writer(n: int) -> None:
         try:
             barrier.wait()
-            for _ in range(5):  # a 409 Conflict tells the client to retry
-                try:
-                    incoming = Incoming(add, f"e-{n}", CLIENT, caller="alice", keyed=True)
-                    orchestrator.send(ORDERS, order_id, incoming)
-                    return
-                except Conflict:
-                    conflicts.append(n)
-            raise AssertionError(f"writer {n} never got through")
+            incoming = Incoming(add, f"e-{n}", CLIENT, caller="alice", keyed=True)
+            try:  # one request each: lost races are the runtime's to retry (issue 19)
+                orchestrator.send(ORDERS, order_id, incoming)
+            except Conflict:
+                conflicts.append(n)
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
@@ -61,7 +58,7 @@ def test_concurrent_events_on_one_order_lose_nothing(moto_stack):
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    assert errors == [] and conflicts == []  # 1 run in 2 had a 409 with 6 fixed attempts
     instance = store.load(ORDERS.key(order_id))
     assert instance.version == WRITERS + 1
     items = instance.snapshot["context"]["items"]

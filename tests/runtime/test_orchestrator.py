@@ -85,19 +85,38 @@ def test_lost_race_is_retried_on_the_fresh_state(aws, monkeypatch):
     assert [h["eventId"] for h in history] == ["c1.start", "other-writer", "mine"]
 
 
-def test_races_that_never_settle_end_in_conflict_and_change_nothing(aws, monkeypatch):
+@pytest.fixture
+def race_budget(monkeypatch):
+    """Lost races are retried for 0.3 s (not the 5 s default)."""
+    from chalicelib.runtime.settings import settings
+
+    monkeypatch.setenv("COMMIT_RACE_SECONDS", "0.3")
+    settings.cache_clear()
+    yield 0.3
+    monkeypatch.delenv("COMMIT_RACE_SECONDS")
+    settings.cache_clear()
+
+
+def test_races_that_never_settle_end_in_conflict_and_change_nothing(aws, monkeypatch, race_budget):
+    """Lost races are retried with full-jitter backoff for a time budget, not a count."""
+    import time
+
     wf = _counter()
     _start(wf)
+    tries = []
 
     def always_stale(write):
+        tries.append(time.monotonic())
         raise store.ConflictError("someone else won")
 
     before = store.load(wf.key("c1")).snapshot
     real_commit = store.commit
     monkeypatch.setattr(store, "commit", always_stale)
-    with pytest.raises(Conflict, match="gave up after 6 attempts"):
+    with pytest.raises(Conflict, match=r"gave up after \d+ attempts in 0.3 s") as refused:
         orchestrator.send(wf, "c1", _in("ADD", "mine"))
     monkeypatch.setattr(store, "commit", real_commit)
+    assert race_budget <= tries[-1] - tries[0] + 0.26 and tries[-1] - tries[0] < 1.0
+    assert len(tries) > 3 and f"after {len(tries)} attempts" in refused.value.message
     assert store.load(wf.key("c1")).snapshot == before
 
 
@@ -216,9 +235,11 @@ def test_an_outcome_that_stays_unknown_says_so(aws, monkeypatch):
         raise store.Ambiguous("storage error: connection reset")
 
     monkeypatch.setattr(store, "commit", failed)
-    with pytest.raises(Unavailable, match="may or may not have been stored"):
+    with pytest.raises(Unavailable, match="may or may not have been stored") as unknown:
         orchestrator.send(wf, "c1", _in("ADD", "mine"))
     assert len(sent) == 3 and len(set(sent)) == 1  # the same request sent again
+    assert unknown.value.to_body()["changed"] == "unknown"
+    assert "nothing was changed" not in unknown.value.message
 
 
 def test_a_commit_sent_again_after_it_was_applied_is_not_applied_twice(aws, monkeypatch):
@@ -308,6 +329,10 @@ def test_a_throttled_first_send_is_refused_at_once(aws, monkeypatch):
     with pytest.raises(Unavailable) as refused:
         orchestrator.send(wf, "c1", _in("ADD", "mine"))
     assert "may or may not" not in refused.value.message and len(sends) == 1
+    # issue 19, Low 11: the phrase README tells clients to look for, and a field
+    assert refused.value.message.endswith("; nothing was changed")
+    assert refused.value.to_body()["changed"] is False
+    assert orchestrator.read(wf, "c1", None).view() == {"n": 1, "version": 1}
 
 
 def test_an_instance_that_would_outgrow_an_item_is_refused_before_storage(aws, monkeypatch):

@@ -85,14 +85,42 @@ def test_kitchen_still_keys_its_work_by_order(aws):
 def test_a_complaint_is_refunded_once_whatever_attempts_payments_holds(aws):
     """A REFUND whose publish failed ambiguously (it reached Payments, the complaint saw
     an error) is retried under a new refund id, so Payments can hold two attempts of
-    one complaint. Settling both would pay twice: the second is refused (409) and
-    closed, and only one REFUND_SUCCEEDED is published."""
+    one complaint. Settling both would pay twice: settling the first closes the second
+    (404 when staff try it), and only one REFUND_SUCCEEDED is published."""
     PAYMENTS.accept(_refund(1))
     PAYMENTS.accept(_refund(2))
     assert PAYMENTS.finish("o1.1", by="pat")["reported"] == "REFUND_SUCCEEDED"
-    with pytest.raises(AlreadySettled, match=r"o1\.1"):
+    with pytest.raises(NotFound):
         PAYMENTS.finish("o1.2", by="pat")
-    assert PAYMENTS.orders() == []  # the duplicate is closed, not left to be paid later
+    assert PAYMENTS.orders() == []  # the winner closed the other attempt: never paid later
     assert [r["type"] for r in _published(aws)] == ["REFUND_SUCCEEDED"]
     PAYMENTS.accept(_refund(1, complaint="o2"))  # other complaints are not affected
     assert PAYMENTS.finish("o2.1")["reported"] == "REFUND_SUCCEEDED"
+
+
+def test_a_refused_settle_changes_nothing(aws, monkeypatch):
+    """Issue 19, Low 9: a settle refused with 409 closed the refund it named. Here the
+    winner's closing of its siblings is lost (a crash after it paid): the refused
+    settle leaves the sibling as it was."""
+    from chalicelib.stations.payments import Payments
+
+    PAYMENTS.accept(_refund(1))
+    PAYMENTS.accept(_refund(2))
+    monkeypatch.setattr(Payments, "_siblings", lambda self, subject: [])
+    PAYMENTS.finish("o1.1", by="pat")
+    before = PAYMENTS._item("o1.2")
+    with pytest.raises(AlreadySettled, match=r"o1\.1"):
+        PAYMENTS.finish("o1.2", by="pat")
+    assert PAYMENTS._item("o1.2") == before and before["status"]["S"] == "held"
+
+
+def test_an_attempt_arriving_after_the_complaint_was_settled_is_closed_at_once(aws):
+    PAYMENTS.accept(_refund(1))
+    PAYMENTS.finish("o1.1")
+    assert PAYMENTS.accept(_refund(2)) is False  # paid already: never held for payment
+    assert PAYMENTS.orders() == []
+    PAYMENTS.accept(_refund(1, complaint="o2"))
+    PAYMENTS.close_subject("o2", [])  # cancelled: attempts it never named are closed too
+    assert PAYMENTS.orders() == []
+    assert PAYMENTS.accept(_refund(2, complaint="o2")) is False
+    assert [r["type"] for r in _published(aws)][-1] == "REFUNDS_CANCELLED"

@@ -160,3 +160,21 @@ def test_a_history_event_past_the_cap_is_kept_as_its_type_and_size():
 def test_version_2_keeps_every_v1_state_but_the_renamed_one():
     assert set(ORDER_CHART_V2["states"]) == set(ORDER_CHART["states"]) | {"qualityCheck"}
     assert "dispatching" in ORDER_CHART_V2["states"]["deliverPizza"]["states"]
+
+
+def test_a_version_that_drops_an_invokes_on_error_is_refused():
+    """Issue 19, Medium 6: the check fed an active invoke only its done event, so a version
+    without the kitchen send's onError was accepted and the order then died in status
+    error when the send was given up."""
+    chart = copy.deepcopy(ORDER_CHART)
+    sending = chart["states"]["bakePizza"]["states"]["sendingOrderToKitchen"]
+    assert sending["invoke"].pop("onError")
+    sending_v1 = {"format": 1, "machine": "order", "status": "active",
+                  "value": {"bakePizza": "sendingOrderToKitchen"},
+                  "context": dict(ORDER_CHART["context"])}  # fmt: skip
+    [invoke_id] = [sending["invoke"]["id"]]
+    chain = Versions([Version(1, _machine(ORDER_CHART)), Version(2, _machine(chart), dict)])
+    refused = chain.upgrade(1, sending_v1, invokes=[invoke_id])
+    assert refused.number == 1 and "failure of its active invoke" in refused.refused
+    same = Versions([Version(1, _machine(ORDER_CHART)), Version(2, _machine(ORDER_CHART), dict)])
+    assert same.upgrade(1, sending_v1, invokes=[invoke_id]).number == 2

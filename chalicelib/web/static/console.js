@@ -49,7 +49,7 @@ function describe(status, body) {
       return `That is not possible right now: ${said}.${allowed}`;
     }
     case 503:
-      return `The service is unavailable for a moment: ${said} Please try again.`;
+      return `The service is unavailable for a moment: ${said.replace(/([^.])$/, "$1.")} Please try again.`;
     default:
       return `The request failed (HTTP ${status}): ${said || "no details"}`;
   }

@@ -20,6 +20,7 @@ function summary(instance) {
     ["state", JSON.stringify(instance.state ?? instance.snapshot?.value)],
     ["status", instance.status],
     ["version", instance.version],
+    ["chart", instance.definition == null ? "" : `version ${instance.definition}`],
     ["accepts", (instance.nextEvents || []).join(", ") || "nothing"],
     ["created", clockTime(instance.createdAt)],
     ["updated", clockTime(instance.updatedAt)],

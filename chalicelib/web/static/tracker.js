@@ -102,6 +102,7 @@ const COMPLAINT_WORDS = {
   handling: "being handled",
   refunding: "approved: refund under way",
   refunded: "refunded",
+  givingUp: "refund failed: checking none is still on its way",
   refundFailed: "refund failed",
   rejected: "rejected",
   withdrawn: "withdrawn",
@@ -211,11 +212,11 @@ async function start() {
   }
   say($("error"), "");
   try {
-    const [workflow, view] = await Promise.all([
-      api("GET", "/workflows/order"),
+    const [diagram, view] = await Promise.all([
+      api("GET", `/orders/${encodeURIComponent(orderId)}/diagram`), // the chart of its own version
       api("GET", `/orders/${encodeURIComponent(orderId)}`),
     ]);
-    chartText = workflow.mermaid;
+    chartText = diagram.mermaid;
     drawView(view);
     loadMermaid().catch(showError); // the order is on screen: now the chart renderer
   } catch (error) {
