@@ -56,10 +56,18 @@ class Shop:
              headers: dict[str, str] | None = None, raw: bytes | None = None) -> Any:  # fmt: skip
         sent = dict(headers or {})
         if token is not None:
-            sent["Authorization"] = f"Bearer {getattr(self, token, token)}"
+            sent["Authorization"] = f"Bearer {self.token(token)}"
         sent.setdefault("Content-Type", "application/json")
         data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
         return self.client.http.request(method, path, headers=sent, body=data)
+
+    # the tokens a test names (tests add ``manager``); any other string is sent as it is
+    NAMED_TOKENS = ("customer", "other", "staff", "manager")
+
+    def token(self, name: str) -> str:
+        """The token ``name`` names (``"customer"``...), or ``name`` itself: a fuzzed token
+        that happens to spell an attribute (``"sqs"``) is sent as the string it is."""
+        return getattr(self, name) if name in self.NAMED_TOKENS else name
 
     def new_order(self, token: str = "customer") -> dict[str, Any]:
         response = self.call("POST", "/orders", token, {"pizza": PIZZA})
