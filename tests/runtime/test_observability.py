@@ -309,3 +309,32 @@ def test_logs_and_metrics_work_outside_lambda_without_aws(tmp_path):
     )  # fmt: skip
     (log,) = (json.loads(line) for line in quiet.stdout.splitlines())
     assert log["xray_trace_id"] == "1-abc"
+
+
+@pytest.mark.parametrize(
+    "function_name, handler",
+    [
+        ("tropical-prod-order-events", "order_events"),  # deployed: <stack>-<suffix>
+        ("tropical-prod-outbox-sweeper", "outbox_sweeper"),
+        ("order_events", "order_events"),  # locally: the handler's name
+    ],
+)
+def test_latency_is_recorded_under_the_handler_the_function_runs(
+    monkeypatch, capsys, function_name, handler
+):
+    """A deployed function is named ``<stack>-<handler with dashes>`` (infra/generate.py):
+    the ``handler`` dimension must be the whole handler, not its last word."""
+    from types import SimpleNamespace
+
+    from chalicelib.runtime import invocation
+    from chalicelib.runtime.settings import settings
+
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "tropical-prod")
+    settings.cache_clear()
+    event = SimpleNamespace(context=SimpleNamespace(function_name=function_name))
+    _lines(capsys)
+    with invocation.observed(event):
+        pass
+    (latency,) = _metric(_lines(capsys), "RequestLatency")
+    assert latency["handler"] == handler
+    settings.cache_clear()
