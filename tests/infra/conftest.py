@@ -44,3 +44,12 @@ def packaged(tmp_path_factory):
 def template(packaged) -> dict[str, Any]:
     """The packaged SAM template (dist/<stage>/sam.json), parsed."""
     return json.loads((packaged / "sam.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def expanded(packaged, template) -> dict[str, Any]:
+    """The packaged template through the real SAM transform (infra/expand.py), as
+    CloudFormation would create it, with CodeUri as `aws cloudformation package` writes it."""
+    from infra.expand import expand
+
+    return expand(template, region=REGION, base=packaged)
