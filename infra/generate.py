@@ -258,6 +258,9 @@ def _queue(queue: Queue) -> dict[str, Any]:
     return {
         f"{queue.logical}DLQ": {
             "Type": "AWS::SQS::Queue",
+            # what failed is kept when the stack is deleted, not when a first create fails
+            "DeletionPolicy": "RetainExceptOnCreate",
+            "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "QueueName": _named(f"{queue.suffix}-dlq"),
                 "MessageRetentionPeriod": RETENTION_SECONDS,
@@ -399,6 +402,59 @@ def _dashboard(queues: list[Queue]) -> dict[str, Any]:
     }
 
 
+# API Gateway's stage throttling, below the account's default 10,000 rps / 5,000 burst
+# so one stage cannot starve another in the account (README, Deploy to AWS)
+STAGE_RATE_PER_SECOND = 200
+STAGE_BURST = 400
+# responses of at least 1 KiB are gzipped for clients that accept it (the Mermaid bundle
+# is 3.6 MB); "MinimumCompressionSize: A nullable integer that is used to enable
+# compression (with non-negative between 0 and 10485760 (10M) bytes, inclusive)"
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gzip-compression-decompression.html
+COMPRESS_FROM_BYTES = 1024
+# one JSON line per request; neither query strings nor headers (tokens) are logged
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "time": "$context.requestTime",
+    "method": "$context.httpMethod",
+    "resource": "$context.resourcePath",
+    "status": "$context.status",
+    "bytes": "$context.responseLength",
+    "ms": "$context.responseLatency",
+    "principal": "$context.authorizer.principalId",
+    "error": "$context.error.message",
+}
+
+
+def _gateways() -> dict[str, Any]:
+    """The REST API's name, tracing, access log, throttling and compression; the
+    websocket stage's throttling. API Gateway's metrics carry the API's name: one per
+    stack; its traces join the functions' (and, through SNS and SQS, the consumers')."""
+    throttle = {"ThrottlingRateLimit": STAGE_RATE_PER_SECOND, "ThrottlingBurstLimit": STAGE_BURST}
+    return {
+        "RestAPI": {
+            "Properties": {
+                "Name": {"Ref": "AWS::StackName"},
+                "TracingEnabled": True,
+                "MinimumCompressionSize": COMPRESS_FROM_BYTES,
+                "MethodSettings": [{"ResourcePath": "/*", "HttpMethod": "*", **throttle}],
+                "AccessLogSetting": {
+                    "DestinationArn": _arn("ApiAccessLogs"),
+                    "Format": json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")),
+                },
+            }
+        },
+        "ApiAccessLogs": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": {"Fn::Sub": "/aws/apigateway/${AWS::StackName}-access"},
+                "RetentionInDays": {"Ref": "LogRetentionDays"},
+            },
+        },
+        "WebsocketAPIStage": {"Properties": {"DefaultRouteSettings": throttle}},
+    }
+
+
 def generate(queues: list[Queue]) -> dict[str, Any]:
     """The whole merge template: base.json plus the wiring of ``queues``."""
     template = json.loads(BASE.read_text())
@@ -411,11 +467,7 @@ def generate(queues: list[Queue]) -> dict[str, Any]:
     resources.update(_policy(queues))
     for function in made:
         resources.update(_function(function))
-    # API Gateway's metrics carry the API's name: one per stack; its traces join the
-    # functions' (and, through SNS and SQS, the consumers')
-    resources["RestAPI"] = {
-        "Properties": {"Name": {"Ref": "AWS::StackName"}, "TracingEnabled": True}
-    }
+    resources.update(_gateways())
     resources.update(_alarms(queues, made))
     resources.update(_dashboard(queues))
     return template

@@ -134,15 +134,16 @@ def test_alarms_cover_every_dead_letter_queue_the_outbox_errors_and_throttling(p
     dlqs = {k for k, r in resources.items() if r["Type"] == "AWS::SQS::Queue" and k.endswith("DLQ")}
     assert watched == dlqs
     metrics = {a.get("MetricName") for a in alarms}
-    assert {"OutboxOldestAgeSeconds", "5XXError", "ThrottledRequests"} <= metrics
-    [throttles] = [a for a in alarms if "Metrics" in a]
+    assert {"OutboxOldestAgeSeconds", "5XXError", "Invocations"} <= metrics
     functions = {k for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
     counted = {
-        m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
-        for m in throttles["Metrics"]
-        if "MetricStat" in m
+        a["Dimensions"][0]["Value"]["Ref"] for a in alarms if a.get("MetricName") == "Throttles"
     }
-    assert counted == functions
+    assert counted == functions  # one throttle alarm per function
+    [table] = [a for a in alarms if a["AlarmName"]["Fn::Sub"].endswith("-table-throttled")]
+    assert {
+        m["MetricStat"]["Metric"]["MetricName"] for m in table["Metrics"] if "MetricStat" in m
+    } == {"ThrottledRequests"}
     assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
     assert any(r["Type"] == "AWS::CloudWatch::Dashboard" for r in resources.values())
     for group in (r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"):
@@ -213,6 +214,7 @@ def test_cloudformation_creates_the_storage_and_queues(aws_env):
     supported = {"AWS::DynamoDB::Table", "AWS::SNS::Topic", "AWS::SQS::Queue"}
     body = {
         "AWSTemplateFormatVersion": template["AWSTemplateFormatVersion"],
+        "Parameters": template["Parameters"],
         "Resources": {k: v for k, v in template["Resources"].items() if v.get("Type") in supported},
     }
     with mock_aws():
