@@ -43,7 +43,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--manage-port", type=int, default=int(os.environ.get("MANAGE_PORT", 8002)))
     parser.add_argument("--sign-in-port", type=int, default=int(os.environ.get("SIGN_IN_PORT", 0)))
     parser.add_argument("--oidc-port", type=int, default=int(os.environ.get("OIDC_PORT", 8003)))
-    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 0)))
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 8004)))
     parser.add_argument(
         "--stations", choices=("auto", "manual"), default=os.environ.get("STATIONS", "auto")
     )
