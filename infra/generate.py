@@ -439,7 +439,11 @@ def _gateways() -> dict[str, Any]:
                 "MinimumCompressionSize": COMPRESS_FROM_BYTES,
                 "MethodSettings": [{"ResourcePath": "/*", "HttpMethod": "*", **throttle}],
                 "AccessLogSetting": {
-                    "DestinationArn": _arn("ApiAccessLogs"),
+                    # the group's ARN without the ":*" that its GetAtt Arn ends with
+                    "DestinationArn": {
+                        "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
+                        ":log-group:${ApiAccessLogs}"
+                    },
                     "Format": json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")),
                 },
             }
