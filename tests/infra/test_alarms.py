@@ -156,3 +156,21 @@ def test_rules_refuse_inconsistent_sign_in_parameters(template, given, refusal):
         assert refused == []
     else:
         assert len(refused) == 1 and refusal in refused[0]
+
+
+def test_no_log_of_either_api_holds_the_websocket_token_or_a_header(template):
+    """The console's token travels in the websocket's $connect query string: no stage
+    may log query strings (execution logs with data trace do) or headers."""
+    resources = template["Resources"]
+    stage = resources["WebsocketAPIStage"]["Properties"]
+    assert "AccessLogSettings" not in stage
+    assert not stage.get("DefaultRouteSettings", {}).get("DataTraceEnabled")
+    assert "LoggingLevel" not in stage.get("DefaultRouteSettings", {})
+    rest = resources["RestAPI"]["Properties"]
+    assert all(not m.get("DataTraceEnabled") for m in rest["MethodSettings"])
+    log_format = rest["AccessLogSetting"]["Format"]
+    assert json.loads(log_format)["resource"] == "$context.resourcePath"
+    assert not re.search(r"querystring|header|\$input|\$context\.path", log_format, re.I)
+    assert rest["MinimumCompressionSize"] == 1024  # the 3.6 MB Mermaid bundle is gzipped
+    throttle = rest["MethodSettings"][0]
+    assert throttle["ThrottlingRateLimit"] > 0 and throttle["ThrottlingBurstLimit"] > 0

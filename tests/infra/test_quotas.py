@@ -68,7 +68,7 @@ STACK_NAME = 128
 
 
 def _readme_longest_stack_name() -> int:
-    found = re.search(r"stack name of at most (\d+) characters", README)
+    found = re.search(r"stack\s+name\s+of\s+at\s+most\s+(\d+)\s+characters", README)
     assert found, "README, Deploy to AWS, must say the longest stack name that fits"
     return int(found.group(1))
 
