@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.graph import dependencies
+from infra.graph import dependencies, references
 from local.cloudformation_api import CREATORS
 
 UNSUPPORTED = "moto's CloudFormation has no model for it"
@@ -66,6 +66,7 @@ def deploy(
 ) -> Deployed:
     """Create ``template`` (expanded, no transform left) as stack ``name``; StackFailed
     when the embedded CloudFormation refuses it."""
+    session = _Clients(session)
     region = session.region_name
     account = session.client("sts").get_caller_identity()["Account"]
     context = _Context(template, parameters, name, region, account, session)
@@ -82,6 +83,9 @@ def deploy(
             if resources[k]["Type"] in FOLLOWERS and graph[k] & after:
                 after.add(k)
                 moved = True
+    stranded = sorted(k for k in active - outside - after if graph[k] & after)
+    if stranded:  # the stack would be given "" where these name something made after it
+        raise StackFailed(f"{stranded} refer to resources created after the stack")
     deployed = Deployed(name)
     context.refs = deployed.refs
     for logical in _ordered(before, graph):
@@ -129,6 +133,8 @@ def _ordered(chosen: set[str], graph: dict[str, set[str]]) -> list[str]:
     done: list[str] = []
     while len(done) < len(chosen):
         ready = sorted(k for k in chosen - set(done) if graph[k] & chosen <= set(done))
+        if not ready:
+            raise StackFailed(f"circular dependency among {sorted(chosen - set(done))}")
         done.extend(ready)
     return done
 
@@ -148,7 +154,7 @@ def _stack_template(
     stack["Outputs"] = {
         k: o
         for k, o in template.get("Outputs", {}).items()
-        if not re.search("|".join(map(re.escape, dropped | before)) or "^$", json.dumps(o))
+        if not {name for _, name in references(o)} & (dropped | before)
     }
     return stack
 
@@ -169,6 +175,18 @@ def _inline(value: Any, known: dict[str, str]) -> Any:
         variables = _inline(variables, known)
         return {"Fn::Sub": [text, variables] if variables else text}
     return {k: _inline(v, known) for k, v in value.items()}
+
+
+class _Clients:
+    """One client per service for the whole deployment (a client costs its service model)."""
+
+    def __init__(self, session: Any) -> None:
+        self.session, self.region_name, self.made = session, session.region_name, {}
+
+    def client(self, name: str) -> Any:
+        if name not in self.made:
+            self.made[name] = self.session.client(name)
+        return self.made[name]
 
 
 class _Context:

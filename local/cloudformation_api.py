@@ -157,6 +157,20 @@ def _rest_stage(session: Any, logical: str, props: dict, stack: str) -> str:
     return props["StageName"]
 
 
+def _user_pool(session: Any, logical: str, props: dict, stack: str) -> str:
+    args = {("PoolName" if k == "UserPoolName" else k): v for k, v in props.items()}
+    return session.client("cognito-idp").create_user_pool(**args)["UserPool"]["Id"]
+
+
+def _user_pool_client(session: Any, logical: str, props: dict, stack: str) -> str:
+    made = session.client("cognito-idp").create_user_pool_client(**props)
+    return made["UserPoolClient"]["ClientId"]
+
+
+def _user_pool_group(session: Any, logical: str, props: dict, stack: str) -> str:
+    return session.client("cognito-idp").create_group(**props)["Group"]["GroupName"]
+
+
 def _permission(session: Any, logical: str, props: dict, stack: str) -> str:
     args = {"FunctionName": props["FunctionName"], "StatementId": logical}
     for key in ("Action", "Principal", "SourceArn", "SourceAccount"):
@@ -179,6 +193,9 @@ CREATORS: dict[str, Callable[[Any, str, dict, str], str]] = {
     "AWS::ApiGateway::RestApi": _rest_api,
     "AWS::ApiGateway::Deployment": _rest_deployment,
     "AWS::ApiGateway::Stage": _rest_stage,
+    "AWS::Cognito::UserPool": _user_pool,
+    "AWS::Cognito::UserPoolClient": _user_pool_client,
+    "AWS::Cognito::UserPoolGroup": _user_pool_group,
     "AWS::Lambda::Permission": _permission,
     "AWS::XRay::ResourcePolicy": _xray_policy,
 }

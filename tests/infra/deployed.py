@@ -9,12 +9,20 @@ topic's subscriptions with their filter policies (SNS).
 from __future__ import annotations
 
 import json
+import logging
 import os
+import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import boto3
+import pytest
+
 from chalicelib.runtime import auth, clients
+from local.cloudformation import Deployed, deploy
 from local.sqs_lambda import deliver_once
 from tests.shop import REGION, FakeSender, Shop
 
@@ -150,3 +158,48 @@ def authorizer_configured_as(authorizer: Any, function: Function):
         yield
     finally:
         authorizer.func = original
+
+
+# what the test process may hold that a deployed function would not have
+ENVIRONMENT_CLEARED = (
+    "AWS_ENDPOINT_URL", "AWS_PROFILE", "TABLE_NAME", "TOPIC_ARN", "JWT_SECRET", "JWT_SECRET_ARN",
+    "WEBSOCKET_ENDPOINT", "TIMERS_QUEUE_URL", "AUTH_MODE", "OIDC_ISSUER", "OIDC_AUDIENCE",
+    "ROLES_CLAIM", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE",
+)  # fmt: skip
+
+
+@contextmanager
+def embedded_stack(
+    expanded: dict[str, Any], package: Path, name: str, parameters: dict[str, str]
+) -> Iterator[tuple[Deployed, Any]]:
+    """``expanded`` as stack ``name`` in in-process moto, its code uploaded where the
+    template says: (what was made, the boto3 session), with the test process's own
+    configuration taken out of the environment for the block."""
+    from moto import mock_aws
+
+    from local.moto_server import light_transaction_backups
+
+    light_transaction_backups()  # as the local stack: a commit does not copy whole tables
+    with pytest.MonkeyPatch.context() as patch:
+        for key in ENVIRONMENT_CLEARED:
+            patch.delenv(key, raising=False)
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            patch.setenv(key, "testing")
+        patch.setenv("AWS_DEFAULT_REGION", REGION)
+        patch.setenv("AWS_REGION", REGION)
+        clients.reset()
+        with mock_aws(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # moto warns of each type it cannot create
+            logging.getLogger("moto").setLevel(logging.ERROR)
+            session = boto3.DEFAULT_SESSION = clients.session(REGION)
+            code = next(
+                r["Properties"]["Code"]
+                for r in expanded["Resources"].values()
+                if r["Type"] == "AWS::Lambda::Function"
+            )
+            s3 = session.client("s3")
+            s3.create_bucket(Bucket=code["S3Bucket"])
+            zipped = (package / "deployment.zip").read_bytes()
+            s3.put_object(Bucket=code["S3Bucket"], Key=code["S3Key"], Body=zipped)
+            yield deploy(expanded, session, name, parameters), session
+        clients.reset()

@@ -4,22 +4,20 @@ real handlers configured as that stack configured them (tests/infra/deployed.py)
 from __future__ import annotations
 
 import json
-import logging
-import warnings
 from collections import Counter
 
-import boto3
 import pytest
 
 from chalicelib.orders.menu import order_total_cents
-from chalicelib.runtime import broadcast, clients
-from local.cloudformation import OUTSIDE, UNSUPPORTED, deploy
+from chalicelib.runtime import broadcast
+from local.cloudformation import OUTSIDE, UNSUPPORTED
 from tests.infra.deployed import (
     DeployedShop,
     authorizer_configured_as,
+    embedded_stack,
     read_wiring,
 )
-from tests.shop import PIZZA, REGION, FakeSender
+from tests.shop import PIZZA, FakeSender
 
 STACK = "pizzas-deployed"
 PARAMETERS = {"AuthMode": "hs256", "RolesClaim": "roles"}
@@ -43,61 +41,30 @@ MADE_BY_API = {
     "AWS::ApiGatewayV2::Stage": 1,
     "AWS::XRay::ResourcePolicy": 1,  # resolved only: moto's X-Ray has no resource policies
 }
-ENVIRONMENT_CLEARED = (
-    "AWS_ENDPOINT_URL", "AWS_PROFILE", "TABLE_NAME", "TOPIC_ARN", "JWT_SECRET", "JWT_SECRET_ARN",
-    "WEBSOCKET_ENDPOINT", "TIMERS_QUEUE_URL", "AUTH_MODE", "OIDC_ISSUER", "OIDC_AUDIENCE",
-    "ROLES_CLAIM", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE",
-)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def stack(expanded, packaged):
     """The stack in moto (in-process), its wiring read back, and the app's test client."""
     from chalice.test import Client
-    from moto import mock_aws
 
-    from local.moto_server import light_transaction_backups
+    with embedded_stack(expanded, packaged, STACK, PARAMETERS) as (deployed, session):
+        wiring = read_wiring(session, STACK)
+        secret = session.client("secretsmanager").get_secret_value(
+            SecretId=deployed.outputs["JwtSecretArn"]
+        )["SecretString"]
+        from app import app, jwt_authorizer
 
-    light_transaction_backups()
-    with pytest.MonkeyPatch.context() as patch:
-        for key in ENVIRONMENT_CLEARED:
-            patch.delenv(key, raising=False)
-        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-            patch.setenv(key, "testing")
-        patch.setenv("AWS_DEFAULT_REGION", REGION)
-        patch.setenv("AWS_REGION", REGION)
-        clients.reset()
-        with mock_aws(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # moto warns of each type it cannot create
-            logging.getLogger("moto").setLevel(logging.ERROR)
-            session = boto3.DEFAULT_SESSION = clients.session(REGION)
-            code = next(
-                r["Properties"]["Code"]
-                for r in expanded["Resources"].values()
-                if r["Type"] == "AWS::Lambda::Function"
-            )
-            s3 = session.client("s3")
-            s3.create_bucket(Bucket=code["S3Bucket"])
-            zipped = (packaged / "deployment.zip").read_bytes()
-            s3.put_object(Bucket=code["S3Bucket"], Key=code["S3Key"], Body=zipped)
-            deployed = deploy(expanded, session, STACK, PARAMETERS)
-            wiring = read_wiring(session, STACK)
-            secret = session.client("secretsmanager").get_secret_value(
-                SecretId=deployed.outputs["JwtSecretArn"]
-            )["SecretString"]
-            from app import app, jwt_authorizer
-
-            sender = FakeSender()
-            broadcast.use_sender(sender)
-            try:
-                with (
-                    Client(app, stage_name="dev") as client,
-                    authorizer_configured_as(jwt_authorizer, wiring.functions["jwt_authorizer"]),
-                ):
-                    yield deployed, wiring, DeployedShop(client, wiring, sender, secret), session
-            finally:
-                broadcast.use_sender(broadcast.Sender())
-    clients.reset()
+        sender = FakeSender()
+        broadcast.use_sender(sender)
+        try:
+            with (
+                Client(app, stage_name="dev") as client,
+                authorizer_configured_as(jwt_authorizer, wiring.functions["jwt_authorizer"]),
+            ):
+                yield deployed, wiring, DeployedShop(client, wiring, sender, secret), session
+        finally:
+            broadcast.use_sender(broadcast.Sender())
 
 
 def test_what_moto_cloudformation_cannot_create_is_named_and_made_another_way(stack, expanded):
