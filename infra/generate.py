@@ -170,6 +170,39 @@ VERIFY_ENVIRONMENT = {
     "OIDC_AUDIENCE": {"Fn::If": ["UseHs256", _NOTHING, _AUDIENCE]},
     "ROLES_CLAIM": {"Ref": "RolesClaim"},
 }
+# Where the web console signs in (chalicelib/web/config.py): the user pool's domain and
+# client when this stack makes them; else what the SignIn* parameters say. The client's
+# callback is the ConsoleUrl parameter, not the REST API's address: the API refers to the
+# functions, so a client naming the API while a function names the client is a cycle
+# (tests/infra/test_sign_in_template.py walks the packaged template for one).
+_POOL_DOMAIN = "https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com"
+
+
+def _sign_in_url(pool_path: str, parameter: str) -> dict[str, Any]:
+    return {
+        "Fn::If": [
+            "OfferPoolSignIn",
+            {"Fn::Sub": _POOL_DOMAIN + pool_path},
+            {"Fn::If": ["MakeUserPool", "", {"Ref": parameter}]},
+        ]
+    }
+
+
+WEB_ENVIRONMENT = {
+    "WEB_SIGN_IN_URL": _sign_in_url("/oauth2/authorize", "SignInAuthorizeUrl"),
+    "WEB_TOKEN_URL": _sign_in_url("/oauth2/token", "SignInTokenUrl"),
+    "WEB_SIGN_OUT_URL": _sign_in_url("/logout", "SignInLogoutUrl"),
+    "WEB_CLIENT_ID": {
+        "Fn::If": [
+            "HasSignInClientId",
+            {"Ref": "SignInClientId"},
+            {"Fn::If": ["UseHs256", "", _AUDIENCE]},
+        ]
+    },
+    "WEB_SCOPES": "openid email profile",
+    "WEB_REDIRECT_URL": {"Ref": "ConsoleUrl"},
+    "ROLES_CLAIM": {"Ref": "RolesClaim"},
+}
 # Tracing is Active (base.json): segments go to X-Ray, which has no resource to scope to
 _XRAY = {
     "Sid": "Traces",
@@ -198,6 +231,8 @@ def _function(function: Function) -> dict[str, Any]:
     }
     if "verify" in function.grants:
         properties["Environment"] = {"Variables": VERIFY_ENVIRONMENT}
+    if function.logical == "APIHandler":  # the function that serves the web console
+        properties["Environment"] = {"Variables": WEB_ENVIRONMENT}
     if function.queue is not None:
         queue = function.queue
         statements.append(

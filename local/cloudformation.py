@@ -36,6 +36,7 @@ OUTSIDE = {
     "AWS::Cognito::UserPool": UNSUPPORTED,
     "AWS::Cognito::UserPoolClient": UNSUPPORTED,
     "AWS::Cognito::UserPoolGroup": UNSUPPORTED,
+    "AWS::Cognito::UserPoolDomain": UNSUPPORTED,
     # moto makes the API without its Body (the routes), so the Deployment that follows
     # fails "The REST API doesn't contain any methods"
     "AWS::ApiGateway::RestApi": "moto's CloudFormation ignores the Body",

@@ -167,6 +167,11 @@ def _user_pool_client(session: Any, logical: str, props: dict, stack: str) -> st
     return made["UserPoolClient"]["ClientId"]
 
 
+def _user_pool_domain(session: Any, logical: str, props: dict, stack: str) -> str:
+    session.client("cognito-idp").create_user_pool_domain(**props)
+    return props["Domain"]
+
+
 def _user_pool_group(session: Any, logical: str, props: dict, stack: str) -> str:
     return session.client("cognito-idp").create_group(**props)["Group"]["GroupName"]
 
@@ -196,6 +201,7 @@ CREATORS: dict[str, Callable[[Any, str, dict, str], str]] = {
     "AWS::Cognito::UserPool": _user_pool,
     "AWS::Cognito::UserPoolClient": _user_pool_client,
     "AWS::Cognito::UserPoolGroup": _user_pool_group,
+    "AWS::Cognito::UserPoolDomain": _user_pool_domain,
     "AWS::Lambda::Permission": _permission,
     "AWS::XRay::ResourcePolicy": _xray_policy,
 }

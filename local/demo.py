@@ -80,10 +80,10 @@ def _token(user: str = "customer-1", override: str = "TOKEN") -> str:
         raise NoToken(
             f"The stack is not running at {API} ({error}). Start it with `make run`."
         ) from None
-    if config.get("signIn") != "development":
+    if not config.get("peopleUrl"):
         raise NoToken(f"{API} has no development sign-in (a deployed stage?): set TOKEN=<jwt>.")
     try:
-        return _get_json(config["signInUrl"] + "/token", {"user": user})["token"]
+        return _get_json(config["peopleUrl"] + "/token", {"user": user})["token"]
     except (urllib.error.URLError, ConnectionError, KeyError, ValueError) as error:
         raise NoToken(f"The stack's development sign-in did not give a token ({error}).") from None
 

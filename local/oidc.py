@@ -4,8 +4,13 @@ It has its own signing keys (RSA, or EC P-256 after ``rotate("ES256")``), publis
 them as a JWKS, answers OIDC discovery, and mints tokens, so the local stack verifies
 tokens exactly as a deployment verifies Cognito's, Auth0's or Keycloak's.
 
-    GET  /.well-known/openid-configuration   discovery (issuer, jwks_uri)
+    GET  /.well-known/openid-configuration   discovery (issuer, endpoints, jwks_uri)
     GET  /jwks.json                          the public keys
+    GET  /authorize   the OAuth authorization code flow with PKCE (local/authorize.py): a
+                      page to pick a demo person, or ``login_hint=<user>`` to approve at once
+    POST /token       exchanges a code (single use, 60 s) and its PKCE verifier for tokens
+    GET  /logout      forgets nothing (there is no session) and sends the browser back
+    POST /lifetime  {"seconds": int}                -> lifetime of the tokens /token issues
     POST /mint      {"user": str, "roles": [str]}   -> {"token": str}
     POST /keys      {"algorithm": "RS256"|"ES256"}  -> {"kid": str}  (rotate)
     DELETE /keys/<kid>                        drop a key: its tokens stop verifying
@@ -22,7 +27,9 @@ import uuid
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
+from local.authorize import AuthorizationCodes, authorize, end_session, exchange
 from local.serving import serve_in_thread
 
 AUDIENCE = "tropical-pizzas-local"
@@ -54,6 +61,8 @@ class DevIssuer:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.codes = AuthorizationCodes()
+        self.token_seconds = 3600  # of the tokens /token issues (POST /lifetime changes it)
         self.rotate()
 
     def start(self) -> DevIssuer:
@@ -106,7 +115,13 @@ class DevIssuer:
             "jwks_uri": f"{self.url}/jwks.json",
             "id_token_signing_alg_values_supported": ["RS256", "ES256"],
             "subject_types_supported": ["public"],
-            "response_types_supported": ["id_token"],
+            "authorization_endpoint": f"{self.url}/authorize",
+            "token_endpoint": f"{self.url}/token",
+            "end_session_endpoint": f"{self.url}/logout",
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none"],
         }
 
     def mint(
@@ -168,18 +183,44 @@ def _handler(issuer: DevIssuer) -> type[BaseHTTPRequestHandler]:
                 raise ValueError("send a JSON object")
             return body
 
+        def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def do_GET(self) -> None:
-            if self.path == "/.well-known/openid-configuration":
+            path, _, query = self.path.partition("?")
+            if path == "/.well-known/openid-configuration":
                 self._answer(200, issuer.discovery())
-            elif self.path == "/jwks.json":
+            elif path == "/jwks.json":
                 self._answer(200, issuer.jwks())
+            elif path == "/authorize":
+                self._send(*authorize(issuer, query))
+            elif path == "/logout":
+                self._send(*end_session(query))
             else:
                 self._answer(404, {"error": "NotFound", "message": self.path})
 
+        def do_OPTIONS(self) -> None:
+            self._send(204, _cors(self.headers.get("Origin")), b"")
+
         def do_POST(self) -> None:
+            if self.path == "/token":
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(min(length, MAX_BODY + 1))
+                status, body = exchange(issuer, raw.decode("utf-8", "replace"), length)
+                headers = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+                self._send(status, {**headers, **_cors(self.headers.get("Origin"))}, body)
+                return
             try:
                 body = self._body()
-                if self.path == "/mint":
+                if self.path == "/lifetime":
+                    issuer.token_seconds = _lifetime(body)
+                    self._answer(200, {"seconds": issuer.token_seconds})
+                elif self.path == "/mint":
                     self._answer(200, {"token": issuer.mint(*_mint_arguments(body))})
                 elif self.path == "/keys":
                     self._answer(200, {"kid": issuer.rotate(body.get("algorithm", "RS256"))})
@@ -200,6 +241,25 @@ def _handler(issuer: DevIssuer) -> type[BaseHTTPRequestHandler]:
                 self._answer(200, {"dropped": kid})
 
     return Handler
+
+
+def _cors(origin: str | None) -> dict[str, str]:
+    """CORS for the console on this machine (the token endpoint is called from the page)."""
+    if not origin or urlsplit(origin).hostname not in ("127.0.0.1", "localhost"):
+        return {}
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Methods": "POST",
+        "Access-Control-Allow-Headers": "Content-Type",
+        "Vary": "Origin",
+    }
+
+
+def _lifetime(body: dict[str, Any]) -> int:
+    seconds = body.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not -86400 <= seconds <= 86400:
+        raise ValueError("'seconds' must be a whole number from -86400 to 86400")
+    return seconds
 
 
 def _mint_arguments(body: dict[str, Any]) -> tuple[str, list[str]]:

@@ -206,6 +206,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["TOPIC_ARN"] = made.refs["EventsTopic"]
     os.environ["WEBSOCKET_ENDPOINT"] = f"http://127.0.0.1:{args.manage_port}"
     signin = _development_sign_in(args)
+    if issuer is not None:  # the console signs in through it, as deployed through Cognito's
+        os.environ.update(
+            WEB_SIGN_IN_URL=f"{issuer.url}/authorize", WEB_TOKEN_URL=f"{issuer.url}/token",
+            WEB_SIGN_OUT_URL=f"{issuer.url}/logout", WEB_CLIENT_ID=issuer.audience,
+        )  # fmt: skip
 
     sys.path.insert(0, str(ROOT))
     from chalice.config import Config

@@ -24,9 +24,8 @@ def _origin(url: str | None) -> str:
 def _policy(config: PageConfig) -> str:
     """Content-Security-Policy: scripts only from the app; connections to the app, its
     websocket and the sign-in service. Mermaid styles its SVG inline."""
-    connect = " ".join(
-        o for o in ("'self'", _origin(config.websocket_url), _origin(config.sign_in_url)) if o
-    )
+    origins = dict.fromkeys(_origin(url) for url in config.connects_to())
+    connect = " ".join(("'self'", *origins))
     return (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         f"img-src 'self' data:; connect-src {connect}; frame-ancestors 'none'; "

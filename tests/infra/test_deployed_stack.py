@@ -20,7 +20,8 @@ from tests.infra.deployed import (
 from tests.shop import PIZZA, FakeSender
 
 STACK = "pizzas-deployed"
-PARAMETERS = {"AuthMode": "hs256", "RolesClaim": "roles"}
+# hs256 is a development stage's sign-in (a template rule refuses it on production)
+PARAMETERS = {"AuthMode": "hs256", "Environment": "development", "RolesClaim": "roles"}
 # what the stack makes that moto's CloudFormation could not, created through each service's
 # API instead (local/cloudformation.py), with AuthMode=hs256 and no AlarmEmail: the Cognito
 # pool and the alarm e-mail subscription are not made by such a stack

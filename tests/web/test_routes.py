@@ -21,14 +21,23 @@ PAGE_OF = {
 }
 
 
+SIGN_IN_VARIABLES = (
+    "WEB_WEBSOCKET_URL",
+    "WEB_SIGN_IN_URL",
+    "WEB_TOKEN_URL",
+    "WEB_SIGN_OUT_URL",
+    "WEB_CLIENT_ID",
+    "WEB_SCOPES",
+    "WEB_REDIRECT_URL",
+    "WEB_DEV_SIGN_IN_URL",
+    "WEBSOCKET_ENDPOINT",
+    "ROLES_CLAIM",
+)
+
+
 @pytest.fixture
 def client(monkeypatch):
-    for name in (
-        "WEB_WEBSOCKET_URL",
-        "WEB_SIGN_IN_URL",
-        "WEB_DEV_SIGN_IN_URL",
-        "WEBSOCKET_ENDPOINT",
-    ):
+    for name in SIGN_IN_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     app = Chalice("console-test")
     app.register_blueprint(web)
@@ -47,38 +56,92 @@ def test_pages_are_served_without_a_token(client, path):
 
 def test_the_policy_lets_pages_reach_the_websocket_and_the_sign_in(client, monkeypatch):
     monkeypatch.setenv("WEB_WEBSOCKET_URL", "ws://127.0.0.1:8001")
-    monkeypatch.setenv("WEB_DEV_SIGN_IN_URL", "http://127.0.0.1:8003")
+    monkeypatch.setenv("WEB_DEV_SIGN_IN_URL", "http://127.0.0.1:8004")
+    monkeypatch.setenv("WEB_SIGN_IN_URL", "http://127.0.0.1:8003/authorize")
+    monkeypatch.setenv("WEB_TOKEN_URL", "http://127.0.0.1:8003/token")
+    monkeypatch.setenv("WEB_CLIENT_ID", "local")
     policy = client.http.get("/app").headers["Content-Security-Policy"]
-    assert "connect-src 'self' ws://127.0.0.1:8001 http://127.0.0.1:8003;" in policy
+    connect = "connect-src 'self' ws://127.0.0.1:8001 http://127.0.0.1:8003 http://127.0.0.1:8004;"
+    assert connect in policy
 
 
-def test_config_in_the_local_stack_offers_the_development_sign_in(client, monkeypatch):
+def test_config_in_the_local_stack_signs_in_with_the_code_flow_and_lists_demo_people(
+    client, monkeypatch
+):
     monkeypatch.setenv("WEB_WEBSOCKET_URL", "ws://127.0.0.1:8001")
-    monkeypatch.setenv("WEB_DEV_SIGN_IN_URL", "http://127.0.0.1:8003")
+    monkeypatch.setenv("WEB_DEV_SIGN_IN_URL", "http://127.0.0.1:8004")
+    monkeypatch.setenv("WEB_SIGN_IN_URL", "http://127.0.0.1:8003/authorize")
+    monkeypatch.setenv("WEB_TOKEN_URL", "http://127.0.0.1:8003/token")
+    monkeypatch.setenv("WEB_SIGN_OUT_URL", "http://127.0.0.1:8003/logout")
+    monkeypatch.setenv("WEB_CLIENT_ID", "tropical-pizzas-local")
     assert json.loads(client.http.get("/app/config.json").body) == {
         "websocketUrl": "ws://127.0.0.1:8001",
-        "signIn": "development",
-        "signInUrl": "http://127.0.0.1:8003",
+        "signIn": "code",
+        "authorizeUrl": "http://127.0.0.1:8003/authorize",
+        "tokenUrl": "http://127.0.0.1:8003/token",
+        "signOutUrl": "http://127.0.0.1:8003/logout",
+        "clientId": "tropical-pizzas-local",
+        "scope": "openid email profile",
+        "redirectUrl": None,
+        "rolesClaim": "roles",
+        "peopleUrl": "http://127.0.0.1:8004",
     }
 
 
-def test_config_deployed_takes_the_identity_provider_and_the_websocket_api(client, monkeypatch):
+def test_config_under_hs256_locally_offers_the_development_sign_in(client, monkeypatch):
+    monkeypatch.setenv("WEB_DEV_SIGN_IN_URL", "http://127.0.0.1:8004")
+    config = json.loads(client.http.get("/app/config.json").body)
+    assert config["signIn"] == "development"
+    assert config["peopleUrl"] == "http://127.0.0.1:8004"
+
+
+def test_config_deployed_takes_the_user_pool_and_the_websocket_api(client, monkeypatch):
     endpoint = "https://abc123.execute-api.eu-west-1.amazonaws.com/api"
+    domain = "https://tropical-prod-123456789012.auth.eu-west-1.amazoncognito.com"
     monkeypatch.setenv("WEBSOCKET_ENDPOINT", endpoint)
-    monkeypatch.setenv("WEB_SIGN_IN_URL", "https://auth.example.com/oauth2/authorize?x=1")
-    assert json.loads(client.http.get("/app/config.json").body) == {
+    monkeypatch.setenv("WEB_SIGN_IN_URL", f"{domain}/oauth2/authorize")
+    monkeypatch.setenv("WEB_TOKEN_URL", f"{domain}/oauth2/token")
+    monkeypatch.setenv("WEB_SIGN_OUT_URL", f"{domain}/logout")
+    monkeypatch.setenv("WEB_CLIENT_ID", "4abc")
+    monkeypatch.setenv("WEB_REDIRECT_URL", f"{endpoint}/app")
+    monkeypatch.setenv("ROLES_CLAIM", "cognito:groups")
+    answer = client.http.get("/app/config.json")
+    assert json.loads(answer.body) == {
         "websocketUrl": "wss://abc123.execute-api.eu-west-1.amazonaws.com/api",
-        "signIn": "token",
-        "signInUrl": "https://auth.example.com/oauth2/authorize?x=1",
+        "signIn": "code",
+        "authorizeUrl": f"{domain}/oauth2/authorize",
+        "tokenUrl": f"{domain}/oauth2/token",
+        "signOutUrl": f"{domain}/logout",
+        "clientId": "4abc",
+        "scope": "openid email profile",
+        "redirectUrl": f"{endpoint}/app",
+        "rolesClaim": "cognito:groups",
+        "peopleUrl": None,
     }
+    policy = client.http.get("/app").headers["Content-Security-Policy"]
+    assert (
+        f"connect-src 'self' wss://abc123.execute-api.eu-west-1.amazonaws.com {domain};" in policy
+    )
+
+
+@pytest.mark.parametrize("missing", ["WEB_TOKEN_URL", "WEB_CLIENT_ID"])
+def test_config_with_half_a_provider_does_not_offer_a_sign_in_that_cannot_finish(
+    client, monkeypatch, missing
+):
+    monkeypatch.setenv("WEB_SIGN_IN_URL", "https://auth.example.com/oauth2/authorize")
+    monkeypatch.setenv("WEB_TOKEN_URL", "https://auth.example.com/oauth2/token")
+    monkeypatch.setenv("WEB_CLIENT_ID", "4abc")
+    monkeypatch.delenv(missing)
+    config = json.loads(client.http.get("/app/config.json").body)
+    assert config["signIn"] == "none"
+    assert config["authorizeUrl"] is None
 
 
 def test_config_without_settings_has_no_websocket_and_no_sign_in(client):
-    assert json.loads(client.http.get("/app/config.json").body) == {
-        "websocketUrl": None,
-        "signIn": "token",
-        "signInUrl": None,
-    }
+    config = json.loads(client.http.get("/app/config.json").body)
+    assert config["websocketUrl"] is None
+    assert config["signIn"] == "none"
+    assert config["authorizeUrl"] is None
 
 
 @pytest.mark.parametrize("name", ["nope.js", "..%2Fconfig.py", "config.py", "__init__.py"])

@@ -1,7 +1,9 @@
 // What every page of the console shares: configuration, the token, API calls with
 // errors in words, live updates over the websocket, sign-in and the chart.
 
-const TOKEN_KEY = "tropical.token";
+import { beginSignIn, finishSignIn, setToken, signOut, token, useRolesClaim, who } from "./session.js";
+
+export { setToken, takeTokenFromFragment, token, who } from "./session.js";
 
 let configPromise = null;
 
@@ -11,44 +13,13 @@ export const BASE = document.querySelector('meta[name="api-base"]')?.content || 
 
 /** The page configuration served by the app (websocket URL, sign-in mode). */
 export function config() {
-  configPromise ??= fetch(`${BASE}/app/config.json`).then((answer) => {
+  configPromise ??= fetch(`${BASE}/app/config.json`).then(async (answer) => {
     if (!answer.ok) throw new Error(`the console configuration is missing (HTTP ${answer.status})`);
-    return answer.json();
+    const settings = await answer.json();
+    useRolesClaim(settings.rolesClaim);
+    return settings;
   });
   return configPromise;
-}
-
-/** A token handed over in the address fragment (`#token=`, or an identity provider's
- * `#access_token=` / `#id_token=`) is kept for this browser session and removed from
- * the address, so it is neither bookmarked nor shown. */
-export function takeTokenFromFragment() {
-  const fragment = new URLSearchParams(window.location.hash.slice(1));
-  const token = fragment.get("token") || fragment.get("id_token") || fragment.get("access_token");
-  if (!token) return;
-  sessionStorage.setItem(TOKEN_KEY, token);
-  history.replaceState(null, "", window.location.pathname + window.location.search);
-}
-
-export function token() {
-  return sessionStorage.getItem(TOKEN_KEY);
-}
-
-export function setToken(value) {
-  if (value) sessionStorage.setItem(TOKEN_KEY, value);
-  else sessionStorage.removeItem(TOKEN_KEY);
-}
-
-/** The claims of the current token (not verified: the API does that), or null. */
-export function who() {
-  const value = token();
-  if (!value) return null;
-  try {
-    const part = value.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    const claims = JSON.parse(atob(part));
-    return { user: claims.sub, roles: claims.roles || [], expires: claims.exp };
-  } catch {
-    return null;
-  }
 }
 
 export class ApiError extends Error {
@@ -65,6 +36,7 @@ function describe(status, body) {
     case 0:
       return "The server cannot be reached. Check the connection and try again.";
     case 401:
+      if (said === "token expired") return "Your sign-in has expired. Please sign in again.";
       return `You are not signed in, or your sign-in has expired (${said || "no token"}). Please sign in again.`;
     case 403:
       return `You may not do that: ${said}`;
@@ -92,6 +64,12 @@ export async function api(method, path, body) {
     throw new ApiError(0, null);
   }
   const data = await answer.json().catch(() => null);
+  if (answer.status === 401 && token()) {
+    // the token is no good any more (expired, or the provider rotated its keys away):
+    // forget it, so the page offers to sign in again instead of repeating the refusal
+    setToken(null);
+    window.dispatchEvent(new CustomEvent("tropical:signed-out"));
+  }
   if (!answer.ok) throw new ApiError(answer.status, data);
   return data;
 }
@@ -184,41 +162,47 @@ export function connectionWords(status) {
   return STATUS_WORDS[status] || status;
 }
 
-/** The sign-in box: in the local stack a pick of demo people (tokens minted by the
- * stack's development sign-in); deployed, a link to the identity provider. Calls
- * `onSignedIn` once there is a token. */
+/** The sign-in box. With an identity provider (deployed, and locally the development
+ * issuer): a *Sign in* button for the authorization code flow; locally a pick of demo
+ * people too, each signed in through the same flow (the issuer approves a named demo
+ * person at once). Under AUTH_MODE=hs256 the local stack mints tokens itself. Finishes a
+ * sign-in when this page is the provider's answer, and is drawn again when the API
+ * refuses the token (expired). Calls `onSignedIn` once there is a token. */
 export async function signIn(box, onSignedIn) {
-  const current = who();
   const settings = await config();
+  if (!box.dataset.watching) {
+    box.dataset.watching = "yes";
+    window.addEventListener("tropical:signed-out", () => signIn(box, onSignedIn));
+  }
+  let failure = null;
+  try {
+    if (await finishSignIn(settings)) return;
+  } catch (error) {
+    failure = error; // said by the page, after the box offers to sign in again
+  }
+  const current = who();
   box.replaceChildren();
   if (current) {
     const line = document.createElement("p");
     line.textContent = `Signed in as ${current.user}${current.roles.length ? ` (${current.roles.join(", ")})` : ""}. `;
-    const out = button("Sign out", () => {
-      setToken(null);
-      window.location.reload();
-    });
-    line.append(out);
+    line.append(button("Sign out", () => signOut(settings)));
     box.append(line);
     return;
   }
-  if (settings.signIn === "development") {
-    await developmentSignIn(box, settings.signInUrl, onSignedIn);
-  } else if (settings.signInUrl) {
-    const link = document.createElement("a");
-    const back = encodeURIComponent(window.location.href.split("#")[0]);
-    link.href = `${settings.signInUrl}${settings.signInUrl.includes("?") ? "&" : "?"}redirect_uri=${back}`;
-    link.textContent = "Sign in";
-    box.append(link);
+  if (settings.peopleUrl) {
+    await pickPerson(box, settings, onSignedIn);
+  } else if (settings.signIn === "code") {
+    box.append(button("Sign in", () => beginSignIn(settings)));
   } else {
-    box.textContent = "Sign-in is not configured: open this page with #token=<your token>.";
+    box.textContent = "Sign-in is not configured for this site yet (on AWS: deploy the stack with its ConsoleUrl parameter); open this page with #token=<your token>.";
   }
+  if (failure) throw failure;
 }
 
-async function developmentSignIn(box, url, onSignedIn) {
+async function pickPerson(box, settings, onSignedIn) {
   let people;
   try {
-    people = await (await fetch(`${url}/people`)).json();
+    people = await (await fetch(`${settings.peopleUrl}/people`)).json();
   } catch {
     box.textContent = "The development sign-in of the local stack does not answer. Is `make run` up?";
     return;
@@ -235,7 +219,11 @@ async function developmentSignIn(box, url, onSignedIn) {
   }
   label.append(pick);
   const go = button("Sign in", async () => {
-    const answer = await fetch(`${url}/token`, {
+    if (settings.signIn === "code") {
+      await beginSignIn(settings, pick.value);
+      return;
+    }
+    const answer = await fetch(`${settings.peopleUrl}/token`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ user: pick.value }),

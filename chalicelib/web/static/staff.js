@@ -407,5 +407,9 @@ async function start() {
 }
 
 takeTokenFromFragment();
+window.addEventListener("tropical:signed-out", () => {
+  clearInterval(timer); // no more refreshes that would be refused for want of a token
+  $("board").hidden = true;
+});
 signIn($("sign-in"), start).catch(showError);
 start();
