@@ -312,3 +312,18 @@ def test_the_package_is_self_contained_and_ships_bytecode(packaged, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(str(tmp_path / "code"))
+
+
+@pytest.mark.parametrize("name", ["base.json", "resources.json"])
+def test_template_files_have_no_key_twice(name):
+    """JSON keeps the last of two equal keys: two branches that each add a top-level
+    section (``Rules``) merge without a conflict and one silently disappears."""
+
+    def unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [k for k, _ in pairs]
+        assert len(keys) == len(set(keys)), (
+            f"{name}: {sorted(k for k in keys if keys.count(k) > 1)}"
+        )
+        return dict(pairs)
+
+    json.loads((ROOT / "infra" / name).read_text(), object_pairs_hook=unique)
