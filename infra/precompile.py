@@ -21,7 +21,8 @@ from pathlib import Path
 
 
 def precompile(archive: Path) -> int:
-    """Rewrite ``archive`` with a .pyc beside every .py; returns how many were added."""
+    """Rewrite ``archive`` with an unchecked-hash .pyc beside every .py (replacing any it
+    held); returns how many were written."""
     added = 0
     with tempfile.TemporaryDirectory() as work:
         staged = Path(work) / "staged.zip"
@@ -29,15 +30,20 @@ def precompile(archive: Path) -> int:
             zipfile.ZipFile(archive) as source,
             zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED) as target,
         ):
-            names = set(source.namelist())
+            # A .pyc the package already holds (chalice zips chalicelib/__pycache__ from
+            # the working tree) is timestamp-checked against its source's mtime, which
+            # the zip keeps to 2 s: stale about half the time, so it is replaced.
+            ours = {
+                importlib.util.cache_from_source(n) for n in source.namelist() if n.endswith(".py")
+            }
             for info in source.infolist():
+                if info.filename in ours:
+                    continue
                 data = source.read(info)
                 target.writestr(info, data)
                 if not info.filename.endswith(".py"):
                     continue
                 cached = importlib.util.cache_from_source(info.filename)
-                if cached in names:
-                    continue
                 module = Path(work) / "module.py"
                 module.write_bytes(data)
                 compiled = Path(work) / "module.pyc"
