@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.runtime.wiring import Queue, subscribed
+from infra import alarms
+from infra.alarms import METRICS_NAMESPACE
 
 HERE = Path(__file__).resolve().parent
 BASE = HERE / "base.json"
@@ -30,8 +32,6 @@ RETENTION_SECONDS = 14 * 86400  # the longest SQS keeps a message: room to redri
 VISIBILITY_SECONDS = 180  # six times the queue consumers' 30 s timeout (AWS's advice)
 CONSUMER_TIMEOUT_SECONDS = 30
 MAX_RECEIVES = 5
-METRICS_NAMESPACE = "TropicalPizzas"  # POWERTOOLS_METRICS_NAMESPACE in base.json
-OUTBOX_AGE_ALARM_SECONDS = 300
 
 
 def _arn(logical: str) -> dict[str, Any]:
@@ -58,14 +58,26 @@ class Function:
     queue: Queue | None = None
 
 
-# what each kind of function calls (checked against the code by tests/infra/test_iam.py)
+# The table calls of each kind of function (tests/infra/test_iam.py records the calls
+# and fails on a grant no call needs). A transaction is authorised item by item: its
+# Put, Update and Delete items need PutItem, UpdateItem and DeleteItem.
+TABLE_ACTIONS = {
+    # commits (a transaction), reads, queries indexes, drops a gone websocket's record
+    "table": ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+    # a station's conditional update, and the read of who settled a subject first
+    "table-station": ("GetItem", "UpdateItem"),
+    # reads the instance, then records the follower (a transaction of an Update and Puts)
+    "table-follow": ("GetItem", "PutItem", "UpdateItem", "Query"),
+    # reads what a connection follows; forgets it (a transaction of a Delete and an Update)
+    "table-unfollow": ("GetItem", "UpdateItem", "DeleteItem"),
+}
 COMMITS = ("table", "publish", "timers", "websockets")  # commits and sends after them
 FIXED = (
     Function("APIHandler", "api", COMMITS),
     Function("JwtAuthorizer", "authorizer", ("verify",)),
-    Function("WebsocketConnect", "ws-connect", ("table", "verify")),
-    Function("WebsocketMessage", "ws-message", ("table", "websockets")),
-    Function("WebsocketDisconnect", "ws-disconnect", ("table",)),
+    Function("WebsocketConnect", "ws-connect", ("table-follow", "verify")),
+    Function("WebsocketMessage", "ws-message", ("table-unfollow", "websockets")),
+    Function("WebsocketDisconnect", "ws-disconnect", ("table-unfollow",)),
     Function("OutboxSweeper", "outbox-sweeper", COMMITS),
 )
 
@@ -76,7 +88,7 @@ def functions(queues: list[Queue]) -> list[Function]:
         Function(
             _camel(q.handler),
             q.handler.replace("_", "-"),
-            ("table", "publish") if q.kind == "commands" else COMMITS,
+            ("table-station", "publish") if q.kind == "commands" else COMMITS,
             q,
         )
         for q in queues
@@ -87,17 +99,10 @@ def functions(queues: list[Queue]) -> list[Function]:
 def _grant(grant: str) -> dict[str, Any]:
     table = [_arn("OrdersTable"), {"Fn::Sub": "${OrdersTable.Arn}/index/*"}]
     statements = {
-        "table": (
-            [
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:UpdateItem",
-                "dynamodb:DeleteItem",
-                "dynamodb:Query",
-                "dynamodb:ConditionCheckItem",
-            ],
-            table,
-        ),
+        **{
+            name: ([f"dynamodb:{action}" for action in actions], table)
+            for name, actions in TABLE_ACTIONS.items()
+        },
         "publish": ("sns:Publish", {"Ref": "EventsTopic"}),
         "timers": (["sqs:SendMessage", "sqs:GetQueueUrl"], _arn("TimersQueue")),
         "websockets": (
@@ -112,7 +117,7 @@ def _grant(grant: str) -> dict[str, Any]:
     }
     action, resource = statements[grant]
     statement = {
-        "Sid": grant.capitalize(),
+        "Sid": grant.replace("-", " ").title().replace(" ", ""),
         "Effect": "Allow",
         "Action": action,
         "Resource": resource,
@@ -288,6 +293,9 @@ def _queue(queue: Queue) -> dict[str, Any]:
     return {
         f"{queue.logical}DLQ": {
             "Type": "AWS::SQS::Queue",
+            # what failed is kept when the stack is deleted, not when a first create fails
+            "DeletionPolicy": "RetainExceptOnCreate",
+            "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "QueueName": _named(f"{queue.suffix}-dlq"),
                 "MessageRetentionPeriod": RETENTION_SECONDS,
@@ -348,121 +356,15 @@ def _policy(queues: list[Queue]) -> dict[str, Any]:
     }
 
 
-def _alarm(description: str, metric: dict[str, Any], threshold: float, **extra: Any) -> dict:
-    return {
-        "Type": "AWS::CloudWatch::Alarm",
-        "Properties": {
-            "AlarmName": _named(extra.pop("name")),
-            "AlarmDescription": description,
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            "Threshold": threshold,
-            "EvaluationPeriods": extra.pop("periods", 1),
-            "Period": extra.pop("period", 60),
-            "TreatMissingData": extra.pop("TreatMissingData", "notBreaching"),
-            "AlarmActions": [{"Ref": "AlarmTopic"}],
-            "OKActions": [{"Ref": "AlarmTopic"}],
-            **metric,
-            **extra,
-        },
-    }
-
-
 def _alarms(queues: list[Queue], made: list[Function]) -> dict[str, Any]:
-    alarms: dict[str, Any] = {}
     dlqs = [(f"{q.logical}DLQ", f"{q.suffix}-dlq") for q in queues]
-    for logical, suffix in [*dlqs, ("EventsDeliveryDLQ", "events-delivery-dlq")]:
-        alarms[f"{logical}Alarm"] = _alarm(
-            f"Messages reached {suffix}: see README, Operating, 'A dead-letter queue has messages'",
-            {
-                "Namespace": "AWS/SQS",
-                "MetricName": "ApproximateNumberOfMessagesVisible",
-                "Dimensions": [
-                    {"Name": "QueueName", "Value": {"Fn::GetAtt": [logical, "QueueName"]}}
-                ],
-                "Statistic": "Maximum",
-            },
-            1,
-            name=f"dlq-{suffix}",
-        )
-    alarms["OutboxAgeAlarm"] = _alarm(
-        "An outbox message has waited over 5 minutes: see README, Operating, 'Outbox is old'",
-        {
-            "Namespace": METRICS_NAMESPACE,
-            "MetricName": "OutboxOldestAgeSeconds",
-            "Dimensions": [{"Name": "service", "Value": {"Ref": "AWS::StackName"}}],
-            "Statistic": "Maximum",
-        },
-        OUTBOX_AGE_ALARM_SECONDS,
-        name="outbox-age",
-        # the sweeper reports every minute (0 when nothing waits): silence means it stopped
-        TreatMissingData="breaching",
-    )
-    alarms["Api5xxAlarm"] = _alarm(
-        "Over 5% of API requests failed with 5xx for 5 minutes: see README, Operating",
-        {
-            "Namespace": "AWS/ApiGateway",
-            "MetricName": "5XXError",
-            "Dimensions": [
-                {"Name": "ApiName", "Value": {"Ref": "AWS::StackName"}},
-                {"Name": "Stage", "Value": "api"},
-            ],
-            "Statistic": "Average",
-        },
-        0.05,
-        name="api-5xx",
-        periods=5,
-    )
-    alarms["TableThrottleAlarm"] = _alarm(
-        "DynamoDB throttled requests: see README, Operating, 'Throttling'",
-        {
-            "Namespace": "AWS/DynamoDB",
-            "MetricName": "ThrottledRequests",
-            "Dimensions": [{"Name": "TableName", "Value": {"Ref": "OrdersTable"}}],
-            "Statistic": "Sum",
-        },
-        1,
-        name="table-throttled",
-    )
-    alarms["FunctionThrottleAlarm"] = {
-        "Type": "AWS::CloudWatch::Alarm",
-        "Properties": {
-            "AlarmName": _named("functions-throttled"),
-            "AlarmDescription": "A function was throttled: see README, Operating, 'Throttling'",
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            "Threshold": 1,
-            "EvaluationPeriods": 1,
-            "TreatMissingData": "notBreaching",
-            "AlarmActions": [{"Ref": "AlarmTopic"}],
-            "OKActions": [{"Ref": "AlarmTopic"}],
-            "Metrics": [
-                {
-                    "Id": "total",
-                    "Expression": "SUM(METRICS())",
-                    "Label": "throttles of every function",
-                    "ReturnData": True,
-                },
-                *(
-                    {
-                        "Id": f"t{i}",
-                        "ReturnData": False,
-                        "MetricStat": {
-                            "Metric": {
-                                "Namespace": "AWS/Lambda",
-                                "MetricName": "Throttles",
-                                "Dimensions": [
-                                    {"Name": "FunctionName", "Value": {"Ref": f.logical}}
-                                ],
-                            },
-                            "Period": 60,
-                            "Stat": "Sum",
-                        },
-                    }
-                    for i, f in enumerate(made)
-                ),
-            ],
-        },
+    return {
+        **alarms.dead_letter_alarms([*dlqs, ("EventsDeliveryDLQ", "events-delivery-dlq")]),
+        **alarms.outbox_alarms(),
+        **alarms.api_alarm(),
+        **alarms.table_throttle_alarm(),
+        **alarms.function_throttle_alarms([(f.logical, f.suffix) for f in made]),
     }
-    return alarms
 
 
 def _dashboard(queues: list[Queue]) -> dict[str, Any]:
@@ -535,6 +437,63 @@ def _dashboard(queues: list[Queue]) -> dict[str, Any]:
     }
 
 
+# API Gateway's stage throttling, below the account's default 10,000 rps / 5,000 burst
+# so one stage cannot starve another in the account (README, Deploy to AWS)
+STAGE_RATE_PER_SECOND = 200
+STAGE_BURST = 400
+# responses of at least 1 KiB are gzipped for clients that accept it (the Mermaid bundle
+# is 3.6 MB); "MinimumCompressionSize: A nullable integer that is used to enable
+# compression (with non-negative between 0 and 10485760 (10M) bytes, inclusive)"
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gzip-compression-decompression.html
+COMPRESS_FROM_BYTES = 1024
+# one JSON line per request; neither query strings nor headers (tokens) are logged
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "time": "$context.requestTime",
+    "method": "$context.httpMethod",
+    "resource": "$context.resourcePath",
+    "status": "$context.status",
+    "bytes": "$context.responseLength",
+    "ms": "$context.responseLatency",
+    "principal": "$context.authorizer.principalId",
+    "error": "$context.error.message",
+}
+
+
+def _gateways() -> dict[str, Any]:
+    """The REST API's name, tracing, access log, throttling and compression; the
+    websocket stage's throttling. API Gateway's metrics carry the API's name: one per
+    stack; its traces join the functions' (and, through SNS and SQS, the consumers')."""
+    throttle = {"ThrottlingRateLimit": STAGE_RATE_PER_SECOND, "ThrottlingBurstLimit": STAGE_BURST}
+    return {
+        "RestAPI": {
+            "Properties": {
+                "Name": {"Ref": "AWS::StackName"},
+                "TracingEnabled": True,
+                "MinimumCompressionSize": COMPRESS_FROM_BYTES,
+                "MethodSettings": [{"ResourcePath": "/*", "HttpMethod": "*", **throttle}],
+                "AccessLogSetting": {
+                    # the group's ARN without the ":*" that its GetAtt Arn ends with
+                    "DestinationArn": {
+                        "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
+                        ":log-group:${ApiAccessLogs}"
+                    },
+                    "Format": json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")),
+                },
+            }
+        },
+        "ApiAccessLogs": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": {"Fn::Sub": "/aws/apigateway/${AWS::StackName}-access"},
+                "RetentionInDays": {"Ref": "LogRetentionDays"},
+            },
+        },
+        "WebsocketAPIStage": {"Properties": {"DefaultRouteSettings": throttle}},
+    }
+
+
 def generate(queues: list[Queue]) -> dict[str, Any]:
     """The whole merge template: base.json plus the wiring of ``queues``."""
     template = json.loads(BASE.read_text())
@@ -547,11 +506,7 @@ def generate(queues: list[Queue]) -> dict[str, Any]:
     resources.update(_policy(queues))
     for function in made:
         resources.update(_function(function))
-    # API Gateway's metrics carry the API's name: one per stack; its traces join the
-    # functions' (and, through SNS and SQS, the consumers')
-    resources["RestAPI"] = {
-        "Properties": {"Name": {"Ref": "AWS::StackName"}, "TracingEnabled": True}
-    }
+    resources.update(_gateways())
     resources.update(_alarms(queues, made))
     resources.update(_dashboard(queues))
     return template

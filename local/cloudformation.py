@@ -30,6 +30,9 @@ OUTSIDE = {
     + "; and moto has no CreateDeployment (resolved only)",
     "AWS::ApiGatewayV2::Stage": UNSUPPORTED,
     "AWS::ApiGateway::Stage": UNSUPPORTED,
+    "AWS::XRay::ResourcePolicy": UNSUPPORTED
+    + "; and moto's X-Ray has no resource policies"
+    + " (resolved only)",
     "AWS::Cognito::UserPool": UNSUPPORTED,
     "AWS::Cognito::UserPoolClient": UNSUPPORTED,
     "AWS::Cognito::UserPoolGroup": UNSUPPORTED,

@@ -72,6 +72,8 @@ def provision(session: Any, endpoint_url: str | None = None) -> Provisioned:
     """Create every resource of the template (idempotent on a fresh endpoint)."""
     template = load_template()
     made = Provisioned()
+    # parameters take their defaults, as a stack created without overrides
+    made.refs.update({k: p["Default"] for k, p in template.get("Parameters", {}).items()})
     resources = template["Resources"]
     clients = {
         name: session.client(name, endpoint_url=endpoint_url) for name in ("dynamodb", "sns", "sqs")
@@ -99,9 +101,12 @@ def _create(kind: str, logical: str, props: dict[str, Any], made: Provisioned, c
         args = {
             k: props[k] for k in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode")
         }
-        for optional in ("GlobalSecondaryIndexes", "DeletionProtectionEnabled"):
-            if optional in props:
-                args[optional] = props[optional]
+        if "GlobalSecondaryIndexes" in props:
+            args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if "DeletionProtectionEnabled" in props:  # a Boolean, or a parameter's "true"/"false"
+            args["DeletionProtectionEnabled"] = (
+                str(props["DeletionProtectionEnabled"]).lower() == "true"
+            )
         table = c["dynamodb"].create_table(**args)["TableDescription"]
         if "TimeToLiveSpecification" in props:
             c["dynamodb"].update_time_to_live(

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from . import journal, metrics
+from .settings import settings
 
 _cold = True  # the first invocation in this process is the cold start
 
@@ -49,11 +50,17 @@ def _describe(event: Any) -> tuple[str, dict[str, Any]]:
         raw = event.to_dict() if hasattr(event, "to_dict") else None
         request = (raw.get("requestContext") if isinstance(raw, dict) else None) or {}
         name = str(getattr(lambda_context, "function_name", "") or "")
-        # deployed: <app>-<stage>-<handler>; locally the handler's name alone
-        handler = request.get("routeKey") or name.rsplit("-", 1)[-1] or type(event).__name__
+        handler = request.get("routeKey") or _handler_named(name) or type(event).__name__
     ids = {
         "function_request_id": getattr(lambda_context, "aws_request_id", None),
         "requestId": request.get("requestId"),
         "connectionId": request.get("connectionId"),
     }
     return handler, ids
+
+
+def _handler_named(function_name: str) -> str:
+    """The handler a function runs: deployed, its name is ``<stack>-<handler with dashes>``
+    (infra/generate.py; the stack is the service's name), locally the handler's name."""
+    prefix = f"{settings().service_name}-"
+    return function_name.removeprefix(prefix).replace("-", "_")

@@ -53,3 +53,30 @@ def expanded(packaged, template) -> dict[str, Any]:
     from infra.expand import expand
 
     return expand(template, region=REGION, base=packaged)
+
+
+@pytest.fixture(scope="session")
+def lambda_package(packaged, tmp_path_factory) -> tuple[Path, Path]:
+    """(the zip as `make package` finishes it, with bytecode; the code unpacked as Lambda
+    unpacks it: each file with the mode its zip entry records) in a folder any user may
+    read, as Lambda's runtime user reads /var/task."""
+    import tempfile
+    import zipfile
+
+    from infra.precompile import precompile
+
+    archive = tmp_path_factory.mktemp("zip") / "deployment.zip"
+    shutil.copy(packaged / "deployment.zip", archive)
+    precompile(archive)
+    code = Path(tempfile.mkdtemp(prefix="task-"))
+    code.chmod(0o755)
+    with zipfile.ZipFile(archive) as z:
+        for info in z.infolist():
+            path = Path(z.extract(info, code))
+            mode = (info.external_attr >> 16) & 0o777
+            if not info.is_dir() and mode:
+                path.chmod(mode)
+    for folder in [code, *(p for p in code.rglob("*") if p.is_dir())]:
+        folder.chmod(0o755)
+    yield archive, code
+    shutil.rmtree(code, ignore_errors=True)

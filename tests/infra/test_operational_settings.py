@@ -8,6 +8,7 @@ same settings from infra/resources.json.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,6 +16,8 @@ import boto3
 from chalicelib import registry
 from local.provision import load_template
 from tests.conftest import REGION
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # API Gateway waits at most 29 s for a REST or websocket integration (its default and,
 # without a quota raise, its maximum): a function that may run longer answers a client
@@ -161,6 +164,10 @@ def test_authorizer_results_are_not_cached(template):
         assert authorizer.get("authorizerResultTtlInSeconds") == 0, authorizer
 
 
+def declared_defaults() -> dict[str, Any]:
+    return {k: p["Default"] for k, p in load_template()["Parameters"].items()}
+
+
 def _table(template: dict[str, Any]) -> dict[str, Any]:
     [table] = _resources(template, "AWS::DynamoDB::Table").values()
     return table
@@ -180,11 +187,38 @@ def test_provisioned_table_has_the_same_time_to_live(aws):
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiresAt"}
 
 
-def test_table_survives_deleting_or_replacing_the_stack(template):
+def test_table_is_kept_once_created_and_a_failed_first_create_leaves_nothing(template):
+    """RetainExceptOnCreate "behaves like Retain for stack operations, except for the stack
+    operation that initially created the resource": a failed first create deletes the
+    table, so the retry does not fail with "already exists". Deletion protection ("the
+    table cannot be deleted by any user or process") would stop that delete too, so it
+    is a parameter, off by default, that README's deploy turns on after the first create.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-dynamodb-table.html"""
     table = _table(template)
-    assert table.get("DeletionPolicy") == "Retain"
-    assert table.get("UpdateReplacePolicy") == "Retain"
-    assert table["Properties"].get("DeletionProtectionEnabled") is True
+    assert table.get("DeletionPolicy") == "RetainExceptOnCreate"
+    assert table.get("UpdateReplacePolicy") == "Retain"  # RetainExceptOnCreate is not one
+    protection = table["Properties"]["DeletionProtectionEnabled"]
+    assert protection == {"Ref": "TableDeletionProtection"}
+    assert template["Parameters"]["TableDeletionProtection"]["Default"] == "false"
+    assert "TableDeletionProtection=true" in (ROOT / "README.md").read_text()
+
+
+def test_every_store_of_data_but_the_user_pool_is_retained_except_on_create(template):
+    """The signing key and every dead-letter queue hold what a deleted stack must not
+    lose; none of them may block retrying a failed first create. (Cognito's user pool
+    is configured with sign-in.)"""
+    resources = template["Resources"]
+    queues = {k: r for k, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    kept = {k: r for k, r in queues.items() if k.endswith("DLQ")} | {
+        "JwtSecret": resources["JwtSecret"]
+    }
+    assert len(kept) == len(registry.QUEUES) + 2  # each queue's DLQ, the delivery DLQ, the key
+    for name, resource in kept.items():
+        assert resource.get("DeletionPolicy") == "RetainExceptOnCreate", name
+        assert resource.get("UpdateReplacePolicy") == "Retain", name
+    retained = [k for k, r in resources.items() if r.get("DeletionPolicy") == "Retain"]
+    assert not set(retained) - {"UserPool"}, retained
 
 
 def test_pending_index_is_a_sparse_work_queue_that_carries_the_data(template):
@@ -203,8 +237,30 @@ def test_worklist_index_carries_what_a_listed_instance_is_rendered_from(template
     assert [k["AttributeName"] for k in index["KeySchema"]] == ["listShard", "listedSince"]
     # store.Instance.from_item needs these; nothing else is copied into the index
     assert set(index["Projection"]["NonKeyAttributes"]) == {
-        "snapshot", "version", "owner", "createdAt", "updatedAt",
+        "snapshot", "version", "owner", "createdAt", "updatedAt", "definition",
     }  # fmt: skip
+
+
+def test_an_instance_listed_from_the_worklist_keeps_its_workflow_version(aws):
+    """Without ``definition`` in the index a listed instance reads as pre-versions, and
+    a complaint on version 2 would be restored on the wrong machine."""
+    from chalicelib.runtime.store import Instance
+
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    table = aws.refs["OrdersTable"]
+    ddb.put_item(
+        TableName=table,
+        Item={"pk": {"S": "complaint#c1"}, "sk": {"S": "instance"}, "version": {"N": "3"},
+              "snapshot": {"S": "{}"}, "definition": {"N": "2"},
+              "listShard": {"S": "complaint#00"}, "listedSince": {"S": "2026-01-01T00:00:00Z"}},
+    )  # fmt: skip
+    [listed] = ddb.query(
+        TableName=table,
+        IndexName="worklist",
+        KeyConditionExpression="listShard = :s",
+        ExpressionAttributeValues={":s": {"S": "complaint#00"}},
+    )["Items"]
+    assert Instance.from_item(listed).definition == 2
 
 
 def test_provisioned_table_matches_the_template(aws):
@@ -212,7 +268,8 @@ def test_provisioned_table_matches_the_template(aws):
     table = boto3.client("dynamodb", region_name=REGION).describe_table(
         TableName=aws.refs["OrdersTable"]
     )["Table"]
-    assert table["DeletionProtectionEnabled"] is True
+    default = declared_defaults()["TableDeletionProtection"]
+    assert table["DeletionProtectionEnabled"] is (default == "true")
     made = [
         {k: index[k] for k in ("IndexName", "KeySchema", "Projection")}
         for index in table["GlobalSecondaryIndexes"]

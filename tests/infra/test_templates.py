@@ -134,15 +134,16 @@ def test_alarms_cover_every_dead_letter_queue_the_outbox_errors_and_throttling(p
     dlqs = {k for k, r in resources.items() if r["Type"] == "AWS::SQS::Queue" and k.endswith("DLQ")}
     assert watched == dlqs
     metrics = {a.get("MetricName") for a in alarms}
-    assert {"OutboxOldestAgeSeconds", "5XXError", "ThrottledRequests"} <= metrics
-    [throttles] = [a for a in alarms if "Metrics" in a]
+    assert {"OutboxOldestAgeSeconds", "5XXError", "Invocations"} <= metrics
     functions = {k for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
     counted = {
-        m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
-        for m in throttles["Metrics"]
-        if "MetricStat" in m
+        a["Dimensions"][0]["Value"]["Ref"] for a in alarms if a.get("MetricName") == "Throttles"
     }
-    assert counted == functions
+    assert counted == functions  # one throttle alarm per function
+    [table] = [a for a in alarms if a["AlarmName"]["Fn::Sub"].endswith("-table-throttled")]
+    assert {
+        m["MetricStat"]["Metric"]["MetricName"] for m in table["Metrics"] if "MetricStat" in m
+    } == {"ThrottledRequests"}
     assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
     assert any(r["Type"] == "AWS::CloudWatch::Dashboard" for r in resources.values())
     for group in (r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"):
@@ -238,6 +239,7 @@ def test_cloudformation_creates_the_storage_and_queues(aws_env):
     supported = {"AWS::DynamoDB::Table", "AWS::SNS::Topic", "AWS::SQS::Queue"}
     body = {
         "AWSTemplateFormatVersion": template["AWSTemplateFormatVersion"],
+        "Parameters": template["Parameters"],
         "Resources": {k: v for k, v in template["Resources"].items() if v.get("Type") in supported},
     }
     with mock_aws():
@@ -346,3 +348,18 @@ def test_make_infra_says_what_it_added_removed_and_changed():
         "resources.json: 4 resources", "  added 2: D, E", "  removed 1: B", "  changed 1: C",
     ]  # fmt: skip
     assert changes(after, after) == "resources.json: up to date (4 resources)"
+
+
+@pytest.mark.parametrize("name", ["base.json", "resources.json"])
+def test_template_files_have_no_key_twice(name):
+    """JSON keeps the last of two equal keys: two branches that each add a top-level
+    section (``Rules``) merge without a conflict and one silently disappears."""
+
+    def unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [k for k, _ in pairs]
+        assert len(keys) == len(set(keys)), (
+            f"{name}: {sorted(k for k in keys if keys.count(k) > 1)}"
+        )
+        return dict(pairs)
+
+    json.loads((ROOT / "infra" / name).read_text(), object_pairs_hook=unique)

@@ -335,3 +335,32 @@ def test_a_redelivered_reply_is_counted_a_duplicate_not_a_problem(workflow_kit, 
         assert intake.receive(kit.workflows, "rental", json.dumps(other)) is None
     (problem,) = _logs(_lines(capsys), "problem")  # a new event the state refuses still is one
     assert problem["message"] == "bus event not applied" and problem["cloudEventId"] == "ce-new"
+
+
+@pytest.mark.parametrize(
+    "function_name, handler",
+    [
+        ("tropical-prod-order-events", "order_events"),  # deployed: <stack>-<suffix>
+        ("tropical-prod-outbox-sweeper", "outbox_sweeper"),
+        ("order_events", "order_events"),  # locally: the handler's name
+    ],
+)
+def test_latency_is_recorded_under_the_handler_the_function_runs(
+    monkeypatch, capsys, function_name, handler
+):
+    """A deployed function is named ``<stack>-<handler with dashes>`` (infra/generate.py):
+    the ``handler`` dimension must be the whole handler, not its last word."""
+    from types import SimpleNamespace
+
+    from chalicelib.runtime import invocation
+    from chalicelib.runtime.settings import settings
+
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "tropical-prod")
+    settings.cache_clear()
+    event = SimpleNamespace(context=SimpleNamespace(function_name=function_name))
+    _lines(capsys)
+    with invocation.observed(event):
+        pass
+    (latency,) = _metric(_lines(capsys), "RequestLatency")
+    assert latency["handler"] == handler
+    settings.cache_clear()
