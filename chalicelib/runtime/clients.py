@@ -1,32 +1,22 @@
 """Every boto3 client the runtime uses, created lazily and once, in one place.
 
 Nothing is created at import time: a Lambda cold start pays only for the
-clients the invoked handler really uses. All clients share one botocore data
-loader, so the service models and the endpoint rules (JSON files of several
+clients the invoked handler really uses. All clients share what botocore has
+parsed, so the service models and the endpoint rules (JSON files of several
 hundred KB) are read and parsed once per process, not once per client.
 """
 
 from __future__ import annotations
 
-import threading
 from functools import lru_cache
 from typing import Any
 
 from .settings import settings
 
-_loader_lock = threading.Lock()
-_loader: Any = None
-
-
-def _shared_loader() -> Any:
-    """botocore's data loader, made once per process; it caches what it has parsed."""
-    global _loader
-    with _loader_lock:
-        if _loader is None:
-            from botocore.loaders import create_loader
-
-            _loader = create_loader()
-        return _loader
+# what botocore has parsed (service models, endpoint rules), shared by every loader made
+# here: each session keeps a loader of its own (boto3 appends to a loader's search paths,
+# which must not change under another thread reading them), all filling this one cache
+_parsed: dict[Any, Any] = {}
 
 
 def session(region: str | None = None) -> Any:
@@ -34,15 +24,13 @@ def session(region: str | None = None) -> Any:
     service models of every other session made here."""
     import boto3  # deferred: boto3's import is most of a cold start
     import botocore.session
+    from botocore.loaders import create_loader
 
-    loader = _shared_loader()
+    loader = create_loader()
+    loader._cache = _parsed  # botocore's instance_cache keeps its results in _cache
     core = botocore.session.get_session()
     core.register_component("data_loader", loader)
-    made = boto3.session.Session(botocore_session=core, region_name=region)
-    with _loader_lock:  # each boto3 Session appends its data folder to the loader's paths
-        paths = loader.search_paths
-        paths[:] = list(dict.fromkeys(paths))
-    return made
+    return boto3.session.Session(botocore_session=core, region_name=region)
 
 
 @lru_cache(maxsize=8)

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -99,8 +99,23 @@ class _Stdout(logging.StreamHandler):
 logging.getLogger(LOGGER).addFilter(_Correlation())  # the domain's notes get the ids too
 
 
-@lru_cache(maxsize=1)
+_making = threading.Lock()
+_made: Any = None
+
+
 def _logger() -> Any:
+    """The one Powertools Logger, made by the first caller. Made under a lock: a second
+    Logger of the same service finds the stdlib logger configured and gets no formatter,
+    so two threads making it at once (the local stack's first concurrent requests) left
+    one of them a broken Logger, and its request answered 500 after its commit."""
+    global _made
+    with _making:
+        if _made is None:
+            _made = _new_logger()
+        return _made
+
+
+def _new_logger() -> Any:
     from aws_lambda_powertools import Logger  # deferred: not at cold start
 
     # Powertools names the stdlib logger after ``service``: keep it ``workflow`` and

@@ -364,3 +364,35 @@ def test_latency_is_recorded_under_the_handler_the_function_runs(
     (latency,) = _metric(_lines(capsys), "RequestLatency")
     assert latency["handler"] == handler
     settings.cache_clear()
+
+
+def test_threads_logging_first_at_once_share_one_whole_logger(monkeypatch):
+    """The local stack's first requests arrive together: each thread must get the one
+    Logger, whole (two made at once left one without a formatter: a 500 after a commit,
+    found by the chaos checker, seed 20261203)."""
+    import threading
+    import time
+    import uuid
+
+    import aws_lambda_powertools
+
+    real = aws_lambda_powertools.Logger
+    made: list[object] = []
+
+    class SlowLogger(real):  # widens the window in which a second thread could make one
+        def __init__(self, *args, **kwargs):
+            time.sleep(0.05)
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(aws_lambda_powertools, "Logger", SlowLogger)
+    monkeypatch.setattr(journal, "LOGGER", f"workflow-{uuid.uuid4().hex}")  # as a new process
+    monkeypatch.setattr(journal, "_made", None)
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(journal._logger())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 1 and len(got) == 8 and all(one is made[0] for one in got)
+    assert made[0].registered_formatter is not None
