@@ -365,6 +365,10 @@ def test_the_mode_follows_the_environment(monkeypatch, env, mode):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("JWT_SECRET", "the-secret")
+    from chalicelib.runtime import clients
+
+    clients.reset()  # the secret read once per process: not what an earlier test read
+    auth.trusted.cache_clear()
     settings = Settings.from_environment()
     assert settings.auth_mode == mode
     trust = auth.trusted(settings)
