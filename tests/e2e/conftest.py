@@ -33,6 +33,21 @@ def _free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def call(url: str, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+    """One JSON request to the API at ``url``: (status, decoded body), errors included."""
+    request = urllib.request.Request(
+        url + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
 class Stack:
     def __init__(
         self, stations: str, extra: list[str] = (), env: dict[str, str] | None = None
@@ -87,18 +102,7 @@ class Stack:
             return json.loads(response.read())["token"]
 
     def call(self, method: str, path: str, token: str | None = None, body: Any = None):
-        request = urllib.request.Request(
-            self.api + path,
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={"Authorization": f"Bearer {token or self.customer}",
-                     "Content-Type": "application/json"},
-        )  # fmt: skip
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"{}")
+        return call(self.api, method, path, token or self.customer, body)
 
     def wait_for(self, check, timeout: float = 20.0, what: str = "condition"):
         deadline = time.monotonic() + timeout

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, _free_ports
+from tests.e2e.conftest import ROOT, _free_ports, call
 from tests.shop import PIZZA
 
 BIN = Path(sys.executable).parent
@@ -60,26 +60,14 @@ def chalice_local(manual_stack, tmp_path):
         print(output[-3000:])
 
 
-def _call(url: str, method: str, path: str, token: str, body=None) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        url + path, method=method, data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )  # fmt: skip
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
 def test_chalice_local_places_an_order_that_the_running_stack_carries_on(
     chalice_local, manual_stack
 ):
     token = manual_stack.mint("local-customer")
-    status, order = _call(chalice_local, "POST", "/orders", token, {"pizza": PIZZA})
+    status, order = call(chalice_local, "POST", "/orders", token, {"pizza": PIZZA})
     assert status == 201, order
     order_id = order["orderId"]
-    status, confirmed = _call(chalice_local, "POST", f"/orders/{order_id}/confirm", token)
+    status, confirmed = call(chalice_local, "POST", f"/orders/{order_id}/confirm", token)
     assert status == 200, confirmed
     # the stack's kitchen poller took MAKE_PIZZA from the queue chalice local's commit fed
     manual_stack.wait_for(
@@ -91,7 +79,7 @@ def test_chalice_local_places_an_order_that_the_running_stack_carries_on(
     )
     status, seen = manual_stack.call("GET", f"/orders/{order_id}", token)
     assert status == 200 and seen["orderId"] == order_id  # one store behind both
-    status, refused = _call(chalice_local, "GET", f"/orders/{order_id}", "not-a-token")
+    status, refused = call(chalice_local, "GET", f"/orders/{order_id}", "not-a-token")
     assert status == 401, refused
 
 
