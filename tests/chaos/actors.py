@@ -160,6 +160,7 @@ class Customer:
         token = self.stack.token(user)
         fate = self._fate(n, rng)
         fate["user"], fate["complaint"] = user, complaint_plan(self.seed, n, self.profile)
+        fate["n"] = n
         if n % 20 == 7:
             self._poison(n, rng)
         first = self._pizza(rng, f"o{n}-p0", fate["reject"])

@@ -48,6 +48,9 @@ def complaint_plan(seed: int, n: int, profile: Profile = DEFAULT) -> dict[str, A
         "too_much": rng.random() < profile.too_much,  # first more than the total: refused
         "race": rng.random() < profile.race,  # two staff decide at once, differently
         "late_staff": rng.random() < profile.late_staff,  # staff try after the escalation
+        # the bank declines every attempt: the complaint gives up (money: every 4th order)
+        "bank_down": rng.random() < profile.bank_down
+        or (profile.alternate_full_and_partial and n % 4 == 1),
     }
 
 
@@ -311,17 +314,24 @@ class Till:
     """What Payments staff share: when each attempt was first seen held, and the
     complaints seen with two attempts or more held at once."""
 
-    def __init__(self, seed: int, profile: Profile) -> None:
+    def __init__(self, seed: int, profile: Profile, history: Any) -> None:
         self.seed = seed
         self.profile = profile
+        self.history = history
         self.first_seen: dict[str, float] = {}
         self.doubles: set[str] = set()  # complaints: 2+ attempts listed together
         self.lock = threading.Lock()
 
     def plan(self, refund_id: str) -> str:
-        """What staff do with this attempt (seeded by its id): settle, decline, or slow;
-        a slow one is, once its wait is over, ``slow-settle`` or ``slow-decline``."""
-        rng = random.Random(f"{self.seed}:refund:{refund_id}")
+        """What staff do with this attempt (seeded by its order's number and the attempt):
+        settle, decline, or slow; a slow one is, once its wait is over, ``slow-settle``
+        or ``slow-decline``. Every attempt of a complaint whose plan says the bank is
+        down is declined."""
+        complaint, _, attempt = refund_id.rpartition(".")
+        fate = self.history.fates.get(complaint) or {}
+        if (fate.get("complaint") or {}).get("bank_down"):
+            return "decline"
+        rng = random.Random(f"{self.seed}:refund:{fate.get('n', complaint)}:{attempt}")
         names, weights = zip(*self.profile.payments, strict=True)
         plan = rng.choices(names, weights=weights)[0]
         if plan == "slow":

@@ -33,11 +33,12 @@ class Profile:
     late_staff: float = 0.2  # staff try to decide an escalated complaint (refused: 403)
     too_much: float = 0.15
     race: float = 0.1
+    bank_down: float = 0.1  # the bank declines every attempt of the complaint's refund
     # Payments staff, per refund attempt: settle it, decline it, or be slow (hold it
     # until a later attempt of its complaint is held too, or ``slow_seconds`` passed,
     # then settle the older one: a late settle)
     payments: tuple[tuple[str, int], ...] = (("settle", 4), ("decline", 3), ("slow", 3))
-    slow_seconds: float = 3.0
+    slow_seconds: float = 6.0
     slow_settles: float = 0.8  # a slow attempt is then settled (else declined)
     # faults
     rates: Rates | None = None  # None: Rates()
@@ -60,8 +61,9 @@ MONEY = Profile(
     late_staff=0.0,
     too_much=0.1,
     race=0.0,
-    payments=(("settle", 3), ("decline", 4), ("slow", 4)),
-    slow_seconds=4.0,
-    rates=Rates(ambiguous_refund=0.5),
+    bank_down=0.0,  # but every 4th order's (alternate_full_and_partial)
+    payments=(("settle", 2), ("decline", 2), ("slow", 5)),
+    slow_seconds=10.0,
+    rates=Rates(ambiguous_refund=0.7),
 )
 PROFILES = {p.name: p for p in (DEFAULT, MONEY)}

@@ -135,7 +135,7 @@ def run(
         for name, person in people.items():
             step = functools.partial(person.step, random.Random(f"{seed}:{name}"))
             background.append(threading.Thread(target=_loop, args=(step, stop, history, name)))
-        till = Till(seed, profile)
+        till = Till(seed, profile, history)
         for i in range(2):
             payments = PaymentsStaff(caller, random.Random(f"{seed}:payments:{i}"), stop, till)
             background.append(threading.Thread(target=payments.run))
