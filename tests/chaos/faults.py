@@ -144,6 +144,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._outage: Counter[str] = Counter()
         self.ambiguous_refunds = 0  # REFUND publishes applied, then answered with an error
+        self.ambiguous_refund_ids: set[str] = set()  # the REFUND commands they published
 
     # scopes -------------------------------------------------------------
     def scope(self, name: str, rng: random.Random, allow: bool = True) -> _ScopeContext:
@@ -233,6 +234,7 @@ class FaultInjector:
             if self._outage[f"ambiguous:{message_id}"] > 3:
                 return False
             self.ambiguous_refunds += 1
+            self.ambiguous_refund_ids.add(message_id)
             return True
 
     def _after(self, http_response: Any, parsed: Any, context: dict[str, Any], **_: Any) -> None:

@@ -434,6 +434,7 @@ def money_counts(injector: FaultInjector, checker: Checker, till: Till) -> dict[
     ends = Counter(_state(views[o]["state"]) for o in given_up if o in views)
     return {
         "ambiguous REFUND publishes": injector.ambiguous_refunds,
+        "  of REFUND commands": len(injector.ambiguous_refund_ids),
         "REFUND commands given up (then retried or givingUp)": failed,
         "held attempts (complaints with 2+ attempts at Payments at once)": len(till.doubles),
         "late settles (an attempt paid after a later one was sent)": late,
