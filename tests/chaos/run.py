@@ -42,7 +42,7 @@ from tests.chaos.stack import QUEUES, Stack
 PUMPS_PER_QUEUE = 2
 DEPLOYS = (None, "pinned", "migrate")
 QUIET_ROUNDS = 80
-WIND_DOWN_SECONDS = 60  # at most, after the customers: Payments settles what it holds
+WIND_DOWN_SECONDS = 120  # at most, after the customers: Payments settles what it holds
 
 
 @dataclass(slots=True)
@@ -155,7 +155,7 @@ def run(
                         f"{len(history.requests)} requests, {len(injector.faults)} faults"
                     )
         time.sleep(tail_seconds)
-        wound = wind_down(stack, desk, time.time() + WIND_DOWN_SECONDS)
+        wound = wind_down(stack, desk, till, time.time() + WIND_DOWN_SECONDS)
         if progress:
             progress(f"  {time.time() - started:5.0f} s  wound down: {wound}")
         stop.set()
@@ -210,7 +210,7 @@ def complaint_people(desk: Desk) -> dict[str, Any]:
     }
 
 
-def wind_down(stack: Stack, desk: Desk, until: float) -> str:
+def wind_down(stack: Stack, desk: Desk, till: Till, until: float) -> str:
     """After the customers, everyone goes on (faults on) until every complaint of a
     delivered order has ended and Payments holds no refund attempt (held attempts
     settled, declined or cancelled as the staff's plans say, not swept up by
@@ -223,9 +223,18 @@ def wind_down(stack: Stack, desk: Desk, until: float) -> str:
         if waiting == 0 and open_ == 0:
             return f"{time.time() - start:.1f} s, nothing held"
         if time.time() >= until:
+            refunds = held.body["refunds"] if held.status == 200 else []
+            plans = [
+                f"{w['refundId'][:8]}.{w['attempt']} {till.plan(w['refundId'])}" for w in refunds
+            ]
+            states = []
+            for order, _ in desk.planned()[:5]:
+                view = stack.http("GET", f"/orders/{order}/complaint", token)
+                state = view.body.get("state", "-") if isinstance(view.body, dict) else "-"
+                states.append(f"{order[:8]} {view.status} {_state(state)}")
             return (
-                f"{time.time() - start:.1f} s, stopped: {waiting} attempts held, "
-                f"{open_} complaints not ended"
+                f"{time.time() - start:.1f} s, stopped: {waiting} attempts held {plans[:5]}, "
+                f"{open_} complaints not ended {states}"
             )
         time.sleep(0.5)
 
@@ -304,6 +313,7 @@ def figures(
             f"{counts.get('dropped connections', 0)} / {counts.get('client timeouts', 0)}"
         ),
         "retries after 5xx/409": counts.get("retries after 5xx/409", 0),
+        "twins (one key, sent twice at once)": counts.get("twins (one key, sent twice at once)", 0),
         "SQS redeliveries": counts.get("redelivered", 0),
         "bus: duplicated / held back / late copies": (
             f"{counts.get('duplicated', 0)} / {counts.get('held back', 0)} / "
