@@ -5,10 +5,12 @@ delivered, its customer opens a complaint; staff claim it, may ask the customer 
 question, and approve (all of the order or part of it; now and then first more than its
 total, which is refused) or reject it; some complaints staff leave alone until they
 escalate, and then a manager decides (staff who try get 403); the customer answers, or
-stays silent until the complaint closes itself, or withdraws; Payments staff settle the
-refunds the Payments service holds (its first attempt of every refund is declined:
-PAYMENTS_FAIL_ATTEMPTS=1, so every refund is retried). Every request goes through the
-``Caller`` (faults, retries with the same Idempotency-Key).
+stays silent until the complaint closes itself, or withdraws; Payments staff settle,
+decline or hold (slow) each refund attempt the Payments service holds, by a plan drawn
+from the seed (``Till``), so attempts are retried, two attempts of one complaint are held
+at once, an older one is settled after a newer one was sent, and complaints give up.
+The profile (tests/chaos/profiles.py) sets how likely each part is. Every request goes
+through the ``Caller`` (faults, retries with the same Idempotency-Key).
 """
 
 from __future__ import annotations
