@@ -37,14 +37,14 @@ class Profile:
     # Payments staff, per refund attempt: settle it, decline it, or be slow (hold it
     # until a later attempt of its complaint is held too, or ``slow_seconds`` passed,
     # then settle the older one: a late settle)
-    payments: tuple[tuple[str, int], ...] = (("settle", 4), ("decline", 3), ("slow", 3))
-    slow_seconds: float = 6.0
+    payments: tuple[tuple[str, int], ...] = (("settle", 3), ("decline", 3), ("slow", 4))
+    slow_seconds: float = 8.0
     slow_settles: float = 0.8  # a slow attempt is then settled (else declined)
     # faults
-    rates: Rates | None = None  # None: Rates()
+    rates: Rates | None = None  # None: Rates() with ambiguous_refund 0.5
 
     def fault_rates(self) -> Rates:
-        return self.rates or Rates()
+        return self.rates or Rates(ambiguous_refund=0.5)
 
 
 DEFAULT = Profile()
