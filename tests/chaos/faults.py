@@ -63,7 +63,7 @@ class Rates:
     outage: float = 0.03  # a command's first 3 publishes fail (SNS down for it)
     # a REFUND's first 3 publishes reach SNS, then answer with an error: given up while
     # Payments holds it (issue 19: held attempts, late settles, givingUp)
-    ambiguous_refund: float = 0.3
+    ambiguous_refund: float = 0.5
 
     @classmethod
     def off(cls) -> Rates:

@@ -41,10 +41,10 @@ class Profile:
     slow_seconds: float = 8.0
     slow_settles: float = 0.8  # a slow attempt is then settled (else declined)
     # faults
-    rates: Rates | None = None  # None: Rates() with ambiguous_refund 0.5
+    rates: Rates | None = None  # None: Rates()
 
     def fault_rates(self) -> Rates:
-        return self.rates or Rates(ambiguous_refund=0.5)
+        return self.rates or Rates()
 
 
 DEFAULT = Profile()
