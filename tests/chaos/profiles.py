@@ -62,8 +62,8 @@ MONEY = Profile(
     too_much=0.1,
     race=0.0,
     bank_down=0.0,  # but every 4th order's (alternate_full_and_partial)
-    payments=(("settle", 2), ("decline", 2), ("slow", 5)),
-    slow_seconds=10.0,
-    rates=Rates(ambiguous_refund=0.7),
+    payments=(("settle", 1), ("decline", 2), ("slow", 6)),
+    slow_seconds=15.0,
+    rates=Rates(ambiguous_refund=0.8),
 )
 PROFILES = {p.name: p for p in (DEFAULT, MONEY)}
