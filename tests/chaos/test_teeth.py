@@ -5,9 +5,10 @@ violation (``test_the_money_schedule_produces_its_cases_and_no_violation``).
 
 Each test first asserts that its case occurred in the run (held attempts, late retries,
 twins, escalations...), so a change of seed or schedule cannot make it pass vacuously,
-then that the expected rule is among the violations. The runs are slow (10-20 s each):
-they are marked ``chaos_teeth``; ``make chaos-teeth`` runs them all, ``make test`` the
-ones marked ``teeth_in_suite`` too (see README, Tests).
+then that the expected rule is among the violations. The runs are slow (40-70 s each,
+20-40 s of CPU, under load): they are marked ``chaos_teeth``; ``make chaos-teeth`` runs
+them all, ``make test`` only the ones also marked ``teeth_in_suite`` (tests/conftest.py
+skips the others unless CHAOS_TEETH=1).
 """
 
 from __future__ import annotations
@@ -271,14 +272,12 @@ def test_a_broken_runtime_breaks_a_rule_on_the_real_schedule(
 def test_the_money_schedule_produces_its_cases_and_no_violation():
     report = _run()
     money = report.money
-    decisions = [(v.get("decision") or {}) for v in report.checker.complaints.values()]
-    totals = {o: v.get("orderTotal") for o, v in report.checker.complaints.items()}
-    partial = [
-        o
-        for o, v in report.checker.complaints.items()
-        if (v.get("decision") or {}).get("amount", 0) < (totals[o] or 0)
+    approved = [
+        (v["decision"]["amount"], v["orderTotal"])
+        for v in report.checker.complaints.values()
+        if (v.get("decision") or {}).get("decision") == "approve"
     ]
-    assert decisions and partial, "no partial approval"
+    assert any(amount < total for amount, total in approved), f"no partial approval: {approved}"
     assert money["ambiguous REFUND publishes"] > 0
     assert held_attempts(report), report.table()
     assert money["givingUp reached"] > 0, report.table()
