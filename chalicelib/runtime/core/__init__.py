@@ -11,19 +11,9 @@ and none of them imports it; the entry points above call it.
 from __future__ import annotations
 
 from . import orchestrator
-from .orchestrator import (
-    Incoming,
-    Outcome,
-    answered,
-    client_next_events,
-    dispatch_outbox,
-    history,
-    read,
-    send,
-    start,
-    time_budget,
-    worklist,
-)
+from .idempotency import answered
+from .instances import Incoming, Outcome, client_next_events, history, read, worklist
+from .orchestrator import dispatch_outbox, send, start, time_budget
 from .validation import BUS, CLIENT, RUNTIME, TIMER, validate_model, validate_payload
 
 __all__ = [

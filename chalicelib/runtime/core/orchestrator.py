@@ -20,57 +20,35 @@ Idempotency-Key gets exactly the first answer.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.statechart import Effect, Snapshot, SnapshotError
+from chalicelib.statechart import Effect
 
-from .. import store, versions
+from .. import store
 from ..live import broadcast, connections
 from ..messaging import outbox as outbox_
 from ..ops import journal, metrics
 from ..shared import (
     Conflict,
     EventNotAllowed,
-    IdempotencyKeyReused,
     InstanceExists,
-    NotFound,
     PayloadTooLarge,
     Unavailable,
-    WorkflowError,
-    clock,
     settings,
 )
-from ..versions import MAX_INSTANCE_ID, Workflow, is_instance_id, state_key
-from .validation import BUS, CLIENT, RUNTIME, TIMER, validate_model, validate_payload
+from ..versions import Workflow, state_key
+from . import commit
+from .decide import Decision, decide
+from .idempotency import answered, current, first_answer, redelivered, stale
+from .instances import Incoming, Outcome, load_for
+from .validation import RUNTIME
 
-__all__ = [
-    "BUS",
-    "CLIENT",
-    "RUNTIME",
-    "TIMER",
-    "Incoming",
-    "Outcome",
-    "answered",
-    "client_next_events",
-    "dispatch_outbox",
-    "history",
-    "read",
-    "send",
-    "start",
-    "state_key",
-    "time_budget",
-    "validate_model",
-    "validate_payload",
-    "worklist",
-]
+__all__ = ["dispatch_outbox", "send", "start", "time_budget"]
 
 
 # backoff after a lost race, in seconds: full jitter, uniform in [0, min(cap, base * 2^n)]
@@ -91,70 +69,6 @@ def time_budget(until: float) -> Iterator[None]:
         yield
     finally:
         _deadline.reset(token)
-
-
-@dataclass(slots=True)
-class Outcome:
-    """An instance after handling a request: its snapshot and how we got there.
-
-    ``duplicate`` marks an event recognised as applied before; ``response`` is the
-    stored first answer to a retried Idempotency-Key.
-    """
-
-    workflow: Workflow
-    instance_id: str
-    snapshot: Snapshot
-    meta: dict[str, Any]
-    duplicate: bool = False
-    response: dict[str, Any] | None = None
-
-    def diagram(self) -> dict[str, Any]:
-        """The instance drawn on the chart of the version it runs on (Mermaid, its active
-        states marked), and that version's number (``definition``)."""
-        number = self.meta.get("definition")
-        machine = self.workflow.machine_of(number) or self.workflow.machine
-        return {"definition": number, "mermaid": machine.to_mermaid(self.snapshot)}
-
-    def view(self) -> dict[str, Any]:
-        """The client's view of the instance (the workflow's renderer)."""
-        if self.response is not None:
-            return self.response
-        return self.workflow.view(self.snapshot, self.meta)
-
-
-@dataclass(slots=True, frozen=True)
-class Incoming:
-    """One event to apply and where it comes from.
-
-    ``caller`` set means owner-only access; ``keyed`` means ``id`` carries a client's
-    Idempotency-Key (remembered with its answer for a day); ``timer`` is the (schedule
-    id, token) of a durable timer and ``invoke`` the (invoke id, command message id) of
-    an invoke's completion: either applies only while the instance still holds that
-    token; ``published`` the outbox messages sent before this runtime event, dropped
-    from the outbox in its commit.
-    """
-
-    event: Mapping[str, Any]
-    id: str
-    source: str
-    caller: str | None = None
-    keyed: bool = False
-    timer: tuple[str, str] | None = None
-    invoke: tuple[str, str] | None = None
-    published: tuple[str, ...] = ()
-
-
-@dataclass(slots=True)
-class _Decision:
-    write: store.Commit
-    outcome: Outcome
-    effects: list[Effect] = field(default_factory=list)
-    outbox: dict[str, Any] = field(default_factory=dict)
-
-
-def client_next_events(workflow: Workflow, snapshot: Snapshot) -> list[str]:
-    """The events a client may send now."""
-    return [e for e in snapshot.next_events if e in workflow.client_events]
 
 
 def start(
@@ -183,108 +97,6 @@ def send(workflow: Workflow, instance_id: str, incoming: Incoming) -> Outcome:
     """
     with journal.correlated(workflow=workflow.name, instance=instance_id, eventId=incoming.id):
         return _apply(workflow, instance_id, incoming)
-
-
-def read(workflow: Workflow, instance_id: str, caller: str | None) -> Outcome:
-    """The instance as stored; NotFound when it does not exist or is someone else's."""
-    instance = _load_for(workflow, instance_id, caller, creating=False)
-    assert instance is not None
-    return Outcome(
-        workflow, instance_id, _restore(workflow, instance), _meta(instance_id, instance)
-    )
-
-
-def worklist(workflow: Workflow) -> list[Outcome]:
-    """The instances on the workflow's worklist, longest listed first (read from an
-    eventually consistent index: a change is listed within about a second)."""
-    listed = []
-    for instance in store.listed(workflow.name):
-        instance_id = instance.pk.partition("#")[2]
-        snapshot = _restore(workflow, instance)
-        listed.append(Outcome(workflow, instance_id, snapshot, _meta(instance_id, instance)))
-    return listed
-
-
-def history(workflow: Workflow, instance_id: str, caller: str | None) -> list[dict[str, Any]]:
-    """Every committed transition of the instance, oldest first."""
-    _load_for(workflow, instance_id, caller, creating=False)
-    return store.history(workflow.key(instance_id))
-
-
-def _load_for(
-    workflow: Workflow, instance_id: str, caller: str | None, creating: bool
-) -> store.Instance | None:
-    """The stored instance (None only when creating); NotFound for others' instances."""
-    missing = NotFound(f"no {workflow.name} {instance_id[:MAX_INSTANCE_ID]!r}")
-    if not is_instance_id(instance_id):
-        raise missing
-    instance = store.load(workflow.key(instance_id))
-    if instance is None and not creating:
-        raise missing
-    if instance is not None and caller is not None and instance.owner != caller:
-        raise missing
-    return instance
-
-
-def _version_of(workflow: Workflow, instance: store.Instance) -> versions.Version:
-    declared = workflow.versions.get(instance.definition)
-    if declared is None:
-        raise WorkflowError(
-            f"{instance.pk} runs on {workflow.name} version {instance.definition}, which is no "
-            "longer declared: declare it again (or a migration from it) and redeploy"
-        )
-    return declared
-
-
-def _restore(
-    workflow: Workflow, instance: store.Instance, version: versions.Version | None = None,
-    snapshot: Mapping[str, Any] | None = None,
-) -> Snapshot:  # fmt: skip
-    """The stored snapshot (or ``snapshot``) on the machine of its version."""
-    declared = version or _version_of(workflow, instance)
-    try:
-        return declared.machine.restore(instance.snapshot if snapshot is None else snapshot)
-    except SnapshotError as error:
-        raise WorkflowError(f"stored snapshot of {instance.pk} is unusable: {error}") from None
-
-
-def _meta(instance_id: str, instance: store.Instance) -> dict[str, Any]:
-    return {
-        "id": instance_id,
-        "version": instance.version,
-        "definition": instance.definition,
-        "createdAt": instance.created_at,
-        "updatedAt": instance.updated_at,
-    }
-
-
-def _fingerprint(workflow: Workflow, instance_id: str, incoming: Incoming, creating: bool) -> str:
-    """What a keyed request asked for: create or send, workflow, instance, event and
-    payload (not its time)."""
-    event = {k: v for k, v in incoming.event.items() if k != "time"}
-    operation = "create" if creating else "send"
-    text = json.dumps([operation, workflow.name, instance_id, event], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _replay(
-    workflow: Workflow,
-    instance_id: str,
-    incoming: Incoming,
-    prior: store.Idempotency,
-    creating: bool,
-) -> Outcome:
-    """The first answer to a retried Idempotency-Key; 422 if it asked something else."""
-    if prior.fingerprint != _fingerprint(workflow, instance_id, incoming, creating):
-        raise IdempotencyKeyReused(
-            "this Idempotency-Key was already used for a different request (another route, "
-            "body or order); use a new key for a new request"
-        )
-    instance = _load_for(workflow, instance_id, incoming.caller, creating=False)
-    assert instance is not None
-    snapshot = _restore(workflow, instance)
-    meta = _meta(instance_id, instance)
-    return Outcome(workflow, instance_id, snapshot, meta, duplicate=True, response=prior.response)
 
 
 def _apply(
@@ -320,19 +132,6 @@ def _apply(
         return first
 
 
-def answered(
-    workflow: Workflow, instance_id: str, incoming: Incoming, creating: bool
-) -> Outcome | None:
-    """The first answer to a keyed request seen before (None: not keyed, or a new key).
-    For services whose own checks depend on time or on other instances: those must not
-    refuse a retry the runtime would answer. Raises IdempotencyKeyReused when the key
-    answered a different request."""
-    prior = store.idempotency(incoming.id) if incoming.keyed else None
-    if prior is None:
-        return None
-    return _replay(workflow, instance_id, incoming, prior, creating)
-
-
 def _decide_and_commit(
     workflow: Workflow,
     instance_id: str,
@@ -347,19 +146,19 @@ def _decide_and_commit(
     while True:
         attempt += 1
         started = time.perf_counter()
-        instance = _load_for(workflow, instance_id, incoming.caller, create is not None)
+        instance = load_for(workflow, instance_id, incoming.caller, create is not None)
         if create is not None and instance is not None:
             raise InstanceExists(f"{workflow.name} {instance_id!r} exists already")
-        if _stale(incoming, instance):
-            return _current(workflow, instance_id, instance, reload=False)  # its state was left
+        if stale(incoming, instance):
+            return current(workflow, instance_id, instance, reload=False)  # its state was left
         try:
-            decision = _decide(workflow, instance_id, instance, incoming, create, owner)
+            decision = decide(workflow, instance_id, instance, incoming, create, owner)
         except EventNotAllowed:
-            if _redelivered(workflow, instance_id, instance, incoming):
-                return _current(workflow, instance_id, instance, reload=False)
+            if redelivered(workflow, instance_id, instance, incoming):
+                return current(workflow, instance_id, instance, reload=False)
             raise
         try:
-            _commit(decision.write)
+            commit.commit_transition(decision.write)
         except store.ConflictError:
             metrics.count("LostRacesRetried", workflow=workflow.name)
             left = give_up_at - time.monotonic()
@@ -369,12 +168,12 @@ def _decide_and_commit(
                 time.sleep(min(left, random.uniform(0, min(RACE_CAP, RACE_BASE * 2**attempt))))
             continue  # lost the race (or created concurrently): reload and decide again
         except store.DuplicateEvent:
-            return _current(workflow, instance_id, instance, reload=True)
+            return current(workflow, instance_id, instance, reload=True)
         except store.IdempotencyTaken:
             prior = store.idempotency(incoming.id)
             if prior is None:
                 raise Conflict("a request with this Idempotency-Key is in progress") from None
-            return _replay(workflow, instance_id, incoming, prior, create is not None)
+            return first_answer(workflow, instance_id, incoming, prior, create is not None)
         outcome = decision.outcome
         journal.transition(
             workflow=workflow.name, instance=instance_id, event=incoming.event["type"],
@@ -391,210 +190,7 @@ def _decide_and_commit(
     )
 
 
-def _redelivered(
-    workflow: Workflow, instance_id: str, instance: store.Instance | None, incoming: Incoming
-) -> bool:
-    """Whether an event the state does not take was applied before: a redelivery whose
-    first delivery moved the state on is a duplicate, not a stale event. Its dedupe
-    record is read only on this path, so an event the state takes costs no extra read."""
-    if instance is None or incoming.source == CLIENT:  # client events keep no dedupe record
-        return False
-    return store.applied(workflow.key(instance_id), incoming.id)
-
-
-def _stale(incoming: Incoming, instance: store.Instance | None) -> bool:
-    """A timer, or an invoke's completion, whose state was left (or re-entered since)."""
-    for token, active in ((incoming.timer, "timers"), (incoming.invoke, "invokes")):
-        if token is not None and (
-            instance is None or getattr(instance, active).get(token[0]) != token[1]
-        ):
-            return True
-    return False
-
-
-def _current(
-    workflow: Workflow, instance_id: str, instance: store.Instance | None, reload: bool
-) -> Outcome:
-    """The instance as it is, for an event that changes nothing (duplicate or stale);
-    ``reload`` when what was read may be older than the commit that refused it."""
-    if reload or instance is None:
-        instance = store.load(workflow.key(instance_id)) or instance
-    if instance is None:
-        raise NotFound(f"no {workflow.name} {instance_id!r}")
-    snapshot = _restore(workflow, instance)
-    return Outcome(workflow, instance_id, snapshot, _meta(instance_id, instance), duplicate=True)
-
-
-def _decide(
-    workflow: Workflow,
-    instance_id: str,
-    instance: store.Instance | None,
-    incoming: Incoming,
-    create: Mapping[str, Any] | None,
-    owner: str | None,
-) -> _Decision:
-    """The next version: its snapshot, effects and everything its commit writes.
-
-    Raises EventNotAllowed when the state does not accept the event, PayloadTooLarge
-    when the instance would outgrow what one item may hold.
-    """
-    initial: list[Effect] = []
-    if instance is None:
-        running, upgrade = workflow.versions.latest, None
-        first = running.machine.initial_transition(context=create)
-        snapshot, initial = first.snapshot, first.effects
-        before, version, pending, timers, invokes = None, None, {}, {}, {}
-    else:
-        running, upgrade = _upgrade(workflow, instance_id, instance)
-        snapshot = _restore(workflow, instance, running, upgrade.snapshot)
-        before, version = state_key(snapshot.value), instance.version
-        pending, timers, invokes = instance.outbox, instance.timers, instance.invokes
-    step = running.machine.transition(snapshot, incoming.event)
-    if not step.handled:
-        raise EventNotAllowed(
-            f"{incoming.event['type']} is not allowed in state {state_key(snapshot.value)}",
-            state=snapshot.value,
-            nextEvents=client_next_events(workflow, snapshot),
-        )
-    now = clock.now()
-    new_version = (version or 0) + 1
-    effects = [*initial, *step.effects]  # a new instance also runs its initial entry
-    out = outbox_.outbound(
-        workflow, instance_id, new_version, effects, now, timers, invokes, pending
-    )
-    gone = out.drop | (set(incoming.published) & set(pending))
-    remaining = {m: e for m, e in pending.items() if m not in gone}
-    after = state_key(step.snapshot.value)
-    meta = {
-        "id": instance_id,
-        "version": new_version,
-        "definition": running.number,
-        "createdAt": instance.created_at if instance else now,
-        "updatedAt": now,
-        "from": before,
-    }
-    outcome = Outcome(workflow, instance_id, step.snapshot, meta)
-    write = store.Commit(
-        pk=workflow.key(instance_id),
-        expected_version=version,
-        snapshot=step.snapshot.to_dict(),
-        state=after,
-        now=now,
-        history={
-            "eventType": incoming.event["type"],
-            "eventId": incoming.id,
-            "source": incoming.source,
-            "from": before,
-            "to": after,
-            "time": now,
-            "event": incoming.event,
-            "context": dict(create) if instance is None and create else None,
-            "migratedFrom": upgrade.migrated_from if upgrade else None,
-            "effects": versions.effect_summary(effects),
-            "commands": versions.command_summary(workflow.commands, effects),
-            "snapshotHash": versions.snapshot_digest(step.snapshot.to_dict()),
-        },
-        definition=running.number,
-        definition_hash=running.hash,
-        counters=versions.counter_changes(
-            instance.definition if instance else None,
-            running.number,
-            step.snapshot.status == "active",
-        ),
-        owner=owner,
-        timers=out.timers,
-        invokes=out.invokes,
-        add_outbox=out.add,
-        remove_outbox=sorted(gone),
-        pending_after=bool(remaining or out.add),
-        listed=workflow.worklist(step.snapshot) if workflow.worklist else None,
-        dedupe=None if incoming.source == CLIENT else incoming.id,
-        idempotency=(
-            store.Idempotency(
-                incoming.id,
-                _fingerprint(workflow, instance_id, incoming, create is not None),
-                outcome.view(),
-            )
-            if incoming.keyed
-            else None
-        ),
-    )
-    size, limit = store.instance_bytes(instance, write), settings().max_instance_bytes
-    if size > limit:
-        raise PayloadTooLarge(
-            f"{workflow.name} {instance_id!r} would grow to {size} bytes, over the "
-            f"{limit}-byte limit of one stored instance; nothing was changed"
-        )
-    return _Decision(write, outcome, effects, {**remaining, **out.add})
-
-
-def _upgrade(
-    workflow: Workflow, instance_id: str, instance: store.Instance
-) -> tuple[versions.Version, versions.Upgrade]:
-    """The version the instance continues on and its snapshot there: the declared
-    migrations from its version on, up to the first refused one (logged)."""
-    declared = _version_of(workflow, instance)
-    upgrade = workflow.versions.upgrade(
-        declared.number, instance.snapshot, sorted(instance.timers), sorted(instance.invokes)
-    )
-    if upgrade.refused:
-        journal.problem(
-            "migration refused; the instance stays on its version", workflow=workflow.name,
-            instance=instance_id, definition=upgrade.number, why=upgrade.refused,
-        )  # fmt: skip
-    return workflow.versions.by_number[upgrade.number], upgrade
-
-
-def _commit(write: store.Commit) -> None:
-    """``store.commit``, settling an ambiguous outcome.
-
-    A commit whose outcome is unknown is sent again, the same request with the same
-    token (DynamoDB applies it once), until it answers; a refusal then may mean the first
-    one was applied, which the history record of that version tells. Raises what
-    ``store.commit`` raises for a commit that was not applied, and Unavailable saying the
-    change may or may not have been stored when that record cannot be read.
-    """
-    unknown: Unavailable | None = None
-    for attempt in range(3):
-        try:
-            store.commit(write)
-            return
-        except store.Ambiguous as error:
-            unknown = error
-            time.sleep(0.05 * 2**attempt)
-        except Unavailable:
-            if unknown is None:
-                raise  # refused before anything was written
-            time.sleep(0.05 * 2**attempt)  # a resend refused: the first may have applied
-        except (store.ConflictError, store.DuplicateEvent, store.IdempotencyTaken) as refused:
-            # also what an earlier send of this very commit, applied, leaves behind
-            applied = _applied(write)
-            if applied:
-                return
-            if applied is None:  # an earlier send (ours or botocore's) may have been applied
-                unknown = store.Ambiguous(f"{refused}; its history could not be read")
-                break
-            raise
-    if _applied(write):
-        return
-    why = unknown.message if unknown else "storage error"
-    raise Unavailable(
-        f"{why}; the change may or may not have been stored: retry with the same "
-        "Idempotency-Key to have it applied once",
-        changed="unknown",
-    )
-
-
-def _applied(write: store.Commit) -> bool | None:
-    """Whether the history record of the commit's version holds its token; None when it
-    cannot be read (the outcome stays unknown)."""
-    try:
-        return store.committed_token(write.pk, write.version) == write.token
-    except Unavailable:
-        return None
-
-
-def _after_commit(workflow: Workflow, decision: _Decision, watchers: int) -> None:
+def _after_commit(workflow: Workflow, decision: Decision, watchers: int) -> None:
     """Run actions, update websockets, send the outbox. Never raises: the commit stands,
     and what is left undone here is the sweeper's."""
     outcome = decision.outcome
