@@ -23,6 +23,9 @@ from .validation import CLIENT
 
 @dataclass(slots=True)
 class Decision:
+    """A decided step: what its commit writes, the answer, the effects to run after it and
+    the outbox to send."""
+
     write: store.Commit
     outcome: Outcome
     effects: list[Effect] = field(default_factory=list)
