@@ -25,12 +25,20 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.runtime import bus, journal, store
-from chalicelib.runtime.clients import client
-from chalicelib.runtime.clock import now
-from chalicelib.runtime.errors import BadRequest, NotFound, Unavailable, WorkflowError
-from chalicelib.runtime.settings import settings
-from chalicelib.runtime.workflow import is_instance_id
+from chalicelib.runtime import (
+    BadRequest,
+    NotFound,
+    Unavailable,
+    WorkflowError,
+    bus,
+    client,
+    is_instance_id,
+    journal,
+    load,
+    now,
+    settings,
+    store,
+)
 
 ORDER = "order"
 
@@ -249,7 +257,7 @@ class Station:
     @staticmethod
     def _update(pk: str, expression: str, condition: str, values: dict[str, Any]) -> bool:
         """One conditional write of the order's item; False when the condition refused it."""
-        from botocore.exceptions import ClientError
+        ClientError = load("botocore.exceptions").ClientError
 
         names = {"#st": "status", "#d": "data", "#why": "why", "#at": "closedAt"}
         used = {k: v for k, v in names.items() if k in expression or k in condition}
