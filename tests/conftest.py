@@ -100,7 +100,7 @@ def pytest_terminal_summary(terminalreporter):
 
 def pytest_collection_modifyitems(config, items):
     """The checker's teeth (tests/chaos/test_teeth.py) are short chaos runs against a
-    broken runtime, 20-40 s of CPU each: only the ones marked ``teeth_in_suite`` run
+    broken runtime, 40-55 s of CPU each: only the ones marked ``teeth_in_suite`` run
     unless CHAOS_TEETH=1 (``make chaos-teeth``)."""
     if os.environ.get("CHAOS_TEETH") == "1":
         return

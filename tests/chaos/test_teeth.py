@@ -5,8 +5,8 @@ violation (``test_the_money_schedule_produces_its_cases_and_no_violation``).
 
 Each test first asserts that its case occurred in the run (held attempts, late retries,
 twins, escalations...), so a change of seed or schedule cannot make it pass vacuously,
-then that the expected rule is among the violations. The runs are slow (40-70 s each,
-20-40 s of CPU, under load): they are marked ``chaos_teeth``; ``make chaos-teeth`` runs
+then that the expected rule is among the violations. The runs are slow (60-80 s each,
+40-55 s of CPU, under load): they are marked ``chaos_teeth``; ``make chaos-teeth`` runs
 them all, ``make test`` only the ones also marked ``teeth_in_suite`` (tests/conftest.py
 skips the others unless CHAOS_TEETH=1).
 """
