@@ -94,10 +94,18 @@ conformance: install
 		--events $(CONFORMANCE_EVENTS) --seed $(CONFORMANCE_SEED)
 
 # make chaos  - the long randomized fault schedule (CHAOS_ORDERS=500, CHAOS_SEED=random,
-#               CHAOS_DEPLOY=migrate|pinned|none: order chart v2 deployed part way)
+#               CHAOS_DEPLOY=migrate|pinned|none: order chart v2 deployed part way,
+#               CHAOS_PROFILE=default|money: what the actors do, tests/chaos/profiles.py)
 .PHONY: chaos
 chaos: $(BIN)/.installed
 	$(BIN)/python -m tests.chaos.run
+
+# make chaos-teeth - every rule family of the chaos checker fires: a short run of the real
+#                    schedule per mutant of the runtime (tests/chaos/test_teeth.py; make test
+#                    runs only the unmutated money run of it)
+.PHONY: chaos-teeth
+chaos-teeth: $(BIN)/.installed
+	CHAOS_TEETH=1 $(BIN)/python -m pytest -q -p no:xdist -m chaos_teeth tests/chaos/test_teeth.py
 
 # the browser tests' dependencies: axe-core (npm) and a Chromium, installed with apt-get
 # on Debian as root (CI), or named in a clear error otherwise

@@ -14,17 +14,17 @@ from typing import Any
 
 from tests.chaos.faults import Crash, FaultInjector
 from tests.chaos.history import Attempt, Poison, Request
+from tests.chaos.profiles import DEFAULT, Profile
 from tests.chaos.stack import Stack
 
 
-def complaint_plan(seed: int, n: int) -> Any:
+def complaint_plan(seed: int, n: int, profile: Profile) -> Any:
     from tests.chaos.complaints import complaint_plan as plan  # it imports this module
 
-    return plan(seed, n)
+    return plan(seed, n, profile)
 
 
 FRUIT = ["banana", "coconut", "guava", "kiwi", "mango", "papaya", "pineapple", "strawberry"]
-TWINS = 0.05  # of keyed client requests are sent twice at once, with one key (issue 19)
 MAX_TRIES = 8
 FAULTY_TRIES = 3  # faults are injected into the first tries only, so every request ends
 POISON_QUEUES = ["OrderEventsQueue", "KitchenQueue", "DeliveryQueue", "TimersQueue"]
@@ -33,10 +33,13 @@ POISON_QUEUES = ["OrderEventsQueue", "KitchenQueue", "DeliveryQueue", "TimersQue
 class Caller:
     """Sends one request with retries and records every attempt."""
 
-    def __init__(self, stack: Stack, injector: FaultInjector, history: Any) -> None:
+    def __init__(
+        self, stack: Stack, injector: FaultInjector, history: Any, profile: Profile = DEFAULT
+    ) -> None:
         self.stack = stack
         self.injector = injector
         self.history = history
+        self.twins = profile.twins  # of keyed client requests sent twice at once (issue 19)
 
     def send(
         self,
@@ -48,10 +51,10 @@ class Caller:
         twins: bool = True,
     ) -> Attempt | None:
         """The answer the client finally saw (None if every try failed). Now and then
-        (``TWINS``) a keyed client request goes out twice at once: its twin is a request
+        (``twins``) a keyed client request goes out twice at once: its twin is a request
         of its own with the same key, recorded too."""
         keyed = twins and record and request.key and request.kind != "FINISH"
-        if keyed and rng.random() < TWINS:
+        if keyed and rng.random() < self.twins:
             twin = dataclasses.replace(request, attempts=[])
             twin_rng = random.Random(rng.getrandbits(64))
             other = threading.Thread(
@@ -99,7 +102,15 @@ class Caller:
 class Customer:
     """Runs whole orders, one after the other, each with its own seeded plan."""
 
-    def __init__(self, caller: Caller, seed: int, orders: list[int], lock: threading.Lock) -> None:
+    def __init__(
+        self,
+        caller: Caller,
+        seed: int,
+        orders: list[int],
+        lock: threading.Lock,
+        profile: Profile = DEFAULT,
+    ) -> None:
+        self.profile = profile
         self.caller = caller
         self.stack = caller.stack
         self.history = caller.history
@@ -120,16 +131,20 @@ class Customer:
 
     def _fate(self, n: int, rng: random.Random) -> dict[str, Any]:
         r = rng.random()
-        return {
+        fate = {
             "reject": r < 0.08,
             "abandon": "kitchen" if 0.08 <= r < 0.14 else "delivery" if 0.14 <= r < 0.19 else None,
             "cancel_early": rng.random() < 0.08,
             "cancel_late": rng.random() < 0.15,
             "big": rng.random() < 0.03,
-            "late_retry": rng.random() < 0.10,
+            "late_retry": rng.random() < self.profile.late_retry,
             "reuse_key": rng.random() < 0.03,
             "skip_quality": rng.random() < 0.05,  # version 2: nobody approves the check
         }
+        if self.profile.every_order_delivered:
+            fate.update(reject=False, abandon=None, cancel_early=False, cancel_late=False)
+            fate.update(big=False, skip_quality=False)
+        return fate
 
     def _pizza(self, rng: random.Random, name: str, reject: bool) -> dict[str, Any]:
         toppings = rng.sample(FRUIT, rng.randint(1, 3)) + (["lychee"] if reject else [])
@@ -144,7 +159,8 @@ class Customer:
         user = f"c{n}"
         token = self.stack.token(user)
         fate = self._fate(n, rng)
-        fate["user"], fate["complaint"] = user, complaint_plan(self.seed, n)
+        fate["user"], fate["complaint"] = user, complaint_plan(self.seed, n, self.profile)
+        fate["n"] = n
         if n % 20 == 7:
             self._poison(n, rng)
         first = self._pizza(rng, f"o{n}-p0", fate["reject"])

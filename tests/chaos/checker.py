@@ -654,7 +654,7 @@ class Checker:
     def requests(self) -> None:
         by_order: dict[str, list[Request]] = defaultdict(list)
         for r in self.history.requests:
-            if r.order and r.kind != "FINISH":
+            if r.order and r.kind not in ("FINISH", "DECLINE"):
                 by_order[r.order].append(r)
         for order, requests in by_order.items():
             view, hist = self.views.get(order), self.histories.get(order, [])

@@ -5,42 +5,54 @@ delivered, its customer opens a complaint; staff claim it, may ask the customer 
 question, and approve (all of the order or part of it; now and then first more than its
 total, which is refused) or reject it; some complaints staff leave alone until they
 escalate, and then a manager decides (staff who try get 403); the customer answers, or
-stays silent until the complaint closes itself, or withdraws; Payments staff settle the
-refunds the Payments service holds (its first attempt of every refund is declined:
-PAYMENTS_FAIL_ATTEMPTS=1, so every refund is retried). Every request goes through the
-``Caller`` (faults, retries with the same Idempotency-Key).
+stays silent until the complaint closes itself, or withdraws; Payments staff settle,
+decline or hold (slow) each refund attempt the Payments service holds, by a plan drawn
+from the seed (``Till``), so attempts are retried, two attempts of one complaint are held
+at once, an older one is settled after a newer one was sent, and complaints give up.
+The profile (tests/chaos/profiles.py) sets how likely each part is. Every request goes
+through the ``Caller`` (faults, retries with the same Idempotency-Key).
 """
 
 from __future__ import annotations
 
 import random
 import threading
+import time
 from typing import Any
 
 from tests.chaos.actors import Caller, Staff
 from tests.chaos.checker import _state
 from tests.chaos.history import Request
+from tests.chaos.profiles import DEFAULT, Profile
 
-SHARE = 0.35  # of the orders carry a complaint plan (only delivered ones can open one)
 FINAL = ("refunded", "refundFailed", "rejected", "withdrawn", "closed")
 MANAGER = "manager-1"
 
 
-def complaint_plan(seed: int, n: int) -> dict[str, Any] | None:
-    """What happens to order ``n``'s complaint, if it gets one."""
+def complaint_plan(seed: int, n: int, profile: Profile = DEFAULT) -> dict[str, Any] | None:
+    """What happens to order ``n``'s complaint, if it gets one (``profile``: how likely
+    each part is)."""
     rng = random.Random(f"{seed}:complaint:{n}")
-    if rng.random() >= SHARE:
+    if rng.random() >= profile.complaint_share:
         return None
+    names, weights = zip(*profile.decisions, strict=True)
+    decision = rng.choices(names, weights=weights)[0]
+    if profile.alternate_full_and_partial:
+        decision = "partial" if n % 2 == 0 else "full"
     return {
-        "decision": rng.choices(["full", "partial", "reject"], weights=[4, 3, 3])[0],
+        "decision": decision,
         "share": rng.uniform(0.1, 0.9),  # of the order's total, for a partial refund
         "claim": rng.random() < 0.7,
-        "ask": rng.random() < 0.35,
-        "silent": rng.random() < 0.25,  # asked, never answers: closes after 7 days
-        "withdraw": rng.random() < 0.1,
-        "escalate": rng.random() < 0.2,  # staff leave it: a manager decides after 2 h
-        "too_much": rng.random() < 0.15,  # staff first ask to refund more than the total
-        "race": rng.random() < 0.1,  # two staff decide at once, differently
+        "ask": rng.random() < profile.ask,
+        "silent": rng.random() < profile.silent,  # asked, never answers: closes after 7 days
+        "withdraw": rng.random() < profile.withdraw,
+        "escalate": rng.random() < profile.escalate,  # staff leave it: a manager decides
+        "too_much": rng.random() < profile.too_much,  # first more than the total: refused
+        "race": rng.random() < profile.race,  # two staff decide at once, differently
+        "late_staff": rng.random() < profile.late_staff,  # staff try after the escalation
+        # the bank declines every attempt: the complaint gives up (money: every 4th order)
+        "bank_down": rng.random() < profile.bank_down
+        or (profile.alternate_full_and_partial and n % 4 == 1),
     }
 
 
@@ -202,7 +214,7 @@ class ComplaintStaff:
                 return 0
             return self.decide(order, view, plan, token, who, rng, chaos)
         if escalated:
-            if chaos and rng.random() < 0.2:  # staff try anyway: only a manager may now
+            if chaos and plan.get("late_staff"):  # staff try anyway: only a manager may now
                 desk.send(
                     order,
                     who,
@@ -300,26 +312,102 @@ class ComplaintStaff:
         return 1
 
 
+class Till:
+    """What Payments staff share: when each attempt was first seen held, and the
+    complaints seen with two attempts or more held at once."""
+
+    def __init__(self, seed: int, profile: Profile, history: Any) -> None:
+        self.seed = seed
+        self.profile = profile
+        self.history = history
+        self.first_seen: dict[str, float] = {}
+        self.doubles: set[str] = set()  # complaints: 2+ attempts listed together
+        self.lock = threading.Lock()
+
+    def plan(self, refund_id: str) -> str:
+        """What staff do with this attempt (seeded by its order's number and the attempt):
+        settle, decline, or slow; a slow one is, once its wait is over, ``slow-settle``
+        or ``slow-decline``. Every attempt of a complaint whose plan says the bank is
+        down is declined."""
+        complaint, _, attempt = refund_id.rpartition(".")
+        fate = self.history.fates.get(complaint) or {}
+        if (fate.get("complaint") or {}).get("bank_down"):
+            return "decline"
+        rng = random.Random(f"{self.seed}:refund:{fate.get('n', complaint)}:{attempt}")
+        names, weights = zip(*self.profile.payments, strict=True)
+        plan = rng.choices(names, weights=weights)[0]
+        if plan == "slow":
+            return "slow-settle" if rng.random() < self.profile.slow_settles else "slow-decline"
+        return plan
+
+    def seen(self, refunds: list[dict[str, Any]]) -> None:
+        now = time.time()
+        by_complaint: dict[str, int] = {}
+        with self.lock:
+            for w in refunds:
+                self.first_seen.setdefault(w["refundId"], now)
+                by_complaint[w["complaintId"]] = by_complaint.get(w["complaintId"], 0) + 1
+            self.doubles |= {c for c, n in by_complaint.items() if n > 1}
+
+
 class PaymentsStaff(Staff):
-    """Payments staff settling the refunds the Payments service holds."""
+    """Payments staff working the refunds the Payments service holds: each attempt by its
+    plan (``Till.plan``): settled or declined at once, or held (slow) until a later
+    attempt of its complaint is held too (then the older is settled: a late settle) or
+    the profile's ``slow_seconds`` have passed."""
 
-    def __init__(self, caller: Caller, rng: random.Random, stop: threading.Event) -> None:
+    def __init__(
+        self, caller: Caller, rng: random.Random, stop: threading.Event, till: Till
+    ) -> None:
         super().__init__(caller, "payments", rng, stop)
+        self.till = till
 
-    def held(self, token: str) -> list[str]:
+    def listing(self, token: str) -> list[dict[str, Any]]:
         seen = self.caller.stack.http("GET", "/payments/refunds", token)
         if seen.status != 200:
             return []
-        return [w["refundId"] for w in seen.body["refunds"]]
+        refunds = seen.body["refunds"]
+        self.till.seen(refunds)
+        return refunds
+
+    def held(self, token: str) -> list[str]:
+        return [w["refundId"] for w in self.listing(token)]
+
+    def step(self, token: str) -> None:
+        refunds = self.listing(token)
+        now, till = time.time(), self.till
+        attempts: dict[str, list[int]] = {}
+        for w in refunds:
+            attempts.setdefault(w["complaintId"], []).append(int(w["attempt"]))
+        due = []
+        for w in refunds:
+            plan = till.plan(w["refundId"])
+            if plan.startswith("slow"):
+                newer = max(attempts[w["complaintId"]]) > int(w["attempt"])
+                waited = now - till.first_seen.get(w["refundId"], now)
+                if not newer and waited < till.profile.slow_seconds:
+                    continue  # held: the complaint's retry timer may run meanwhile
+            due.append(w["refundId"])
+        if not due:
+            time.sleep(self.rng.uniform(0.1, 0.3))
+            return
+        self.finish(self.rng.choice(due), token, self.rng)
 
     def finish(self, refund_id: str, token: str, rng: random.Random) -> None:
+        """Settle or decline the attempt, as its plan says (a slow one: as it says once
+        its wait is over)."""
+        settle = self.till.plan(refund_id) in ("settle", "slow-settle")
+        path = f"/payments/refunds/{refund_id}/settled"
+        if not settle:
+            path = f"/stations/payments/work/{refund_id}/rejected"
+        body = {} if settle else {"reason": "the bank declined it (chaos Payments staff)"}
         request = Request(
             refund_id.rsplit(".", 1)[0],
             "payments-staff",
-            "FINISH",
+            "FINISH" if settle else "DECLINE",
             "POST",
-            f"/payments/refunds/{refund_id}/settled",
-            {},
+            path,
+            body,
             None,
         )
         self.caller.send(request, token, rng, may_time_out=False)

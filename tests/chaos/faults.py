@@ -63,7 +63,7 @@ class Rates:
     outage: float = 0.03  # a command's first 3 publishes fail (SNS down for it)
     # a REFUND's first 3 publishes reach SNS, then answer with an error: given up while
     # Payments holds it (issue 19: held attempts, late settles, givingUp)
-    ambiguous_refund: float = 0.3
+    ambiguous_refund: float = 0.5
 
     @classmethod
     def off(cls) -> Rates:
@@ -144,6 +144,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._outage: Counter[str] = Counter()
         self.ambiguous_refunds = 0  # REFUND publishes applied, then answered with an error
+        self.ambiguous_refund_ids: set[str] = set()  # the REFUND commands they published
 
     # scopes -------------------------------------------------------------
     def scope(self, name: str, rng: random.Random, allow: bool = True) -> _ScopeContext:
@@ -233,6 +234,7 @@ class FaultInjector:
             if self._outage[f"ambiguous:{message_id}"] > 3:
                 return False
             self.ambiguous_refunds += 1
+            self.ambiguous_refund_ids.add(message_id)
             return True
 
     def _after(self, http_response: Any, parsed: Any, context: dict[str, Any], **_: Any) -> None:

@@ -1,7 +1,8 @@
 """Run a randomized fault schedule over many orders and check the whole history.
 
     python -m tests.chaos.run            # CHAOS_ORDERS (500), CHAOS_SEED (random),
-                                         # CHAOS_DEPLOY (migrate, pinned or none)
+                                         # CHAOS_DEPLOY (migrate, pinned or none),
+                                         # CHAOS_PROFILE (default or money)
 
 The seed fixes every actor's plan (what each customer does, each fault draw of each
 invocation, each bus decision); the interleaving of threads is the machine's, so a
@@ -25,15 +26,23 @@ from typing import Any
 from tests.chaos.actors import Caller, Customer, Staff, Sweeper
 from tests.chaos.bus import Bus
 from tests.chaos.checker import Checker, Violation, _state
-from tests.chaos.complaints import ComplainingCustomer, ComplaintStaff, Desk, PaymentsStaff
+from tests.chaos.complaints import (
+    ComplainingCustomer,
+    ComplaintStaff,
+    Desk,
+    PaymentsStaff,
+    Till,
+)
 from tests.chaos.deploy import Deployer, QualityCheck
 from tests.chaos.faults import COMMANDS, Crash, FaultInjector, Rates
 from tests.chaos.history import History
+from tests.chaos.profiles import DEFAULT, PROFILES, Profile
 from tests.chaos.stack import QUEUES, Stack
 
 PUMPS_PER_QUEUE = 2
 DEPLOYS = (None, "pinned", "migrate")
 QUIET_ROUNDS = 80
+WIND_DOWN_SECONDS = 120  # at most, after the customers: Payments settles what it holds
 
 
 @dataclass(slots=True)
@@ -43,6 +52,8 @@ class Report:
     seconds: float
     violations: list[Violation]
     figures: dict[str, Any] = field(default_factory=dict)
+    money: dict[str, Any] = field(default_factory=dict)  # money_counts, as numbers
+    checker: Checker | None = None  # what the checker read (tests look at cases in it)
     dossiers: dict[str, str] = field(default_factory=dict)
 
     def table(self) -> str:
@@ -81,23 +92,27 @@ def run(
     tail_seconds: float = 1.0,
     progress: Any = None,
     deploy: str | None = None,
+    profile: Profile = DEFAULT,
 ) -> Report:
-    """The whole schedule, quiescence, then the checker. ``deploy``: None (version 1
-    throughout), "pinned" or "migrate" (order chart version 2 deployed part way through,
-    without or with the v1 -> v2 migration)."""
+    """The whole schedule, its wind-down, quiescence, then the checker. ``deploy``: None
+    (version 1 throughout), "pinned" or "migrate" (order chart version 2 deployed part
+    way through, without or with the v1 -> v2 migration); ``profile``: what the actors
+    do (tests/chaos/profiles.py); ``rates``: the faults (default: the profile's)."""
     if deploy not in DEPLOYS:
         raise ValueError(f"deploy: one of {DEPLOYS}, not {deploy!r}")
     started = time.time()
-    injector = FaultInjector(seed, rates or Rates())
+    injector = FaultInjector(seed, rates or profile.fault_rates())
     history = History()
     stack = Stack(injector)
     try:
         bus = Bus(stack, injector, history)
-        caller = Caller(stack, injector, history)
+        caller = Caller(stack, injector, history, profile)
         stop = threading.Event()
         work, lock = list(range(orders)), threading.Lock()
         threads = [
-            threading.Thread(target=Customer(caller, seed, work, lock).run, name=f"customer-{i}")
+            threading.Thread(
+                target=Customer(caller, seed, work, lock, profile).run, name=f"customer-{i}"
+            )
             for i in range(min(customers, orders))
         ]
         background = []
@@ -120,8 +135,9 @@ def run(
         for name, person in people.items():
             step = functools.partial(person.step, random.Random(f"{seed}:{name}"))
             background.append(threading.Thread(target=_loop, args=(step, stop, history, name)))
+        till = Till(seed, profile, history)
         for i in range(2):
-            payments = PaymentsStaff(caller, random.Random(f"{seed}:payments:{i}"), stop)
+            payments = PaymentsStaff(caller, random.Random(f"{seed}:payments:{i}"), stop, till)
             background.append(threading.Thread(target=payments.run))
         if deploy:
             rng = random.Random(f"{seed}:deploy")
@@ -139,6 +155,9 @@ def run(
                         f"{len(history.requests)} requests, {len(injector.faults)} faults"
                     )
         time.sleep(tail_seconds)
+        wound = wind_down(stack, desk, till, time.time() + WIND_DOWN_SECONDS)
+        if progress:
+            progress(f"  {time.time() - started:5.0f} s  wound down: {wound}")
         stop.set()
         for t in background:
             t.join(timeout=30)
@@ -148,7 +167,7 @@ def run(
         schedule_done = time.time()
         if progress:
             progress(f"  {schedule_done - started:5.0f} s  schedule done; quiescence (faults off)")
-        quiesce(stack, bus, caller, history, [quality, *people.values()])
+        quiesce(stack, bus, caller, history, [quality, *people.values()], till)
         if stack.unhooked_clients():
             history.add("harness_errors", "the runtime made boto3 clients the injector missed")
         quiet = time.time()
@@ -163,8 +182,11 @@ def run(
                 f"{time.time() - quiet:.1f}"
             ),
             "peak memory (RSS of the process)": f"{peak_rss_mb():.0f} MB",
-            **figures(history, injector, checker),
+            "profile": profile.name,
+            "wind-down": wound,
+            **figures(history, injector, checker, till),
         }
+        report.money, report.checker = money_counts(injector, checker, till), checker
         for order in dict.fromkeys(v.order for v in violations if v.order):
             report.dossiers[order] = checker.dossier(order)
         return report
@@ -188,7 +210,38 @@ def complaint_people(desk: Desk) -> dict[str, Any]:
     }
 
 
-def quiesce(stack: Stack, bus: Bus, caller: Caller, history: History, people: list[Any]) -> None:
+def wind_down(stack: Stack, desk: Desk, till: Till, until: float) -> str:
+    """After the customers, everyone goes on (faults on) until every complaint of a
+    delivered order has ended and Payments holds no refund attempt (held attempts
+    settled, declined or cancelled as the staff's plans say, not swept up by
+    quiescence), or ``until``."""
+    token, start = stack.staff_token, time.time()
+    while True:
+        held = stack.http("GET", "/payments/refunds", token)
+        waiting = len(held.body["refunds"]) if held.status == 200 else -1
+        open_ = len(desk.planned())  # delivered, with a complaint plan, not ended
+        if waiting == 0 and open_ == 0:
+            return f"{time.time() - start:.1f} s, nothing held"
+        if time.time() >= until:
+            refunds = held.body["refunds"] if held.status == 200 else []
+            plans = [
+                f"{w['refundId'][:8]}.{w['attempt']} {till.plan(w['refundId'])}" for w in refunds
+            ]
+            states = []
+            for order, _ in desk.planned()[:5]:
+                view = stack.http("GET", f"/orders/{order}/complaint", token)
+                state = view.body.get("state", "-") if isinstance(view.body, dict) else "-"
+                states.append(f"{order[:8]} {view.status} {_state(state)}")
+            return (
+                f"{time.time() - start:.1f} s, stopped: {waiting} attempts held {plans[:5]}, "
+                f"{open_} complaints not ended {states}"
+            )
+        time.sleep(0.5)
+
+
+def quiesce(
+    stack: Stack, bus: Bus, caller: Caller, history: History, people: list[Any], till: Till
+) -> None:
     """Faults off: release what the bus holds, deliver every queue, sweep, let staff
     finish what they hold (not what they abandoned), let the quality check approve what
     waits for it (not what it forgets) and complaints go on as planned, and when nothing
@@ -209,7 +262,7 @@ def quiesce(stack: Stack, bus: Bus, caller: Caller, history: History, people: li
         for staff in (
             Staff(caller, "kitchen", rng, threading.Event()),
             Staff(caller, "delivery", rng, threading.Event()),
-            PaymentsStaff(caller, rng, threading.Event()),
+            PaymentsStaff(caller, rng, threading.Event(), till),
         ):
             for work in staff.held(token):
                 staff.finish(work, token, rng)
@@ -223,7 +276,9 @@ def quiesce(stack: Stack, bus: Bus, caller: Caller, history: History, people: li
     history.add("harness_errors", f"no quiescence after {QUIET_ROUNDS} rounds")
 
 
-def figures(history: History, injector: FaultInjector, checker: Checker) -> dict[str, Any]:
+def figures(
+    history: History, injector: FaultInjector, checker: Checker, till: Till
+) -> dict[str, Any]:
     requests = [r for r in history.requests if r.kind != "LIST"]
     kinds = Counter(f.kind for f in injector.faults)
     bad_orders = {v.order for v in checker.violations}
@@ -258,6 +313,7 @@ def figures(history: History, injector: FaultInjector, checker: Checker) -> dict
             f"{counts.get('dropped connections', 0)} / {counts.get('client timeouts', 0)}"
         ),
         "retries after 5xx/409": counts.get("retries after 5xx/409", 0),
+        "twins (one key, sent twice at once)": counts.get("twins (one key, sent twice at once)", 0),
         "SQS redeliveries": counts.get("redelivered", 0),
         "bus: duplicated / held back / late copies": (
             f"{counts.get('duplicated', 0)} / {counts.get('held back', 0)} / "
@@ -283,7 +339,7 @@ def figures(history: History, injector: FaultInjector, checker: Checker) -> dict
         ),
         "poison messages": len(history.poison),
         **deploy_figures(history, checker),
-        **complaint_figures(history, injector, checker),
+        **complaint_figures(history, injector, checker, till),
         "violations": len(checker.violations),
         **{f"  {rule}": n for rule, n in rules.most_common()},
     }
@@ -325,7 +381,7 @@ def deploy_figures(history: History, checker: Checker) -> dict[str, Any]:
 
 
 def complaint_figures(
-    history: History, injector: FaultInjector, checker: Checker
+    history: History, injector: FaultInjector, checker: Checker, till: Till
 ) -> dict[str, Any]:
     """Complaints: how many, how they ended, escalations, refunds and their retries."""
     if not checker.complaints:
@@ -351,30 +407,52 @@ def complaint_figures(
         "  staff refused after escalation (403)": statuses[("DECIDE_COMPLAINT", 403)],
         "  refunds over the total refused (400)": statuses[("DECIDE_COMPLAINT", 400)],
         "  decision races": history.counts.get("complaint decision races", 0),
-        **money_figures(injector, checker),
+        **money_figures(injector, checker, till),
     }
 
 
-def money_figures(injector: FaultInjector, checker: Checker) -> dict[str, Any]:
-    """What the schedule made of money (issue 19): ambiguous REFUND publishes, complaints
-    with two attempts or more at Payments, settles of an attempt not the latest, twins."""
-    attempts: dict[str, set[str]] = {}
-    declined = {
-        (p.data or {}).get("refundId") for p in injector.published if p.type == "REFUND_FAILED"
-    }
+def money_figures(injector: FaultInjector, checker: Checker, till: Till) -> dict[str, Any]:
+    """What the schedule made of money (issue 19): ambiguous REFUND publishes and the
+    commands given up after them, complaints with two attempts or more held at Payments
+    at once, late settles, complaints that reached ``givingUp`` and how they ended."""
+    return {f"  {k}": v for k, v in money_counts(injector, checker, till).items()}
+
+
+def money_counts(injector: FaultInjector, checker: Checker, till: Till) -> dict[str, Any]:
+    """The money figures as numbers (tests assert on them)."""
+    sent: dict[str, dict[int, float]] = {}  # complaint -> attempt -> first publish
+    paid_at: dict[str, float] = {}  # refund id -> first REFUND_SUCCEEDED
     for p in injector.published:
-        if p.type == "REFUND" and p.subject:
-            attempts.setdefault(p.subject, set()).add((p.data or {}).get("refundId"))
-    held = {o: {i for i in ids if i not in declined} for o, ids in attempts.items()}
-    latest = {
-        o: max(ids, key=lambda i: int(str(i).rsplit(".", 1)[-1])) for o, ids in attempts.items()
-    }
-    paid = {o: r for o, r in checker.ledger.items() if not r.startswith("!")}
+        data = p.data if isinstance(p.data, dict) else {}
+        if p.type == "REFUND" and p.subject and isinstance(data.get("attempt"), int):
+            sent.setdefault(p.subject, {}).setdefault(data["attempt"], p.at)
+        elif p.type == "REFUND_SUCCEEDED" and data.get("refundId"):
+            paid_at.setdefault(str(data["refundId"]), p.at)
+    late = 0
+    for complaint, paid in checker.ledger.items():
+        if paid.startswith("!") or paid not in paid_at:
+            continue
+        number = int(paid.rsplit(".", 1)[-1])
+        later = [at for n, at in sent.get(complaint, {}).items() if n > number]
+        late += any(at < paid_at[paid] for at in later)  # settled after a later one went out
+    hists = checker.complaint_histories
+    given_up = {o for o, h in hists.items() if any("givingUp" in str(r.get("to")) for r in h)}
+    failed = sum(
+        1 for h in hists.values() for r in h if r["eventType"] == "xstate.error.actor.sendRefund"
+    )
+    views = checker.complaints
+    ends = Counter(_state(views[o]["state"]) for o in given_up if o in views)
     return {
-        "  ambiguous REFUND publishes": injector.ambiguous_refunds,
-        "  complaints with held attempts (2+ at Payments)": sum(len(s) > 1 for s in held.values()),
-        "  late settles (an earlier attempt paid)": sum(paid[o] != latest.get(o) for o in paid),
-        "  given up, Payments cancelled": sum(r == "!cancelled" for r in checker.ledger.values()),
+        "ambiguous REFUND publishes": injector.ambiguous_refunds,
+        "  of REFUND commands": len(injector.ambiguous_refund_ids),
+        "REFUND commands given up (then retried or givingUp)": failed,
+        "held attempts (complaints with 2+ attempts at Payments at once)": len(till.doubles),
+        "late settles (an attempt paid after a later one was sent)": late,
+        "givingUp reached": len(given_up),
+        "  then refundFailed / refunded (late)": (
+            f"{ends.get('refundFailed', 0)} / {ends.get('refunded', 0)}"
+        ),
+        "given up, Payments cancelled": sum(r == "!cancelled" for r in checker.ledger.values()),
     }
 
 
@@ -383,13 +461,19 @@ def main() -> int:
     deploy = os.environ.get("CHAOS_DEPLOY") or "migrate"
     deploy = None if deploy == "none" else deploy
     seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 10**9))
-    print(f"chaos: {orders} orders, seed {seed} (CHAOS_SEED={seed} reproduces it)", flush=True)
+    profile = PROFILES[os.environ.get("CHAOS_PROFILE") or "default"]
+    print(
+        f"chaos: {orders} orders, seed {seed}, profile {profile.name} "
+        f"(CHAOS_SEED={seed} CHAOS_PROFILE={profile.name} reproduces it)",
+        flush=True,
+    )
     report = run(
         orders,
         seed,
         tail_seconds=2.0,
         progress=lambda line: print(line, flush=True),
         deploy=deploy,
+        profile=profile,
     )
     print(report.table())
     print(report.explain())
