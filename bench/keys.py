@@ -198,7 +198,8 @@ class KeyMeter(StorageMeter):
         written["sk"] = key.get("sk", {}).get("S")
         after = None if action == "Delete" else self._stored(table, key)
         description = self._table(table)
-        for entry, index in zip(written["indexes"], description.get("GlobalSecondaryIndexes", [])):
+        indexes = description.get("GlobalSecondaryIndexes", [])
+        for entry, index in zip(written["indexes"], indexes, strict=True):
             hash_key = self._hash(table, index["IndexName"])
             entry["key_before"] = (before or {}).get(hash_key, {}).get("S")
             entry["key_after"] = (after or {}).get(hash_key, {}).get("S")

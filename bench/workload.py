@@ -2,7 +2,8 @@
 handlers on the embedded AWS (moto, in process) with ``bench.keys.KeyMeter`` attached.
 
 Kinds (``KINDS``): ``delivered`` (place with one pizza, add a second, confirm with an
-Idempotency-Key, kitchen, delivery, done), ``followed`` (the same, watched over a websocket from placing to done),
+Idempotency-Key, kitchen, delivery, done), ``followed`` (the same, watched over a
+websocket from placing to done),
 ``cancelled`` (placed, confirmed, cancelled while the kitchen holds it: compensated),
 ``refunded`` (delivered, then a complaint approved by staff and refunded by Payments).
 Each ends with every durable timer it left running fired when due (the states they
