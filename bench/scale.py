@@ -302,6 +302,38 @@ def step_functions(order: PerOrder) -> list[Limit]:
     ]  # fmt: skip
 
 
+def knobs(order: PerOrder) -> dict[str, tuple[int, list[int]]]:
+    """Each setting the load needs raised: its value now and, for every load, the least
+    value that keeps what it governs under its limit at the busiest minute."""
+    from chalicelib.registry import QUEUES
+
+    need: dict[str, tuple[int, list[int]]] = {}
+    for (target, partition), row in order.keys.items():
+        spread = KNOWN[(target, partition)]
+        if spread.kind != "shards":
+            continue
+        now, least = need.get(spread.what, (spread.keys() or 1, [1] * len(LOADS)))
+        for i, load in enumerate(LOADS):
+            rate = load / 3600 * PEAK
+            keys = max(
+                rate * row["wcu"] / quotas.PARTITION_WCU,
+                rate * row["rcu"] / quotas.PARTITION_RCU,
+                rate * row["tx"] / quotas.TRANSACTIONS_PER_ITEM,
+            )
+            least[i] = max(least[i], math.ceil(keys))
+        need[spread.what] = (now, least)
+    budget = [0] * len(LOADS)
+    for queue in QUEUES:
+        busy = order.busy.get(queue.handler, 0.0)
+        least = [max(2, math.ceil(load / 3600 * PEAK * busy)) for load in LOADS]
+        need[f"SQS_CONCURRENCY {queue.handler}"] = (queue.concurrency, least)
+        budget = [b + n for b, n in zip(budget, least, strict=True)]
+    from chalicelib.registry import SQS_CONCURRENCY_BUDGET
+
+    need["SQS_CONCURRENCY_BUDGET"] = (SQS_CONCURRENCY_BUDGET, budget)
+    return need
+
+
 # -- the report -----------------------------------------------------------------------
 
 
@@ -377,6 +409,10 @@ def report(measured: Mapping[str, list[Usage]]) -> str:
         + f" | {lim.capacity:,.0f} {lim.unit} | {_hour(lim.hit_at())}/h |"
         for lim in sorted(found + sfn, key=Limit.hit_at)
     ]
+    knob_rows = [
+        f"| {name} | {now} | " + " | ".join(f"{n:,}" for n in least) + " |"
+        for name, (now, least) in knobs(order).items()
+    ]
     per_load = []
     for load in LOADS:
         over = [lim for lim in sorted(found, key=Limit.hit_at) if lim.hit_at() <= load]
@@ -410,6 +446,15 @@ the keys that share it; cells: use at the busiest minute, **bold** when over):
 | limit | per order | {head} | limit | reached at |
 |---|---:|{"---:|" * len(LOADS)}---:|---:|
 {chr(10).join(limit_rows)}
+
+The settings that must grow with the load (README, "Scale"): the value now, and the
+least each load needs at its busiest minute (shards: every key under its partition
+limits and at most {quotas.TRANSACTIONS_PER_ITEM:g} overlapping commits per second on a shared item;
+event sources: the invocations running at once):
+
+| setting | now | {head} |
+|---|---:|{"---:|" * len(LOADS)}
+{chr(10).join(knob_rows)}
 
 What each load hits first, here and on Step Functions Standard (same orders):
 
