@@ -124,6 +124,7 @@ class PerOrder:
     invocations: dict[str, float] = field(default_factory=dict)
     busy: dict[str, float] = field(default_factory=dict)  # Lambda seconds by function
     api_requests: float = 0.0  # REST requests
+    routes: dict[str, float] = field(default_factory=dict)  # requests by method and route
     websocket_connects: float = 0.0
     websocket_requests: float = 0.0  # connect, disconnect, message routes
     pushes: float = 0.0  # post_to_connection
@@ -200,6 +201,7 @@ def per_order(measured: Mapping[str, list[Usage]], mix: Mapping[str, float] = MI
                 add(out.invocations, function, weight * count)
                 add(out.busy, function, weight * count * INVOCATION_SECONDS)
             for route, count in usage.requests.items():
+                add(out.routes, route, weight * count)
                 if route.startswith("websocket"):
                     out.websocket_requests += weight * count
                     out.websocket_connects += weight * count * route.endswith("$connect")
@@ -232,6 +234,7 @@ class Limit:
     per_order: float
     capacity: float
     unit: str
+    knob: str | None = None  # the setting that raises it (None: an AWS quota)
 
     def at(self, orders_per_hour: float) -> float:
         """Use per second at the busiest minute of a load."""
@@ -253,13 +256,16 @@ def limits(order: PerOrder) -> list[Limit]:
         if keys is None:
             continue  # one key per instance: no order rate makes it hot
         where = f"`{target}` `{partition}` ({keys} key{'s' * (keys > 1)})"
-        found.append(Limit(f"{where}: WCU", row["wcu"] / keys, quotas.PARTITION_WCU, "WCU/s"))
+        knob = spread.what if spread.kind == "shards" else None
+        found.append(Limit(f"{where}: WCU", row["wcu"] / keys, quotas.PARTITION_WCU, "WCU/s", knob))
         if row["rcu"]:
-            found.append(Limit(f"{where}: RCU", row["rcu"] / keys, quotas.PARTITION_RCU, "RCU/s"))
+            found.append(
+                Limit(f"{where}: RCU", row["rcu"] / keys, quotas.PARTITION_RCU, "RCU/s", knob)
+            )
         if row["tx"]:
             found.append(
                 Limit(f"{where}: overlapping transactions per item", row["tx"] / keys,
-                      quotas.TRANSACTIONS_PER_ITEM, "commits/s")
+                      quotas.TRANSACTIONS_PER_ITEM, "commits/s", knob)
             )  # fmt: skip
     wcu = sum(r["wcu"] for r in order.keys.values())
     rcu = sum(r["rcu"] for r in order.keys.values())
@@ -270,6 +276,11 @@ def limits(order: PerOrder) -> list[Limit]:
         Limit("SNS Publish (account, us-east-1)", order.publishes, quotas.SNS_PUBLISH, "/s"),
         Limit("API Gateway requests (REST + websocket + pushes)", api, quotas.APIGW_RPS, "rps"),
     ]
+    route, busiest = max(order.routes.items(), key=lambda item: item[1])
+    found.append(
+        Limit(f"API Gateway stage throttle per method (busiest: `{route}`)", busiest,
+              stage_rate(), "rps", knob="API stage rate per method")
+    )  # fmt: skip
     found.append(
         Limit("API Gateway new websocket connections", order.websocket_connects,
               quotas.WEBSOCKET_CONNECTS, "/s")
@@ -283,9 +294,16 @@ def limits(order: PerOrder) -> list[Limit]:
         if busy:
             found.append(
                 Limit(f"`{queue.handler}` event source MaximumConcurrency", busy,
-                      queue.concurrency, "concurrent")
+                      queue.concurrency, "concurrent", f"SQS_CONCURRENCY {queue.handler}")
             )  # fmt: skip
     return found
+
+
+def stage_rate() -> int:
+    """Requests per second each method of the API's stages takes (its throttling)."""
+    from infra.generate import STAGE_RATE_PER_SECOND
+
+    return STAGE_RATE_PER_SECOND
 
 
 def step_functions(order: PerOrder) -> list[Limit]:
@@ -331,6 +349,11 @@ def knobs(order: PerOrder) -> dict[str, tuple[int, list[int]]]:
     from chalicelib.registry import SQS_CONCURRENCY_BUDGET
 
     need["SQS_CONCURRENCY_BUDGET"] = (SQS_CONCURRENCY_BUDGET, budget)
+    busiest = max(order.routes.values(), default=0.0)
+    need["API stage rate per method"] = (
+        stage_rate(),
+        [math.ceil(load / 3600 * PEAK * busiest) for load in LOADS],
+    )
     return need
 
 
@@ -386,6 +409,15 @@ def report(measured: Mapping[str, list[Usage]]) -> str:
     found = limits(order)
     sfn = step_functions(order)
     first = min(found, key=Limit.hit_at)
+    quota = min((lim for lim in found if lim.knob is None), key=Limit.hit_at)
+    beyond = [lim for lim in sorted(found, key=Limit.hit_at) if lim.knob is None]
+    over = [lim for lim in beyond if lim.hit_at() <= LOADS[-1]]
+    quota_note = (
+        f"; at {_hour(LOADS[-1])} an hour {len(over)} quotas are over: "
+        + "; ".join(f"{lim.name} ({_hour(lim.hit_at())}/h)" for lim in over)
+        if over
+        else ""
+    )
     head = " | ".join(_hour(n) + "/h" for n in LOADS)
     rows = []
     for (target, partition), row in sorted(order.keys.items()):
@@ -430,7 +462,10 @@ every per-second figure is its busiest minute, {PEAK}x the hour's mean. The mix:
 delivered, 30% delivered while followed over a websocket, 10% cancelled at the
 kitchen, 5% refunded after a complaint.
 
-**First limit: {first.name}, at {_hour(first.hit_at())} orders an hour.**
+**First limit: {first.name}, at {_hour(first.hit_at())} orders an hour.** With every
+setting that must grow with the load raised as the table of settings below says, the
+first limit left is an AWS account quota: {quota.name}, at {_hour(quota.hit_at())} orders
+an hour{quota_note}.
 
 Busiest partition of each key pattern, WCU / RCU per second (per order: units of the
 whole pattern), against DynamoDB's 1,000 WCU / 3,000 RCU per partition key (table and
