@@ -279,7 +279,7 @@ def limits(order: PerOrder) -> list[Limit]:
     route, busiest = max(order.routes.items(), key=lambda item: item[1])
     found.append(
         Limit(f"API Gateway stage throttle per method (busiest: `{route}`)", busiest,
-              stage_rate(), "rps", knob="API stage rate per method")
+              stage_rate(), "rps", knob="ApiRatePerMethod")
     )  # fmt: skip
     found.append(
         Limit("API Gateway new websocket connections", order.websocket_connects,
@@ -300,10 +300,12 @@ def limits(order: PerOrder) -> list[Limit]:
 
 
 def stage_rate() -> int:
-    """Requests per second each method of the API's stages takes (its throttling)."""
-    from infra.generate import STAGE_RATE_PER_SECOND
+    """Requests per second each method of the API's stages takes (its throttling): the
+    template's ApiRatePerMethod, as deployed by default."""
+    import json
 
-    return STAGE_RATE_PER_SECOND
+    base = json.loads((ROOT / "infra" / "base.json").read_text())
+    return int(base["Parameters"]["ApiRatePerMethod"]["Default"])
 
 
 def step_functions(order: PerOrder) -> list[Limit]:
@@ -350,7 +352,7 @@ def knobs(order: PerOrder) -> dict[str, tuple[int, list[int]]]:
 
     need["SQS_CONCURRENCY_BUDGET"] = (SQS_CONCURRENCY_BUDGET, budget)
     busiest = max(order.routes.values(), default=0.0)
-    need["API stage rate per method"] = (
+    need["ApiRatePerMethod (template parameter)"] = (
         stage_rate(),
         [math.ceil(load / 3600 * PEAK * busiest) for load in LOADS],
     )
