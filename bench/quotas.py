@@ -8,7 +8,13 @@ that AWS raises on request):
   automatically supports your access patterns ... as long as the traffic against a given
   partition key does not exceed 3000 read capacity units or 1000 write capacity units";
   "throttling can occur if a single partition receives more than 3,000 RCUs or 1,000
-  WCUs". A global secondary index has partitions of its own, under the same limits.
+  WCUs". A global secondary index has partitions of its own, under the same limits, and
+  its writes propagate from the table's: "For a table write to succeed, the provisioned
+  throughput settings for the table and all of its global secondary indexes must have
+  enough write capacity to accommodate the write. Otherwise, the write to the table is
+  throttled" ("Provisioned throughput considerations for global secondary indexes"):
+  a hot partition of the ``pending`` or ``worklist`` index throttles the commits that
+  feed it, so the model checks each index partition as it checks the table's.
 - DynamoDB, "Service, account, and table quotas": per table, on-demand, "40,000 read
   request units and 40,000 write request units"; "These table-level quotas apply to the
   sum of a table's throughput together with the throughput of all of its global
