@@ -194,7 +194,8 @@ def per_order(measured: Mapping[str, list[Usage]], mix: Mapping[str, float] = MI
                 if hops:  # each hop: one more message and invocation, one more send
                     add(out.messages, "TimersQueue", weight * hops)
                     add(out.invocations, "timer_events", weight * hops)
-                    add(out.busy, "timer_events", weight * hops * (INVOCATION_SECONDS + 0.010))
+                    hop = INVOCATION_SECONDS + _latency("sqs", "SendMessage")
+                    add(out.busy, "timer_events", weight * hops * hop)
             for queue, count in usage.messages.items():
                 add(out.messages, queue, weight * count)
             for function, count in usage.invocations.items():
@@ -443,6 +444,25 @@ def report(measured: Mapping[str, list[Usage]]) -> str:
         + f" | {lim.capacity:,.0f} {lim.unit} | {_hour(lim.hit_at())}/h |"
         for lim in sorted(found + sfn, key=Limit.hit_at)
     ]
+    top = LOADS[-1]
+    over_top = [lim for lim in sorted(found, key=Limit.hit_at) if lim.hit_at() <= top]
+    closing = (
+        f"What breaks first is {over_top[0].name} (reached at {_hour(over_top[0].hit_at())} an "
+        "hour). Every limit over at this load, with how many times over it is (settings "
+        "are raised as the table of settings says; quotas by a request to AWS):\n\n"
+        + "\n".join(
+            f"- {lim.name}: {lim.at(top):,.0f} {lim.unit} against {lim.capacity:,.0f}, "
+            f"{lim.at(top) / lim.capacity:.1f}x ({_raised_by(lim)})"
+            for lim in over_top
+        )
+        + "\n\nStep Functions Standard at this load: "
+        + "; ".join(
+            f"{lim.name} {lim.at(top):,.0f} against {lim.capacity:,.0f} "
+            f"({lim.at(top) / lim.capacity:.1f}x)"
+            for lim in sfn
+        )
+        + "."
+    )
     knob_rows = [
         f"| {name} | {now} | " + " | ".join(f"{n:,}" for n in least) + " |"
         for name, (now, least) in knobs(order).items()
@@ -505,6 +525,10 @@ websocket requests and {order.pushes:.2f} websocket pushes, {order.publishes:.2f
 invocations ({sum(order.busy.values()) * 1000:.0f} ms of Lambda time as modelled),
 {order.transitions:.2f} committed transitions of {order.executions:.2f} workflow instances.
 
+### At {_hour(LOADS[-1])} orders an hour
+
+{closing}
+
 ### Key patterns per order, as metered
 
 The test (`tests/bench/test_scale_model.py`) meters one order of each kind and fails
@@ -513,6 +537,10 @@ different number of times or units per order, means this section must be regener
 
 {digest(measured)}
 """
+
+
+def _raised_by(limit: Limit) -> str:
+    return f"setting {limit.knob}" if limit.knob else "AWS quota"
 
 
 def _cell(limit: Limit, load: float) -> str:
