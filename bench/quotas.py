@@ -35,11 +35,11 @@ that AWS raises on request):
   (RPS) with an additional burst capacity ... of 5,000 requests" (the websocket pushes,
   post_to_connection, count against it); "New connections per second per account
   (across all WebSocket APIs) per Region | 500".
-- SNS, "Amazon SNS features": "Standard topics support a nearly unlimited number of
-  messages per second"; the Publish API is throttled per account and Region (AWS General
-  Reference, "Amazon SNS endpoints and quotas": 30,000 messages per second in us-east-1,
-  9,000 in us-west-2 and eu-west-1, less elsewhere; the figure as recalled from that page,
-  whose quota table the search tool did not return -- check it for your Region).
+- SNS, AWS General Reference, "Amazon SNS endpoints and quotas": "Publish API throttling
+  per account | US East (N. Virginia) Region | 30,000 messages per second" (US West
+  (Oregon) and Europe (Ireland) 9,000; eight more Regions 1,500; all others 300);
+  "Amazon SNS features": "Standard topics support a nearly unlimited number of messages
+  per second" (per topic: the account's Publish quota is what binds).
 - SQS standard queues: "a nearly unlimited number of API calls per second, per API
   action" (SQS developer guide, "Amazon SQS quotas"): never the limit here.
 - Step Functions, "Quotas": Standard ``StateTransition`` in US East (N. Virginia), US
@@ -58,7 +58,7 @@ TABLE_RRU = 40_000
 LAMBDA_CONCURRENCY = 1_000  # per account and Region
 APIGW_RPS = 10_000  # REST + websocket + callbacks (post_to_connection), per account
 WEBSOCKET_CONNECTS = 500  # new websocket connections per second, per account
-SNS_PUBLISH = 30_000  # Publish per second, us-east-1 (see above)
+SNS_PUBLISH = 30_000  # Publish per second, per account, us-east-1
 SFN_TRANSITIONS = 1_500  # Standard state transitions per second (refill), us-east-1
 SFN_STARTS = 300  # StartExecution per second (refill), us-east-1
 SFN_OPEN = 1_000_000  # open Standard executions per account and Region
