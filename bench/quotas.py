@@ -41,7 +41,8 @@ that AWS raises on request):
   "Amazon SNS features": "Standard topics support a nearly unlimited number of messages
   per second" (per topic: the account's Publish quota is what binds).
 - SQS standard queues: "a nearly unlimited number of API calls per second, per API
-  action" (SQS developer guide, "Amazon SQS quotas"): never the limit here.
+  action (SendMessage, ReceiveMessage, or DeleteMessage)" (SQS developer guide, "Amazon
+  SQS Standard queues"): never the limit here.
 - Step Functions, "Quotas": Standard ``StateTransition`` in US East (N. Virginia), US
   West (Oregon) and Europe (Ireland): bucket 5,000, "Refill rate per second" 1,500 (all
   other Regions 800 / 500); ``StartExecution``: bucket 1,300, refill 300 per second
