@@ -47,7 +47,8 @@ that AWS raises on request):
   West (Oregon) and Europe (Ireland): bucket 5,000, "Refill rate per second" 1,500 (all
   other Regions 800 / 500); ``StartExecution``: bucket 1,300, refill 300 per second
   (others 800 / 150); "Maximum open executions per account | 1,000,000 executions per
-  AWS Region".
+  AWS Region" (the developer guide as its awsdocs repository last published it: AWS
+  says it "may increase both the bucket size and refill rate at any time").
 """
 
 from __future__ import annotations
