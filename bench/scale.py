@@ -484,6 +484,8 @@ every per-second figure is its busiest minute, {PEAK}x the hour's mean. The mix:
 delivered, 30% delivered while followed over a websocket, 10% cancelled at the
 kitchen, 5% refunded after a complaint.
 
+{_assumptions()}
+
 **First limit: {first.name}, at {_hour(first.hit_at())} orders an hour.** With every
 setting that must grow with the load raised as the table of settings below says, the
 first limit left is an AWS account quota: {quota.name}, at {_hour(quota.hit_at())} orders
@@ -537,6 +539,25 @@ different number of times or units per order, means this section must be regener
 
 {digest(measured)}
 """
+
+
+def _assumptions() -> str:
+    import textwrap
+
+    ms = {key: f"{value * 1000:.0f} ms" for key, value in LATENCY.items()}
+    text = (
+        "Assumed, not measured (the embedded AWS has no latency of AWS's): a Lambda "
+        f"invocation's own work {INVOCATION_SECONDS * 1000:.0f} ms plus, per call it makes, "
+        f"{ms['dynamodb', '*']} for DynamoDB, {ms['dynamodb', 'TransactWriteItems']} for a "
+        f"transaction, {ms['sns', 'Publish']} for an SNS publish, {ms['sqs', 'SendMessage']} "
+        "for an SQS send (batches of one message, as metered: at load an event source fills "
+        "batches of up to 10, so its concurrency here is an upper bound); a commit's "
+        f"transaction holds the items it writes {quotas.TRANSACTION_SECONDS * 1000:.0f} ms, "
+        f"so a shared item takes {quotas.TRANSACTIONS_PER_ITEM:g} commits a second before one "
+        f"in {1 / quotas.COLLISION_SHARE:.0f} collides (cancelled and retried); an order is "
+        f"open {ORDER_SECONDS // 60} minutes (Step Functions' open executions)."
+    )
+    return textwrap.fill(text, 88)
 
 
 def _raised_by(limit: Limit) -> str:
