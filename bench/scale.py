@@ -556,7 +556,7 @@ def _assumptions() -> str:
         f"so a shared item takes {quotas.TRANSACTIONS_PER_ITEM:g} commits a second before one "
         f"in {1 / quotas.COLLISION_SHARE:.0f} collides (cancelled and retried); an order is "
         f"open {ORDER_SECONDS // 60} minutes (Step Functions' open executions). Not "
-        "counted, as they do not grow with orders: the outbox sweeper (one read per pending "
+        "counted, as they do not grow with orders: the outbox sweeper (two queries per outbox "
         "shard a minute when nothing is pending) and staff boards polling their station's "
         "work (one query per station shard per poll, per open board)."
     )

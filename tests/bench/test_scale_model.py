@@ -85,3 +85,12 @@ def test_limits_scale_linearly_with_the_order_rate():
     rate = 100_000 / 3600 * scale.PEAK * 2.0
     assert limit.at(100_000) == pytest.approx(rate)
     assert limit.at(limit.hit_at()) == pytest.approx(1_000)
+
+
+def test_as_shipped_nothing_throttles_below_a_million_orders_an_hour(metered):
+    """The first limits the model found (the timers queue's concurrency of 2 at 74k
+    orders an hour, 16 in-flight counter shards at 77k, the API stages' 200 requests per
+    second per method at 400k) are raised by the shipped settings."""
+    order = scale.per_order(metered)
+    first = min(scale.limits(order), key=scale.Limit.hit_at)
+    assert first.hit_at() >= 1_000_000, f"{first.name} at {first.hit_at():,.0f} orders/h"
