@@ -1,6 +1,6 @@
 """Every AWS call the app makes, by the key it touches, for the scale model.
 
-Hooked on every client the runtime creates (``chalicelib.runtime.clients.session`` is
+Hooked on every client the runtime creates (``chalicelib.runtime.shared.clients.session`` is
 wrapped while metering, so the clients made afterwards carry botocore's ``before-call``
 / ``after-call`` handlers): each DynamoDB request is recorded with the partition key of
 every item it writes or reads and, for a write, the partition key each global secondary

@@ -75,7 +75,7 @@ class Spread:
 
 def _setting(name: str) -> Callable[[], int]:
     def read() -> int:
-        from chalicelib.runtime.settings import Settings
+        from chalicelib.runtime import Settings
 
         return int(getattr(Settings.from_environment(), name))
 

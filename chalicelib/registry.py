@@ -15,8 +15,8 @@ from dataclasses import replace
 
 from chalicelib.complaints.service import COMPLAINTS
 from chalicelib.orders.service import ORDERS
-from chalicelib.runtime.wiring import MAX_CONCURRENCY, MIN_CONCURRENCY, Queue, Service, queues
-from chalicelib.runtime.workflow import Workflow
+from chalicelib.runtime import Queue, Service, Workflow, queues
+from chalicelib.runtime.shared.wiring import MAX_CONCURRENCY, MIN_CONCURRENCY
 from chalicelib.stations import STATIONS
 
 # The most Lambda invocations the SQS event sources together may start (each queue's
