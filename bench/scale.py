@@ -82,12 +82,6 @@ def _setting(name: str) -> Callable[[], int]:
     return read
 
 
-def _counter_shards() -> int:
-    from chalicelib.runtime import versions
-
-    return versions.COUNTER_SHARDS
-
-
 _ONE = "one per {}"
 KNOWN: dict[tuple[str, str], Spread] = {
     (TABLE, "order#<id>"): Spread("instance", _ONE.format("order")),
@@ -98,8 +92,12 @@ KNOWN: dict[tuple[str, str], Spread] = {
     (TABLE, "station#delivery#<id>"): Spread("instance", _ONE.format("order")),
     (TABLE, "station#payments#<id>"): Spread("instance", _ONE.format("refund attempt")),
     (TABLE, "station#payments!settled#<id>"): Spread("instance", _ONE.format("complaint")),
-    (TABLE, "inflight#order#<shard>"): Spread("shards", "COUNTER_SHARDS", _counter_shards),
-    (TABLE, "inflight#complaint#<shard>"): Spread("shards", "COUNTER_SHARDS", _counter_shards),
+    (TABLE, "inflight#order#<shard>"): Spread(
+        "shards", "COUNTER_SHARDS", _setting("counter_shards")
+    ),
+    (TABLE, "inflight#complaint#<shard>"): Spread(
+        "shards", "COUNTER_SHARDS", _setting("counter_shards")
+    ),
     ("pending", "outbox#<shard>"): Spread("shards", "OUTBOX_SHARDS", _setting("outbox_shards")),
     ("pending", "kitchen#<shard>"): Spread("shards", "STATION_SHARDS", _setting("station_shards")),
     ("pending", "delivery#<shard>"): Spread("shards", "STATION_SHARDS", _setting("station_shards")),
