@@ -270,10 +270,10 @@ def limits(order: PerOrder) -> list[Limit]:
     rcu = sum(r["rcu"] for r in order.keys.values())
     api = order.api_requests + order.websocket_requests + order.pushes
     found += [
-        Limit("table + indexes: WRU (on-demand table quota)", wcu, quotas.TABLE_WRU, "WRU/s"),
-        Limit("table + indexes: RRU (on-demand table quota)", rcu, quotas.TABLE_RRU, "RRU/s"),
+        Limit("table and its indexes: WRU (on-demand table quota)", wcu, quotas.TABLE_WRU, "WRU/s"),
+        Limit("table and its indexes: RRU (on-demand table quota)", rcu, quotas.TABLE_RRU, "RRU/s"),
         Limit("SNS Publish (account, us-east-1)", order.publishes, quotas.SNS_PUBLISH, "/s"),
-        Limit("API Gateway requests (REST + websocket + pushes)", api, quotas.APIGW_RPS, "rps"),
+        Limit("API Gateway requests (REST, websocket and pushes)", api, quotas.APIGW_RPS, "rps"),
     ]
     route, busiest = max(order.routes.items(), key=lambda item: item[1])
     found.append(
@@ -409,16 +409,7 @@ def report(measured: Mapping[str, list[Usage]]) -> str:
     order = per_order(measured)
     found = limits(order)
     sfn = step_functions(order)
-    first = min(found, key=Limit.hit_at)
-    quota = min((lim for lim in found if lim.knob is None), key=Limit.hit_at)
-    beyond = [lim for lim in sorted(found, key=Limit.hit_at) if lim.knob is None]
-    over = [lim for lim in beyond if lim.hit_at() <= LOADS[-1]]
-    quota_note = (
-        f"; at {_hour(LOADS[-1])} an hour {len(over)} quotas are over: "
-        + "; ".join(f"{lim.name} ({_hour(lim.hit_at())}/h)" for lim in over)
-        if over
-        else ""
-    )
+    headline = _headline(found)
     head = " | ".join(_hour(n) + "/h" for n in LOADS)
     rows = []
     for (target, partition), row in sorted(order.keys.items()):
@@ -484,10 +475,7 @@ kitchen, 5% refunded after a complaint.
 
 {_assumptions()}
 
-**First limit: {first.name}, at {_hour(first.hit_at())} orders an hour.** With every
-setting that must grow with the load raised as the table of settings below says, the
-first limit left is an AWS account quota: {quota.name}, at {_hour(quota.hit_at())} orders
-an hour{quota_note}.
+{headline}
 
 Busiest partition of each key pattern, WCU / RCU per second (per order: units of the
 whole pattern), against DynamoDB's 1,000 WCU / 3,000 RCU per partition key (table and
@@ -539,6 +527,39 @@ different number of times or units per order, means this section must be regener
 """
 
 
+# what the model found first before this section's settings were raised (issue 24)
+FOUND = (
+    'Found by this model and raised since (README, "Scale"): the timers queue\'s event '
+    "source concurrency of 2 (throttled from 74k orders an hour), 16 in-flight counter "
+    "shards (77k), order events' concurrency of 5 (99k), the API stages' 200 requests a "
+    "second per method (400k), kitchen's and delivery's concurrency of 2 (273k, 333k)."
+)
+
+
+def _headline(found: list[Limit]) -> str:
+    import textwrap
+
+    first = min(found, key=Limit.hit_at)
+    quotas_in_order = sorted((lim for lim in found if lim.knob is None), key=Limit.hit_at)
+    quota = quotas_in_order[0]
+    over = [lim for lim in quotas_in_order if lim.hit_at() <= LOADS[-1]]
+    text = (
+        f"**First limit: {first.name}, at {_hour(first.hit_at())} orders an hour.** With "
+        "every setting that must grow with the load raised as the table of settings below "
+        f"says, the first limit left is an AWS account quota: {quota.name}, at "
+        f"{_hour(quota.hit_at())} orders an hour"
+    )
+    if over:
+        text += f"; at {_hour(LOADS[-1])} an hour {len(over)} quotas are over: " + "; ".join(
+            f"{lim.name} ({_hour(lim.hit_at())}/h)" for lim in over
+        )
+    return (
+        textwrap.fill(text + ".", 88, break_on_hyphens=False)
+        + "\n\n"
+        + textwrap.fill(FOUND, 88, break_on_hyphens=False)
+    )
+
+
 def _assumptions() -> str:
     import textwrap
 
@@ -558,7 +579,7 @@ def _assumptions() -> str:
         "shard a minute when nothing is pending) and staff boards polling their station's "
         "work (one query per station shard per poll, per open board)."
     )
-    return textwrap.fill(text, 88)
+    return textwrap.fill(text, 88, break_on_hyphens=False)
 
 
 def _raised_by(limit: Limit) -> str:
