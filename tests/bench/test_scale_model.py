@@ -94,3 +94,26 @@ def test_as_shipped_nothing_throttles_below_a_million_orders_an_hour(metered):
     order = scale.per_order(metered)
     first = min(scale.limits(order), key=scale.Limit.hit_at)
     assert first.hit_at() >= 1_000_000, f"{first.name} at {first.hit_at():,.0f} orders/h"
+
+
+def test_a_hot_key_planted_in_the_code_is_caught_without_being_described(monkeypatch):
+    """A planted defect: every order the kitchen takes also bumps one shared item (a
+    'kitchen load' counter, the kind of key every order writes). The meter records it
+    as a pattern of its own and the model refuses to add it up."""
+    from chalicelib.runtime import client, store
+    from chalicelib.stations.station import Station
+
+    hold = Station._hold
+
+    def hold_and_count(self, order_id, work):
+        store.call(
+            client("dynamodb").update_item, Key=store.key("kitchen#load", "total"),
+            UpdateExpression="ADD n :one", ExpressionAttributeValues={":one": {"N": "1"}},
+        )  # fmt: skip
+        return hold(self, order_id, work)
+
+    monkeypatch.setattr(Station, "_hold", hold_and_count)
+    [usage] = measure(("cancelled",), each=1)["cancelled"]
+    assert any(t.partition == "kitchen#load" for c in usage.calls for t in c.touches)
+    with pytest.raises(scale.UnknownPattern, match="kitchen#load"):
+        scale.key_rows(usage)
