@@ -9,7 +9,7 @@ websocket from placing to done),
 ``refunded`` (delivered, then a complaint approved by staff and refunded by Payments).
 Each ends with every durable timer it left running fired when due (the states they
 time out were left, so each costs the read that finds it stale); the 15-minute hops a
-longer timer takes on its way are counted from its recorded delay (``bench.scale``).
+longer timer takes on its way are counted from its recorded delay (``bench.capacity``).
 
 Every HTTP request runs the API function and the token authorizer (its results are not
 cached); every SQS batch one invocation of the queue's function, batches as the event

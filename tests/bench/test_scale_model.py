@@ -1,6 +1,7 @@
-"""The scale model (bench/scale.py) stays honest: it knows every key pattern the code
-writes or reads, and BENCHMARKS.md's "Scale" section was written from what the code
-does now (one order of each kind, metered through the real handlers)."""
+"""The scale model (bench/capacity.py, its report bench/scale.py) stays honest: it knows
+every key pattern the code writes or reads, and BENCHMARKS.md's "Scale" section was
+written from what the code does now (one order of each kind, metered through the real
+handlers)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import scale
+from bench import capacity, scale
 from bench.keys import TABLE, Call, Touch, pattern
 from bench.workload import Usage, measure
 
@@ -41,7 +42,7 @@ def test_keys_are_reduced_to_their_shape(key, shape):
 def test_the_model_knows_every_key_pattern_the_orders_touch(metered):
     for usages in metered.values():
         for usage in usages:
-            scale.key_rows(usage)  # raises UnknownPattern otherwise
+            capacity.key_rows(usage)  # raises UnknownPattern otherwise
 
 
 def test_a_key_pattern_the_model_does_not_know_stops_it():
@@ -49,9 +50,9 @@ def test_a_key_pattern_the_model_does_not_know_stops_it():
     usage.calls.append(
         Call("api", "dynamodb", "UpdateItem", [Touch("write", TABLE, "orders#total", None, 1)])
     )
-    with pytest.raises(scale.UnknownPattern, match="orders#total"):
-        scale.key_rows(usage)
-    with pytest.raises(scale.UnknownPattern):
+    with pytest.raises(capacity.UnknownPattern, match="orders#total"):
+        capacity.key_rows(usage)
+    with pytest.raises(capacity.UnknownPattern):
         scale.report({"delivered": [usage]})
 
 
@@ -71,18 +72,18 @@ def test_benchmarks_md_holds_what_the_code_does_now(metered):
 
 
 def test_a_shared_key_is_a_limit_and_one_per_instance_is_not(metered):
-    order = scale.per_order(metered)
-    names = [limit.name for limit in scale.limits(order)]
+    order = capacity.per_order(metered)
+    names = [limit.name for limit in capacity.limits(order)]
     assert any("inflight#order#<shard>" in n and "transactions" in n for n in names)
     assert not any("`order#<id>`" in n for n in names)
     # a pattern on one key takes all of its load: the busiest partition is the whole rate
-    single = scale.Spread("single", "one key")
+    single = capacity.Spread("single", "one key")
     assert single.keys() == 1
 
 
 def test_limits_scale_linearly_with_the_order_rate():
-    limit = scale.Limit("x", per_order=2.0, capacity=1_000, unit="WCU/s")
-    rate = 100_000 / 3600 * scale.PEAK * 2.0
+    limit = capacity.Limit("x", per_order=2.0, capacity=1_000, unit="WCU/s")
+    rate = 100_000 / 3600 * capacity.PEAK * 2.0
     assert limit.at(100_000) == pytest.approx(rate)
     assert limit.at(limit.hit_at()) == pytest.approx(1_000)
 
@@ -91,8 +92,8 @@ def test_as_shipped_nothing_throttles_below_a_million_orders_an_hour(metered):
     """The first limits the model found (the timers queue's concurrency of 2 at 74k
     orders an hour, 16 in-flight counter shards at 77k, the API stages' 200 requests per
     second per method at 400k) are raised by the shipped settings."""
-    order = scale.per_order(metered)
-    first = min(scale.limits(order), key=scale.Limit.hit_at)
+    order = capacity.per_order(metered)
+    first = min(capacity.limits(order), key=capacity.Limit.hit_at)
     assert first.hit_at() >= 1_000_000, f"{first.name} at {first.hit_at():,.0f} orders/h"
 
 
@@ -115,5 +116,5 @@ def test_a_hot_key_planted_in_the_code_is_caught_without_being_described(monkeyp
     monkeypatch.setattr(Station, "_hold", hold_and_count)
     [usage] = measure(("cancelled",), each=1)["cancelled"]
     assert any(t.partition == "kitchen#load" for c in usage.calls for t in c.touches)
-    with pytest.raises(scale.UnknownPattern, match="kitchen#load"):
-        scale.key_rows(usage)
+    with pytest.raises(capacity.UnknownPattern, match="kitchen#load"):
+        capacity.key_rows(usage)
