@@ -76,6 +76,7 @@ from .shared import (
     framework_error,
     idempotency_key,
     json_object,
+    load,
     settings,
     wiring,
 )
@@ -132,6 +133,7 @@ __all__ = [
     "journal",
     "json_object",
     "jwks",
+    "load",
     "metrics",
     "now",
     "orchestrator",

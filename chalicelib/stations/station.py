@@ -34,6 +34,7 @@ from chalicelib.runtime import (
     client,
     is_instance_id,
     journal,
+    load,
     now,
     settings,
     store,
@@ -256,7 +257,7 @@ class Station:
     @staticmethod
     def _update(pk: str, expression: str, condition: str, values: dict[str, Any]) -> bool:
         """One conditional write of the order's item; False when the condition refused it."""
-        from botocore.exceptions import ClientError
+        ClientError = load("botocore.exceptions").ClientError
 
         names = {"#st": "status", "#d": "data", "#why": "why", "#at": "closedAt"}
         used = {k: v for k, v in names.items() if k in expression or k in condition}

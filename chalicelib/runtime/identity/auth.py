@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..shared import BadRequest, Settings, Unauthorized, decode_json
+from ..shared import BadRequest, Settings, Unauthorized, decode_json, load
 from .jwks import ALGORITHMS, SigningKeys
 
 STAFF = "staff"
@@ -85,7 +85,7 @@ def trusted(settings: Settings) -> Trust:
 
 def issue(secret: str, user: str, roles: Iterable[str] = (), ttl_seconds: int = 3600) -> str:
     """An HS256 token for ``user`` signed with ``secret`` (development mode and tests)."""
-    import jwt
+    jwt = load("jwt")
 
     claims = {"sub": user, "roles": sorted(roles), "exp": int(time.time()) + ttl_seconds}
     return jwt.encode(claims, secret, algorithm=DEV_ALGORITHM)
@@ -196,8 +196,7 @@ def _decode(
     token: str, key: Any, algorithm: str, trust: OidcTrust | None, unverified: dict[str, Any]
 ) -> dict[str, Any]:
     """The claims once PyJWT has checked signature, issuer, audience and times."""
-    import jwt
-    from jwt import exceptions as bad
+    jwt, bad = load("jwt"), load("jwt.exceptions")
 
     # Cognito's access tokens name the app client in client_id and have no aud
     by_client_id = trust is not None and "aud" not in unverified and "client_id" in unverified

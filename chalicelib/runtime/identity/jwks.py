@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..shared import Unauthorized
+from ..shared import Unauthorized, load
 
 # the algorithms an issuer's key may sign with: asymmetric only (a JWKS is public, so an
 # HMAC key in it would let anyone sign)
@@ -130,8 +130,8 @@ def _discover(issuer: str, fetch: Fetch) -> str:
 
 def _signing_keys(document: Any) -> dict[str, Any]:
     """The usable signature keys of a JWKS document, by key id; ValueError if none."""
-    from jwt import PyJWK
-    from jwt.exceptions import PyJWTError
+    PyJWK = load("jwt").PyJWK
+    PyJWTError = load("jwt.exceptions").PyJWTError
 
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise ValueError("the JWKS document has no 'keys' list")

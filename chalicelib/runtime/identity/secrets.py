@@ -7,7 +7,7 @@ they get its ARN as JWT_SECRET_ARN. Locally and in tests, JWT_SECRET holds the k
 
 from __future__ import annotations
 
-from ..shared import Unavailable, cached_with_clients, client, settings
+from ..shared import Unavailable, cached_with_clients, client, imported, settings
 
 
 @cached_with_clients
@@ -17,7 +17,7 @@ def jwt_secret() -> str:
     current = settings()
     if current.jwt_secret or not current.jwt_secret_arn:
         return current.jwt_secret
-    from botocore.exceptions import BotoCoreError, ClientError
+    BotoCoreError, ClientError = imported("botocore.exceptions", "BotoCoreError", "ClientError")
 
     try:
         secret = client("secretsmanager").get_secret_value(SecretId=current.jwt_secret_arn)

@@ -15,7 +15,7 @@ from contextlib import suppress
 from typing import Any
 
 from .. import store
-from ..shared import Conflict, NotFound, client, settings
+from ..shared import Conflict, NotFound, client, load, settings
 
 _PREFIX = "connection#"
 
@@ -23,7 +23,7 @@ _PREFIX = "connection#"
 def add(pk: str, connection_id: str) -> None:
     """Follow ``pk`` from ``connection_id``. NotFound when the instance does not exist,
     Conflict when it already has the most followers allowed."""
-    from botocore.exceptions import ClientError
+    ClientError = load("botocore.exceptions").ClientError
 
     limit = settings().max_connections_per_instance
     if len(following(pk)) >= limit:
@@ -94,7 +94,7 @@ def target(connection_id: str) -> str | None:
 
 def remove(connection_id: str, pk: str | None = None) -> None:
     """Stop sending to ``connection_id`` (on disconnect, or when it is gone)."""
-    from botocore.exceptions import ClientError
+    ClientError = load("botocore.exceptions").ClientError
 
     pk = pk or target(connection_id)
     if pk is None:

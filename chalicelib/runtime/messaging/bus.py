@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..shared import BadRequest, Unavailable, client, decode_json, settings
+from ..shared import BadRequest, Unavailable, client, decode_json, imported, settings
 
 SPEC_VERSION = "1.0"
 _REQUIRED = ("specversion", "id", "source", "type")
@@ -64,7 +64,7 @@ def parse(body: str) -> dict[str, Any]:
 
 def publish(event: Mapping[str, Any]) -> str:
     """Publish one CloudEvent to the topic; returns the SNS message id. Unavailable on failure."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    BotoCoreError, ClientError = imported("botocore.exceptions", "BotoCoreError", "ClientError")
 
     try:
         response = client("sns").publish(

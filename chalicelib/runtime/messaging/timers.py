@@ -26,6 +26,7 @@ from ..shared import (
     client,
     clock,
     decode_json,
+    imported,
     settings,
 )
 
@@ -63,7 +64,7 @@ def due_in(body: Mapping[str, Any], now: datetime | None = None) -> float:
 
 def send(body: Mapping[str, Any]) -> None:
     """Put the timer on the queue, delayed by what remains (at most 15 minutes)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    BotoCoreError, ClientError = imported("botocore.exceptions", "BotoCoreError", "ClientError")
 
     delay = min(MAX_SQS_DELAY_SECONDS, max(0, math.ceil(due_in(body))))
     try:

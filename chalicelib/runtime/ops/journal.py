@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any
 
-from ..shared import settings
+from ..shared import load, settings
 
 LOGGER = "workflow"
 # names a LogRecord or Powertools' formatter owns: a field by one of them is renamed
@@ -116,7 +116,7 @@ def _logger() -> Any:
 
 
 def _new_logger() -> Any:
-    from aws_lambda_powertools import Logger  # deferred: not at cold start
+    Logger = load("aws_lambda_powertools").Logger  # deferred: not at cold start
 
     # Powertools names the stdlib logger after ``service``: keep it ``workflow`` and
     # put the stack's name in the lines' ``service`` key instead

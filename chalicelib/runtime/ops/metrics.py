@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from ..shared import settings
+from ..shared import load, settings
 
 # one provider (one EMF document) per set of extra dimensions, for this invocation
 _Batch = dict[tuple[tuple[str, str], ...], Any]
@@ -62,7 +62,7 @@ def collected() -> Iterator[None]:
 
 
 def _provider(key: tuple[tuple[str, str], ...]) -> Any:
-    from aws_lambda_powertools.metrics import EphemeralMetrics  # deferred: not at cold start
+    EphemeralMetrics = load("aws_lambda_powertools.metrics").EphemeralMetrics  # not at cold start
 
     current = settings()
     provider = EphemeralMetrics(namespace=current.metrics_namespace, service=current.service_name)

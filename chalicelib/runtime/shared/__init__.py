@@ -23,6 +23,7 @@ from .errors import (
     Unavailable,
     WorkflowError,
 )
+from .lazy import imported, load
 from .requests import (
     MAX_BODY_BYTES,
     decode_json,
@@ -53,7 +54,9 @@ __all__ = [
     "decode_json",
     "framework_error",
     "idempotency_key",
+    "imported",
     "json_object",
+    "load",
     "settings",
     "wiring",
 ]

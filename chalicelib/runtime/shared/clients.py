@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from .lazy import load
 from .settings import settings
 
 # what botocore has parsed (service models, endpoint rules), shared by every loader made
@@ -25,21 +26,19 @@ _forget: list[Callable[[], None]] = []
 def session(region: str | None = None) -> Any:
     """A new boto3 Session (credentials and config read afresh) that reuses the parsed
     service models of every other session made here."""
-    import boto3  # deferred: boto3's import is most of a cold start
-    import botocore.session
-    from botocore.loaders import create_loader
-
-    loader = create_loader()
+    # deferred: boto3's import is most of a cold start
+    sessions, botocore_session = load("boto3.session"), load("botocore.session")
+    loader = load("botocore.loaders").create_loader()
     loader._cache = _parsed  # botocore's instance_cache keeps its results in _cache
-    core = botocore.session.get_session()
+    core = botocore_session.get_session()
     core.register_component("data_loader", loader)
-    return boto3.session.Session(botocore_session=core, region_name=region)
+    return sessions.Session(botocore_session=core, region_name=region)
 
 
 @lru_cache(maxsize=8)
 def client(service: str, endpoint_url: str | None = None) -> Any:
     """A boto3 client for ``service``; ``endpoint_url`` defaults to AWS_ENDPOINT_URL."""
-    from botocore.config import Config
+    Config = load("botocore.config").Config
 
     current = settings()
     return session().client(

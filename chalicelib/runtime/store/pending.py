@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ..shared import settings
+from ..shared import load, settings
 from .table import INSTANCE, OUTBOX_PREFIX, PENDING_INDEX, call, ddb, encode, key, query
 
 
@@ -14,7 +14,7 @@ def clear_outbox(pk: str, message_ids: Iterable[str], version: int, everything: 
     """Drop sent messages. When they were the whole outbox of ``version`` and that is still
     the stored version, also take the item out of the pending index; otherwise it stays
     there, so the sweeper finds whatever is left."""
-    from botocore.exceptions import ClientError
+    ClientError = load("botocore.exceptions").ClientError
 
     names = {f"#m{i}": OUTBOX_PREFIX + m for i, m in enumerate(message_ids)}
     if everything:
@@ -46,7 +46,7 @@ def clear_outbox(pk: str, message_ids: Iterable[str], version: int, everything: 
 
 def update_outbox_entry(pk: str, message_id: str, entry: Mapping[str, Any]) -> None:
     """Rewrite a still-pending outbox message (e.g. its publish attempt count)."""
-    from botocore.exceptions import ClientError
+    ClientError = load("botocore.exceptions").ClientError
 
     try:
         call(

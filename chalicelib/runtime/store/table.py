@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from ..shared import Unavailable, client, settings
+from ..shared import Unavailable, client, imported, settings
 
 INSTANCE = "instance"
 
@@ -46,7 +46,7 @@ def call(fn: Any, with_table: bool = True, **kwargs: Any) -> Any:
     """Call DynamoDB; storage failures become ``Unavailable``. Conditional failures
     (``ConditionalCheckFailedException``, ``TransactionCanceledException``) are raised
     as botocore's ClientError for the caller to interpret."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    BotoCoreError, ClientError = imported("botocore.exceptions", "BotoCoreError", "ClientError")
 
     if with_table:
         kwargs["TableName"] = settings().table_name

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..shared import PayloadTooLarge, Unavailable, settings
+from ..shared import PayloadTooLarge, Unavailable, imported, settings
 from .counters import counter_update
 from .records import Idempotency, Instance
 from .table import (
@@ -124,7 +124,7 @@ def commit(write: Commit) -> int:
     when the client's key was used by a request that committed first, PayloadTooLarge
     when the item cannot be stored, Ambiguous when the outcome is unknown.
     """
-    from botocore.exceptions import BotoCoreError, ClientError
+    BotoCoreError, ClientError = imported("botocore.exceptions", "BotoCoreError", "ClientError")
 
     table = settings().table_name
     items = [{"Update": {"TableName": table, **_instance_update(write)}}]
