@@ -25,6 +25,7 @@ from bench.capacity import (
     ORDER_SECONDS,
     PEAK,
     Limit,
+    PerOrder,
     key_rows,
     knobs,
     limits,
@@ -87,47 +88,14 @@ def report(measured: Mapping[str, list[Usage]]) -> str:
     sfn = step_functions(order)
     headline = _headline(found)
     head = " | ".join(_hour(n) + "/h" for n in LOADS)
-    rows = []
-    for (target, partition), row in sorted(order.keys.items()):
-        spread = KNOWN[(target, partition)]
-        keys = spread.keys()
-        cells = []
-        for load in LOADS:
-            if keys is None:
-                cells.append("one instance's")
-            else:
-                rate = load / 3600 * PEAK / keys
-                cells.append(f"{_rate(rate * row['wcu'])} / {_rate(rate * row['rcu'])}")
-        spread_text = spread.what if keys is None else f"{keys} ({spread.what})"
-        rows.append(
-            f"| `{target}` | `{partition}` | {spread_text} | {row['wcu']:.2f} / {row['rcu']:.2f} "
-            f"| {' | '.join(cells)} |"
-        )
+    rows = _pattern_rows(order)
     limit_rows = [
         f"| {lim.name} | {lim.per_order:.3g} | "
         + " | ".join(_cell(lim, load) for load in LOADS)
         + f" | {lim.capacity:,.0f} {lim.unit} | {_hour(lim.hit_at())}/h |"
         for lim in sorted(found + sfn, key=Limit.hit_at)
     ]
-    top = LOADS[-1]
-    over_top = [lim for lim in sorted(found, key=Limit.hit_at) if lim.hit_at() <= top]
-    closing = (
-        f"What breaks first is {over_top[0].name} (reached at {_hour(over_top[0].hit_at())} an "
-        "hour). Every limit over at this load, with how many times over it is (settings "
-        "are raised as the table of settings says; quotas by a request to AWS):\n\n"
-        + "\n".join(
-            f"- {lim.name}: {lim.at(top):,.0f} {lim.unit} against {lim.capacity:,.0f}, "
-            f"{lim.at(top) / lim.capacity:.1f}x ({_raised_by(lim)})"
-            for lim in over_top
-        )
-        + "\n\nStep Functions Standard at this load: "
-        + "; ".join(
-            f"{lim.name} {lim.at(top):,.0f} against {lim.capacity:,.0f} "
-            f"({lim.at(top) / lim.capacity:.1f}x)"
-            for lim in sfn
-        )
-        + "."
-    )
+    closing = _closing(found, sfn)
     knob_rows = [
         f"| {name} | {now} | " + " | ".join(f"{n:,}" for n in least) + " |"
         for name, (now, least) in knobs(order).items()
@@ -210,6 +178,52 @@ FOUND = (
     "shards (77k), order events' concurrency of 5 (99k), the API stages' 200 requests a "
     "second per method (400k), kitchen's and delivery's concurrency of 2 (273k, 333k)."
 )
+
+
+def _pattern_rows(order: PerOrder) -> list[str]:
+    """Per key pattern: its keys, its units per order, its busiest key at each load."""
+    rows = []
+    for (target, partition), row in sorted(order.keys.items()):
+        spread = KNOWN[(target, partition)]
+        keys = spread.keys()
+        cells = []
+        for load in LOADS:
+            if keys is None:
+                cells.append("one instance's")
+            else:
+                rate = load / 3600 * PEAK / keys
+                cells.append(f"{_rate(rate * row['wcu'])} / {_rate(rate * row['rcu'])}")
+        spread_text = spread.what if keys is None else f"{keys} ({spread.what})"
+        rows.append(
+            f"| `{target}` | `{partition}` | {spread_text} | {row['wcu']:.2f} / {row['rcu']:.2f} "
+            f"| {' | '.join(cells)} |"
+        )
+    return rows
+
+
+def _closing(found: list[Limit], sfn: list[Limit]) -> str:
+    """What breaks first at the highest load, every limit over there, and Step Functions."""
+    top = LOADS[-1]
+    over_top = [lim for lim in sorted(found, key=Limit.hit_at) if lim.hit_at() <= top]
+    if not over_top:
+        return "Nothing the model checks is reached."
+    return (
+        f"What breaks first is {over_top[0].name} (reached at {_hour(over_top[0].hit_at())} an "
+        "hour). Every limit over at this load, with how many times over it is (settings "
+        "are raised as the table of settings says; quotas by a request to AWS):\n\n"
+        + "\n".join(
+            f"- {lim.name}: {lim.at(top):,.0f} {lim.unit} against {lim.capacity:,.0f}, "
+            f"{lim.at(top) / lim.capacity:.1f}x ({_raised_by(lim)})"
+            for lim in over_top
+        )
+        + "\n\nStep Functions Standard at this load: "
+        + "; ".join(
+            f"{lim.name} {lim.at(top):,.0f} against {lim.capacity:,.0f} "
+            f"({lim.at(top) / lim.capacity:.1f}x)"
+            for lim in sfn
+        )
+        + "."
+    )
 
 
 def _headline(found: list[Limit]) -> str:
