@@ -1,5 +1,5 @@
 # make test   - create .venv, install everything, lint, run the whole test suite
-# make bench  - run the benchmarks and rewrite BENCHMARKS.md
+# make bench  - run the benchmarks and rewrite BENCHMARKS.md (make bench-scale: its "Scale")
 # make run    - the whole system locally: embedded AWS, API on http://127.0.0.1:8000
 # make demo   - (while make run is up) place an order and follow it live
 # make package - the deployable CloudFormation (SAM) template in dist/$(STAGE), offline
@@ -79,6 +79,11 @@ $(BIN)/.bench-installed: $(BIN)/.installed requirements-bench.txt
 
 bench: $(BIN)/.bench-installed
 	$(BIN)/python -m bench.run
+
+# make bench-scale - meter the order mix and rewrite BENCHMARKS.md's "Scale" (about a minute)
+.PHONY: bench-scale
+bench-scale: $(BIN)/.installed
+	$(BIN)/python -m bench.scale
 
 clean:
 	rm -rf $(VENV) $(XSTATE)/node_modules $(BROWSER_TESTS)/node_modules $(BROWSER_TESTS)/artifacts .pytest_cache .ruff_cache .hypothesis

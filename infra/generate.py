@@ -437,10 +437,15 @@ def _dashboard(queues: list[Queue]) -> dict[str, Any]:
     }
 
 
-# API Gateway's stage throttling, below the account's default 10,000 rps / 5,000 burst
-# so one stage cannot starve another in the account (README, Deploy to AWS)
-STAGE_RATE_PER_SECOND = 200
-STAGE_BURST = 400
+# API Gateway's stage throttling, per method ("Per-API, per-stage throttling limits are
+# applied at the API method level for a stage", API Gateway developer guide, "Throttle
+# requests to your REST APIs"): the parameters ApiRatePerMethod / ApiBurstPerMethod,
+# below the account's 10,000 rps / 5,000 burst, raised with the load without anything
+# stored changing (README, Deploy to AWS; BENCHMARKS.md, Scale)
+STAGE_THROTTLE = {
+    "ThrottlingRateLimit": {"Ref": "ApiRatePerMethod"},
+    "ThrottlingBurstLimit": {"Ref": "ApiBurstPerMethod"},
+}
 # responses of at least 1 KiB are gzipped for clients that accept it (the Mermaid bundle
 # is 3.6 MB); "MinimumCompressionSize: A nullable integer that is used to enable
 # compression (with non-negative between 0 and 10485760 (10M) bytes, inclusive)"
@@ -465,7 +470,7 @@ def _gateways() -> dict[str, Any]:
     """The REST API's name, tracing, access log, throttling and compression; the
     websocket stage's throttling. API Gateway's metrics carry the API's name: one per
     stack; its traces join the functions' (and, through SNS and SQS, the consumers')."""
-    throttle = {"ThrottlingRateLimit": STAGE_RATE_PER_SECOND, "ThrottlingBurstLimit": STAGE_BURST}
+    throttle = STAGE_THROTTLE
     return {
         "RestAPI": {
             "Properties": {

@@ -89,6 +89,13 @@ def _xray_policy(session: Any, logical: str, props: dict, stack: str) -> str:
 
 
 def _v2_stage(session: Any, logical: str, props: dict, stack: str) -> str:
+    # CloudFormation gives a property a parameter's value converted to the property's type
+    # (AWS::ApiGatewayV2::Stage RouteSettings: ThrottlingBurstLimit Integer,
+    # ThrottlingRateLimit Double); a parameter's value arrives here as its string
+    route = props.get("DefaultRouteSettings") or {}
+    for name, kind in (("ThrottlingBurstLimit", int), ("ThrottlingRateLimit", float)):
+        if name in route:
+            route[name] = kind(route[name])
     session.client("apigatewayv2").create_stage(**props)
     return props["StageName"]
 

@@ -173,4 +173,7 @@ def test_no_log_of_either_api_holds_the_websocket_token_or_a_header(template):
     assert not re.search(r"querystring|header|\$input|\$context\.path", log_format, re.I)
     assert rest["MinimumCompressionSize"] == 1024  # the 3.6 MB Mermaid bundle is gzipped
     throttle = rest["MethodSettings"][0]
-    assert throttle["ThrottlingRateLimit"] > 0 and throttle["ThrottlingBurstLimit"] > 0
+    defaults = {k: p.get("Default") for k, p in template["Parameters"].items()}
+    for name in ("ThrottlingRateLimit", "ThrottlingBurstLimit"):
+        assert defaults[throttle[name]["Ref"]] > 0
+        assert stage["DefaultRouteSettings"][name] == throttle[name]

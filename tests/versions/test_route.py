@@ -3,7 +3,7 @@ flight on each, counted from the sharded counters."""
 
 from __future__ import annotations
 
-from chalicelib.runtime import store, versions
+from chalicelib.runtime import settings, store, versions
 from tests.versions.scenarios import cancelled_while_ordering
 
 
@@ -15,6 +15,6 @@ def test_the_route_counts_instances_in_flight_per_version(shop):
     [v1] = body["versions"]
     assert (v1["version"], v1["latest"], v1["inFlight"]) == (1, True, 3)
     assert body["definition"]["initial"] == "orderPizza"
-    shards = {versions.counter_shard(f"order#{o}") for o in open_orders}
+    shards = {versions.counter_shard(f"order#{o}", settings().counter_shards) for o in open_orders}
     assert sum(store.in_flight("order").values()) == 3 and len(shards) >= 1
     assert shop.call("GET", "/workflows/nothing").status_code == 404

@@ -65,6 +65,12 @@ class Settings(BaseModel):
     outbox_shards: int = Field(default=32, ge=1, le=1000)
     station_shards: int = Field(default=8, ge=1, le=1000)
     worklist_shards: int = Field(default=8, ge=1, le=1000)
+    # shards of the in-flight counters, which the commit that starts or ends an instance
+    # updates in its transaction: overlapping transactions on one item cancel each other,
+    # so each takes a few commits a second (BENCHMARKS.md, "Scale": 256 carry about 1.2M
+    # orders an hour). Raise freely (counts read every shard below it, wherever an
+    # instance was counted); never lower it: the shards above would no longer be read
+    counter_shards: int = Field(default=256, ge=1, le=10000)
     # the sweeper's work per run (the rest waits for the next run)
     sweep_max_instances: int = Field(default=500, ge=1)
     sweep_max_seconds: float = Field(default=40.0, gt=0)
@@ -112,6 +118,7 @@ class Settings(BaseModel):
                     "outbox_shards",
                     "station_shards",
                     "worklist_shards",
+                    "counter_shards",
                     "sweep_max_instances",
                     "max_connections_per_instance",
                     "max_instance_bytes",

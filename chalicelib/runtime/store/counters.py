@@ -6,13 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from .. import versions
+from ..shared import settings
 from .table import key, query
 
 
 def counter_key(pk: str, number: int) -> dict[str, Any]:
     """The in-flight counter item an instance ``pk`` on version ``number`` counts in."""
     workflow = pk.split("#", 1)[0]
-    return key(f"inflight#{workflow}#{versions.counter_shard(pk):02d}", f"v{number}")
+    shard = versions.counter_shard(pk, settings().counter_shards)
+    return key(f"inflight#{workflow}#{shard:02d}", f"v{number}")
 
 
 def counter_update(pk: str, number: int, delta: int) -> dict[str, Any]:
@@ -26,9 +28,9 @@ def counter_update(pk: str, number: int, delta: int) -> dict[str, Any]:
 
 def in_flight(workflow: str) -> dict[int, int]:
     """Instances of ``workflow`` in flight, by definition version: the counter shards
-    summed (one query per shard; no scan)."""
+    summed (one query per shard, COUNTER_SHARDS of them; no scan)."""
     totals: dict[int, int] = {}
-    for n in range(versions.COUNTER_SHARDS):
+    for n in range(settings().counter_shards):
         for item in query(
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues={":pk": {"S": f"inflight#{workflow}#{n:02d}"}},

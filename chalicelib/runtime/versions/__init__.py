@@ -11,7 +11,6 @@ Pure, and the bottom of the runtime: it imports the statechart engine and no oth
 from __future__ import annotations
 
 from .versions import (
-    COUNTER_SHARDS,
     DefinitionChanged,
     Migration,
     MigrationRefused,
@@ -39,7 +38,6 @@ from .workflow import (
 )
 
 __all__ = [
-    "COUNTER_SHARDS",
     "MAX_INSTANCE_ID",
     "RESERVED_FIELDS",
     "Command",

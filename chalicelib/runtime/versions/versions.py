@@ -24,10 +24,6 @@ from typing import Any
 
 from chalicelib.statechart import Effect, Machine, Snapshot, SnapshotError
 
-# shards of the in-flight counters: each is one partition key, written by 1 / N of the
-# instances that start or end (and summed on read), so no key is written by every instance
-COUNTER_SHARDS = 16
-
 Migration = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
 
@@ -219,9 +215,11 @@ def record_lock(name: str, versions: Versions, lock: Path) -> list[int]:
     return added
 
 
-def counter_shard(pk: str) -> int:
-    """The in-flight counter shard of an instance (stable hash of its key)."""
-    return zlib.crc32(pk.encode()) % COUNTER_SHARDS
+def counter_shard(pk: str, shards: int) -> int:
+    """The in-flight counter shard of an instance, of ``shards`` (a stable hash of its
+    key): each shard is one partition key, written by 1 / ``shards`` of the instances that
+    start or end (and summed on read), so no key is written by every instance."""
+    return zlib.crc32(pk.encode()) % shards
 
 
 def counter_changes(old: int | None, number: int, active: bool) -> dict[int, int]:
