@@ -80,14 +80,14 @@ class Payments(Station):
         ).get("Item", {})
         return sorted(item.get("attempts", {}).get("SS", []))
 
-    def finish(self, order_id: str | None = None, by: str | None = None) -> dict[str, Any]:
-        """Station.finish, then the complaint's other attempts are closed: only one is paid."""
-        finished = super().finish(order_id, by)
-        key = finished[self.key_field]
-        for other in self._siblings(self._subject(finished)):
+    def _finishing(self, work: dict[str, Any]) -> None:
+        """The complaint's other attempts are closed (only one is paid) before the paid one
+        is: a crash in between leaves the paid attempt held, so finishing it again closes
+        them. Closed after it, a crash left them held for ever, every settle refused."""
+        key = work[self.key_field]
+        for other in self._siblings(self._subject(work)):
             if other != key:
                 self._close(other, "duplicate")
-        return finished
 
     def close_subject(self, subject: str, keys: list[str]) -> str | None:
         """Cancel the complaint ``subject`` in the ledger unless an attempt settled it

@@ -302,11 +302,15 @@ class Station:
         key = store.key(self._pk(order_id), ORDER)
         return store.call(client("dynamodb").get_item, Key=key, ConsistentRead=True).get("Item", {})
 
+    def _finishing(self, work: dict[str, Any]) -> None:
+        """What finishing ``work`` does after its report and before its close (none here)."""
+
     def finish(self, order_id: str | None = None, by: str | None = None) -> dict[str, Any]:
         """Report the given (or the oldest) order done; NotFound if the station has none.
 
-        The report is published before the order is closed: a crash in between leaves it
-        held, and finishing it again sends the same report (same id).
+        The report is published before the order is closed, and ``_finishing`` runs in
+        between: a crash before the close leaves it held, and finishing it again sends the
+        same report (same id) and runs ``_finishing`` again.
         """
         if order_id is None:  # the oldest the index lists that is still held (it lags)
             listed = (self.held(w[self.key_field]) for w in self.orders())
@@ -331,6 +335,7 @@ class Station:
         data = self._report(work, {"station": self.name, "by": by, "at": at})
         event_id = f"{self.name}.{key}.{self.report}"
         bus.publish(bus.cloud_event(event_id, self.report, self._subject(work), data, at))
+        self._finishing(work)
         try:
             self._close(key, "finished")
         except Unavailable as error:  # reported: finishing it again sends the same report

@@ -63,7 +63,7 @@ def pay_twice(monkeypatch: pytest.MonkeyPatch) -> None:
     from chalicelib.stations.station import Station
 
     monkeypatch.setattr(PAYMENTS, "once_per_subject", False)
-    monkeypatch.setattr(Payments, "finish", Station.finish)
+    monkeypatch.setattr(Payments, "_finishing", Station._finishing)
 
 
 def pay_over_the_approval(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -113,6 +113,34 @@ def test_a_refused_settle_changes_nothing(aws, monkeypatch):
     assert PAYMENTS._item("o1.2") == before and before["status"]["S"] == "held"
 
 
+def test_a_crash_after_the_payment_leaves_no_attempt_held_for_ever(aws, monkeypatch):
+    """make test's chaos run, seed 261385409: the settle crashed after the paid attempt was
+    closed and before its siblings were; the retry answered 404 (nothing held) and the
+    other attempt stayed listed at Payments for ever, each settle of it refused (409).
+    Siblings are closed first now: the retry finds the paid attempt held, sends the same
+    report and closes what is left."""
+    from chalicelib.stations.station import Station
+
+    PAYMENTS.accept(_refund(1))
+    PAYMENTS.accept(_refund(2))
+    real_close = Station._close
+
+    def crash_after_first_close(self, key, why):
+        real_close(self, key, why)
+        raise ConnectionError("the invocation died")
+
+    monkeypatch.setattr(Station, "_close", crash_after_first_close)
+    with pytest.raises(ConnectionError):
+        PAYMENTS.finish("o1.1", by="pat")
+    monkeypatch.setattr(Station, "_close", real_close)
+    again = PAYMENTS.finish("o1.1", by="pat")  # the staff's retry
+    assert again["reported"] == "REFUND_SUCCEEDED"
+    assert PAYMENTS.orders() == []  # nothing left held, nothing to refuse for ever
+    published = _published(aws)
+    assert [r["type"] for r in published] == ["REFUND_SUCCEEDED"] * 2  # one id, twice
+    assert len({r["id"] for r in published}) == 1
+
+
 def test_an_attempt_arriving_after_the_complaint_was_settled_is_closed_at_once(aws):
     PAYMENTS.accept(_refund(1))
     PAYMENTS.finish("o1.1")
