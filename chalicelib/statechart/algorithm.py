@@ -14,7 +14,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 
 from .definition import ActionRef, GuardRef, StateNode, Transition
-from .plans import ACTIONS, DONE_PARALLEL, DONE_STATE, plan_for, remove_conflicting
+from .actions import PARENT, SELF, Enqueue
+from .plans import ACTIONS, DONE_PARALLEL, DONE_STATE, ENTRY, plan_for, remove_conflicting
 from .snapshot import Effect
 from .tree import matches_state, shared_value
 
@@ -28,6 +29,10 @@ _CACHE_LIMIT = 512
 
 class InfiniteLoopError(RuntimeError):
     """Eventless transitions or raised events never settled within one macrostep."""
+
+
+class UnknownActorError(LookupError):
+    """A ``sendTo`` names an actor this machine has no child of that id for."""
 
 
 class Work:
@@ -185,8 +190,17 @@ def _always_chains(nodes: tuple[StateNode, ...]) -> tuple[tuple[Transition, ...]
 # -- actions ----------------------------------------------------------------
 
 
-def resolve_actions(work: Work, event: Mapping[str, Any], actions: Iterable[ActionRef]) -> None:
-    """Apply assigns and raises to ``work``; record every other action as an effect."""
+def resolve_actions(
+    work: Work,
+    event: Mapping[str, Any],
+    actions: Iterable[ActionRef],
+    deferred: tuple[str, ...] = (),
+) -> None:
+    """Apply assigns and raises to ``work``; record every other action as an effect.
+
+    ``deferred`` are the ids of invokes started later in the same list (a state's
+    entry actions run before its invokes start), which a ``sendTo`` may name.
+    """
     effects = work.effects
     for action in actions:
         kind = action.kind
@@ -207,33 +221,118 @@ def resolve_actions(work: Work, event: Mapping[str, Any], actions: Iterable[Acti
             )
         elif kind == "spawn":
             invoke = action.impl
-            data = invoke.input
-            if callable(data):
-                data = data(work.context, event)
-            work.children = {**work.children, invoke.id: invoke.src}
-            work.changed = True
-            effects.append(
-                Effect("invoke", invoke.src, invoke.id, None, data, None, event, work.context)
-            )
-        else:  # stop
-            invoke = action.impl
-            work.changed = True
+            _start_child(work, event, "invoke", invoke.src, invoke.id, invoke.input)
+        elif kind == "stop":
             # Exiting a state whose invoke is not running (a restore brought the state
-            # back without its child) stops nothing, as in XState: no effect.
-            if invoke.id in work.children:
-                work.children = {k: v for k, v in work.children.items() if k != invoke.id}
-                effects.append(Effect("cancel_invoke", invoke.src, invoke.id, event=event))
+            # back without its child, or stopChild stopped it) stops nothing, as in
+            # XState: no effect.
+            _stop_child(work, event, action.impl.id)
+        elif kind == "spawn_child":
+            spawn = action.impl
+            child_id = spawn.id(work.context, event) if callable(spawn.id) else spawn.id
+            _start_child(work, event, "spawn", spawn.src, child_id, spawn.input)
+        elif kind == "stop_child":
+            stop = action.impl
+            _stop_child(work, event, stop.id(work.context, event) if callable(stop.id) else stop.id)
+        elif kind == "send":
+            _send(work, event, action.impl, params, deferred)
+        else:  # enqueue
+            _enqueue(work, event, action.impl, params, deferred)
 
 
-def _raise(work: Work, event: Mapping[str, Any], action: ActionRef) -> None:
-    impl = action.impl
-    raised = impl.event(work.context, event) if callable(impl.event) else impl.event
-    delay = impl.delay
+def _start_child(
+    work: Work, event: Mapping[str, Any], kind: str, src: str, child_id: Any, data: Any
+) -> None:
+    if not isinstance(child_id, str) or not child_id:
+        raise TypeError(f"a child actor needs a non-empty string id, got {child_id!r}")
+    if callable(data):
+        data = data(work.context, event)
+    work.children = {**work.children, child_id: src}
+    work.changed = True
+    # Effect(kind, type, id, params, input, delay_ms, event, context)
+    work.effects.append(Effect(kind, src, child_id, None, data, None, event, work.context))
+
+
+def _stop_child(work: Work, event: Mapping[str, Any], child_id: str) -> None:
+    work.changed = True
+    src = work.children.get(child_id)
+    if src is None:
+        return
+    work.children = {k: v for k, v in work.children.items() if k != child_id}
+    work.effects.append(Effect(_stop_kind(work, child_id), src, child_id, event=event))
+
+
+def _stop_kind(work: Work, child_id: str) -> str:
+    """``cancel_invoke`` for a child an invoke started (the runtime drops its pending
+    command), ``stop`` for one a spawnChild started."""
+    return "cancel_invoke" if child_id in work.definition.invoke_ids else "stop"
+
+
+def _send(
+    work: Work, event: Mapping[str, Any], send: Any, params: Any, deferred: tuple[str, ...]
+) -> None:
+    """XState's ``sendTo``: resolve event, target and delay now; the host delivers."""
+    sent = send.event(work.context, event) if callable(send.event) else send.event
+    to = send.to(work.context, event) if callable(send.to) else send.to
+    if to == PARENT:
+        target: str | None = PARENT
+    elif to == SELF:
+        target = None
+    else:
+        target = to[2:] if to.startswith("#_") else to
+        if target not in work.children and (to.startswith("#_") or target not in deferred):
+            machine_id = work.definition.id
+            raise UnknownActorError(
+                f"Unable to send event to actor '{to}' from machine '{machine_id}'."
+            )
+    delay = _delay(work, event, send.delay)
+    if delay is not None:
+        work.effects.append(
+            Effect(
+                "schedule",
+                "xstate.sendTo",
+                id=send.id or sent["type"],
+                delay_ms=delay,
+                event=sent,
+                context=work.context,
+                to=target,
+            )
+        )
+    elif target == PARENT:
+        work.effects.append(Effect("send_parent", "xstate.sendParent", event=sent, to=PARENT))
+    else:
+        work.effects.append(Effect("send_to", "xstate.sendTo", event=sent, to=target))
+
+
+def _enqueue(
+    work: Work, event: Mapping[str, Any], impl: Any, params: Any, deferred: tuple[str, ...]
+) -> None:
+    """XState's ``enqueueActions``: collect with the current context, then run in order."""
+    definition = work.definition
+    enqueue = Enqueue(
+        lambda guard: evaluate_guard(definition.guard_ref(guard), work, event)
+    )
+    extra = () if params is None else (params,)
+    impl.collect(work.context, event, enqueue, *extra)
+    refs = [definition.action_ref(a, "enqueueActions") for a in enqueue.actions]
+    resolve_actions(work, event, refs, deferred)
+
+
+def _delay(work: Work, event: Mapping[str, Any], delay: Any) -> int | float | None:
     if isinstance(delay, str):
         delay = work.delays.get(delay)
     if callable(delay):
         delay = delay(work.context, event)
     if isinstance(delay, (int, float)) and not isinstance(delay, bool):
+        return delay
+    return None
+
+
+def _raise(work: Work, event: Mapping[str, Any], action: ActionRef) -> None:
+    impl = action.impl
+    raised = impl.event(work.context, event) if callable(impl.event) else impl.event
+    delay = _delay(work, event, impl.delay)
+    if delay is not None:
         work.effects.append(
             Effect(
                 "schedule",
@@ -265,6 +364,8 @@ def microstep(
     for op, arg in plan.ops:
         if op == ACTIONS:
             resolve_actions(work, event, arg)
+        elif op == ENTRY:
+            resolve_actions(work, event, *arg)
         elif op == DONE_STATE:
             node, event_type = arg
             output = None if node.output is None else _resolve_output(node.output, work, event)
@@ -302,6 +403,7 @@ def macrostep(work: Work, event: Mapping[str, Any], initial: bool = False) -> bo
             work.status = "error"
             work.error = event.get("error")
             _stop_children(work, event)
+            work.children = {}  # XState keeps no children in this error snapshot
             return True
         if transitions:
             microstep(work, transitions, event)
@@ -336,6 +438,6 @@ def macrostep(work: Work, event: Mapping[str, Any], initial: bool = False) -> bo
 
 
 def _stop_children(work: Work, event: Mapping[str, Any]) -> None:
+    """Stop every child; the snapshot keeps listing them, as XState's done one does."""
     for child_id, src in work.children.items():
-        work.effects.append(Effect("cancel_invoke", src, id=child_id, event=event))
-    work.children = {}
+        work.effects.append(Effect(_stop_kind(work, child_id), src, id=child_id, event=event))
