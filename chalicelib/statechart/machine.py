@@ -68,7 +68,9 @@ class Machine:
     # -- transitions ---------------------------------------------------------
 
     def initial_transition(
-        self, context: Mapping[str, Any] | None = None, input: Any = None  # noqa: A002
+        self,
+        context: Mapping[str, Any] | None = None,
+        input: Any = None,  # noqa: A002
     ) -> Step:
         """Enter the initial states; ``context`` overrides keys of the config's context.
 

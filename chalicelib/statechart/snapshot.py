@@ -28,11 +28,15 @@ class Effect:
     mailbox when ``to`` is None), ``send_parent`` (deliver ``event`` to the parent),
     or ``schedule`` / ``cancel_schedule`` (deliver ``event`` to ``to`` after
     ``delay_ms``, or stop doing so; ``to`` None is this machine, ``"#_parent"`` its
-    parent, else a child id). ``context`` is the context as it was when the action
-    ran, as in XState; it is not part of equality.
+    parent, else a child id). ``starting`` marks a send to the child this same step
+    starts under ``to`` (a state's entry naming its own invoke), not one running
+    now. ``context`` is the context as it was when the action ran, as in XState;
+    it and ``starting`` are not part of equality.
     """
 
-    __slots__ = ("context", "delay_ms", "event", "id", "input", "kind", "params", "to", "type")
+    __slots__ = (
+        "context", "delay_ms", "event", "id", "input", "kind", "params", "starting", "to", "type",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -45,6 +49,7 @@ class Effect:
         event: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
         to: str | None = None,
+        starting: bool = False,
     ) -> None:
         self.kind = kind
         self.type = type
@@ -55,6 +60,7 @@ class Effect:
         self.event = event
         self.context = context
         self.to = to
+        self.starting = starting
 
     def _key(self) -> tuple[Any, ...]:
         return (

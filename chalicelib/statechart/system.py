@@ -38,7 +38,7 @@ NOT_STARTED, RUNNING, STOPPED = "not started", "running", "stopped"
 STOP = {"type": "xstate.stop"}
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False)  # compared and hashed by identity, as XState's sessions
 class Actor:
     """One running machine: its snapshot, mailbox and children (``refs``, by id)."""
 
@@ -81,7 +81,9 @@ class ActorSystem:
     outside), ``("action", path, type, params)`` for every named action run, and
     ``("snapshot", path, event type, status)`` when an actor has handled an event.
     ``actions`` maps action names to what to call for them instead of the machine's
-    own implementation.
+    own implementation. ``replace_timers=False`` keeps XState 5's timers: one
+    scheduled again under a pending id does not replace it, both fire, and only the
+    newer can be cancelled.
     """
 
     def __init__(
@@ -91,12 +93,16 @@ class ActorSystem:
         input: Any = None,  # noqa: A002 - XState's name
         root_id: str = "root",
         actions: Mapping[str, Callable[..., Any]] | None = None,
+        replace_timers: bool = True,
     ) -> None:
         self.machines = dict(machines)
         self.now = 0.0
         self.trace: list[tuple[Any, ...]] = []
-        self._timers: dict[tuple[str, str], tuple[float, int, Actor, Actor, Mapping]] = {}
+        # by sequence number: (due, seq, (source actor, id), source, target, event)
+        self._timers: dict[int, tuple[float, int, tuple[Actor, str], Actor, Actor, Mapping]] = {}
+        self._latest: dict[tuple[Actor, str], int] = {}  # XState's timerMap
         self._count = 0
+        self._replace = replace_timers
         self._actions = dict(actions or {})
         actor = self._create(root, root_id, None, input)
         if actor is None:
@@ -115,11 +121,12 @@ class ActorSystem:
         """Move the clock ``ms`` on, firing each timer due by then in due order."""
         end = self.now + ms
         while True:
-            due = [t for t in self._timers.items() if t[1][0] <= end]
+            due = [t for t in self._timers.values() if t[0] <= end]
             if not due:
                 break
-            key, (when, _, source, target, event) = min(due, key=lambda t: t[1][:2])
-            del self._timers[key]
+            when, seq, key, source, target, event = min(due, key=lambda t: t[:2])
+            del self._timers[seq]
+            self._latest.pop(key, None)
             self.now = when
             self._relay(source, target, event)
         self.now = end
@@ -161,8 +168,8 @@ class ActorSystem:
     @property
     def timers(self) -> list[tuple[str, str, float]]:
         """Pending timers as (scheduling actor's path, id, due time), in due order."""
-        pending = sorted(self._timers.items(), key=lambda t: t[1][:2])
-        return [(path, send_id, due) for (path, send_id), (due, *_) in pending]
+        pending = sorted(self._timers.values(), key=lambda t: t[:2])
+        return [(source.path, send_id, due) for due, _, (source, send_id), *_ in pending]
 
     # -- XState's Actor ------------------------------------------------------
 
@@ -282,71 +289,92 @@ class ActorSystem:
     def _stop_procedure(self, actor: Actor) -> None:
         if actor.state != RUNNING:
             return
-        for key in [k for k, t in self._timers.items() if t[2] is actor]:
-            del self._timers[key]
+        for key in [k for k, seq in self._latest.items() if self._timers[seq][3] is actor]:
+            self._cancel(key)
         actor.mailbox.clear()
         actor.state = STOPPED
 
     # -- a step's effects: resolved now, carried out as XState defers them ----
 
     def _carry_out(self, actor: Actor, effects: list[Effect]) -> None:
+        resolving = _Resolving()
         for effect in effects:
-            run = self._resolve(actor, effect)
+            run = self._resolve(actor, effect, resolving)
             if actor.state == RUNNING:
                 run()
             else:
                 actor.deferred.append(run)
-        live = actor.snapshot.children
-        actor.refs = {k: actor.refs.get(k) for k in live}
+        # a finished machine still lists the children it stopped, as XState's does
+        refs, stopped = actor.refs, resolving.stopped
+        actor.refs = {k: refs[k] if k in refs else stopped.get(k) for k in actor.snapshot.children}
 
-    def _resolve(self, actor: Actor, effect: Effect) -> Callable[[], None]:
+    def _resolve(self, actor: Actor, effect: Effect, resolving: _Resolving) -> Callable[[], None]:
         kind = effect.kind
         defer = actor.deferred.append
         if kind in ("invoke", "spawn"):
             child = self._create(effect.type, effect.id, actor, effect.input)
             actor.refs[effect.id] = child
+            for cell in resolving.waiting.pop(effect.id, ()):
+                cell.append(child)
             if child is None:
                 return _nothing
             return lambda: defer(lambda: child.state != STOPPED and self._start(child))
         if kind in ("cancel_invoke", "stop"):
-            child = actor.refs.get(effect.id)
+            child = resolving.stopped[effect.id] = actor.refs.pop(effect.id, None)
             return lambda: self._stop_child(actor, child)
         if kind == "action":
             return lambda: self._run_action(actor, effect)
         if kind == "cancel_schedule":
-            return lambda: defer(lambda: self._timers.pop((actor.path, effect.id), None))
-        target = self._target(actor, effect.to if kind != "send_parent" else PARENT)
+            return lambda: defer(lambda: self._cancel((actor, effect.id)))
+        to = effect.to if kind != "send_parent" else PARENT
+        target = self._target(actor, to, resolving, effect.starting)
         if kind == "schedule":
-            key = (actor.path, effect.id)
+            key = (actor, effect.id)
 
             def schedule() -> None:
+                if self._replace:
+                    self._cancel(key)
                 self._count += 1
-                entry = (self.now + effect.delay_ms, self._count, actor, target(), effect.event)
-                self._timers[key] = entry
+                seq = self._count
+                due = self.now + effect.delay_ms
+                self._timers[seq] = (due, seq, key, actor, target(), effect.event)
+                self._latest[key] = seq
 
             return lambda: defer(schedule)
         return lambda: defer(lambda: self._relay(actor, target(), effect.event))
 
-    def _target(self, actor: Actor, to: str | None) -> Callable[[], Actor]:
-        """The actor ``to`` names, found now if it exists yet, else when the send runs
-        (a state's entry may send to its own invoke, which starts after it)."""
+    def _target(
+        self, actor: Actor, to: str | None, resolving: _Resolving, starting: bool
+    ) -> Callable[[], Actor]:
+        """The actor ``to`` names. A child not there yet is the one the step starts next
+        under that id (XState's retryResolve: a state's entry may send to its own
+        invoke, which starts after the entry actions)."""
         if to is None:
             return lambda: actor
-        found = actor.parent if to == PARENT else actor.refs.get(to)
-        if found is not None:
-            return lambda: found
-        if to == PARENT or to not in actor.snapshot.children:
-            raise UnknownActorError(
-                f"Unable to send event to actor '{to}' from machine '{actor.machine.id}'."
-            )
+        if to == PARENT:
+            parent = actor.parent
+            if parent is None:
+                raise UnknownActorError(
+                    f"Unable to send event to actor '{to}' from machine '{actor.machine.id}'."
+                )
+            return lambda: parent
+        child = None if starting else actor.refs.get(to)
+        if child is not None:
+            return lambda: child
+        cell: list[Actor | None] = []
+        resolving.waiting.setdefault(to, []).append(cell)
 
         def later() -> Actor:
-            child = actor.refs.get(to)
-            if child is None:
-                raise UnknownActorError(f"no actor '{to}' was started by '{actor.path}'")
-            return child
+            if not cell or cell[0] is None:
+                raise UnknownActorError(f"'{actor.path}' started no actor '{to}'")
+            return cell[0]
 
         return later
+
+    def _cancel(self, key: tuple[Actor, str]) -> None:
+        seq = self._latest.pop(key, None)
+        if seq is not None:
+            self._timers.pop(seq, None)
 
     def _stop_child(self, actor: Actor, child: Actor | None) -> None:
         """XState's ``executeStop``: a child not running yet is stopped at once."""
@@ -363,6 +391,15 @@ class ActorSystem:
         if callable(impl):
             extra = () if effect.params is None else (effect.params,)
             impl(effect.context, effect.event, *extra)
+
+
+@dataclass(slots=True)
+class _Resolving:
+    """What one step's effects resolved so far: children it stopped (by id), and sends
+    waiting for a child the step starts later (by id)."""
+
+    stopped: dict[str, Actor | None] = field(default_factory=dict)
+    waiting: dict[str, list[list[Actor | None]]] = field(default_factory=dict)
 
 
 def _nothing() -> None:

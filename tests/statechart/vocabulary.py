@@ -95,7 +95,9 @@ def build(config: dict[str, Any]) -> Machine:
     A context with an ``input`` key takes the actor's input there (XState's context
     factory ``({ input }) => ...``), as xstate/vocabulary.js does.
     """
-    actions = {name: _noop for name in action_names(config, set()) if not name.startswith("xstate.")}
+    actions = {
+        name: _noop for name in action_names(config, set()) if not name.startswith("xstate.")
+    }
     actions.update(ACTIONS)
     base = config.get("context")
     if isinstance(base, dict) and "input" in base:
