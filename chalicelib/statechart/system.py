@@ -112,10 +112,12 @@ class ActorSystem:
 
     # -- the test kit's controls ------------------------------------------
 
-    def send(self, event: Mapping[str, Any], to: str | None = None) -> None:
-        """Deliver ``event`` from outside to the actor at path ``to`` (the root by default)
-        and run everything it causes; a stopped actor ignores it."""
-        self._relay(None, self.actor(to) if to else self.root, dict(event))
+    def send(self, event: Mapping[str, Any], to: str | Actor | None = None) -> None:
+        """Deliver ``event`` from outside to ``to`` (an actor or its path; the root by
+        default) and run everything it causes; a stopped actor ignores it. KeyError
+        when no actor has that path."""
+        target = to if isinstance(to, Actor) else self.actor(to) if to else self.root
+        self._relay(None, target, dict(event))
 
     def advance(self, ms: float) -> None:
         """Move the clock ``ms`` on, firing each timer due by then in due order."""

@@ -520,3 +520,118 @@ ACTOR_CASES: list[dict[str, Any]] = [
         "commands": [_send("A"), _send("A")],
     },
 ]
+
+
+def _engine_case(name: str, config: dict[str, Any], *events: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "config": {"context": KIDS, **config},
+        "events": [{"type": e} for e in events],
+        "restore": True,
+    }
+
+
+# The same actor actions, step by step through the pure transition (runner.js): the
+# effects a host gets, in XState's order, against XState's own actions.
+ENGINE_ACTOR_CASES: list[dict[str, Any]] = [
+    _engine_case(
+        "spawn_send_stop_effects_in_order",
+        {
+            "id": "m",
+            "on": {
+                "A": {"actions": [{"type": "fanOut", "params": {"src": "kid", "count": 3}}]},
+                "B": {"actions": [{"type": "pingKids", "params": {"type": "GO"}}, "p1"]},
+                "C": {"actions": ["stopOldest", "stopOldest", "track"]},
+                "D": {
+                    "actions": [
+                        {"type": "xstate.sendTo", "to": "#_internal", "event": {"type": "B"}},
+                        {
+                            "type": "xstate.sendTo",
+                            "to": "k2",
+                            "event": {"type": "LATE"},
+                            "delay": 100,
+                            "id": "late",
+                        },
+                    ]
+                },
+            },
+        },
+        "A",
+        "B",
+        "C",
+        "D",
+        "C",
+        "B",
+    ),
+    _engine_case(
+        "invoke_and_json_spawn_stop_child",
+        {
+            "id": "m",
+            "initial": "a",
+            "states": {
+                "a": {
+                    "entry": [{"type": "xstate.sendTo", "to": "w", "event": {"type": "HI"}}],
+                    "invoke": {"id": "w", "src": "kid", "input": {"x": 1}},
+                    "on": {
+                        "A": {
+                            "actions": [
+                                {"type": "xstate.spawnChild", "src": "leaf", "id": "s", "input": 2},
+                                {"type": "xstate.stopChild", "id": "w"},
+                            ]
+                        },
+                        "B": "b",
+                    },
+                },
+                "b": {"type": "final"},
+            },
+        },
+        "A",
+        "B",
+    ),
+    _engine_case(
+        "enqueue_check_and_done_keeps_children",
+        {
+            "id": "m",
+            "initial": "a",
+            "states": {
+                "a": {
+                    "on": {
+                        "A": {"actions": ["checkRaise", "inc"]},
+                        "X": {"actions": ["track"]},
+                        "B": {
+                            "target": "b",
+                            "actions": [{"type": "fanOut", "params": {"src": "kid", "count": 1}}],
+                        },
+                    }
+                },
+                "b": {"type": "final"},
+            },
+        },
+        "A",
+        "A",
+        "B",
+    ),
+]
+
+# A transition into the root enters it again without leaving it (XState 5): the root's
+# invoke starts a second child under the running one's id, and the root's entry sends
+# to the new one (the step's starting child), not the one running.
+ACTOR_CASES.append(
+    {
+        "name": "entering_the_root_again_sends_from_its_entry_to_the_child_it_starts",
+        "machines": {
+            "kid": KID,
+            "leaf": LEAF,
+            "root": {
+                "id": "root",
+                "context": KIDS,
+                "invoke": {"id": "worker", "src": "kid"},
+                "entry": [{"type": "xstate.sendTo", "to": "worker", "event": {"type": "B"}}],
+                "initial": "a",
+                "states": {"a": {"on": {"A": "#root", "K": {"actions": ["track"]}}}},
+            },
+        },
+        "root": "root",
+        "commands": [_send("A"), _send("B", "root/worker")],
+    }
+)

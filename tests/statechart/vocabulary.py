@@ -95,9 +95,8 @@ def build(config: dict[str, Any]) -> Machine:
     A context with an ``input`` key takes the actor's input there (XState's context
     factory ``({ input }) => ...``), as xstate/vocabulary.js does.
     """
-    actions = {
-        name: _noop for name in action_names(config, set()) if not name.startswith("xstate.")
-    }
+    named = action_names(config, {"p1"})  # checkRaise may enqueue p1
+    actions = {name: _noop for name in named if not name.startswith("xstate.")}
     actions.update(ACTIONS)
     base = config.get("context")
     if isinstance(base, dict) and "input" in base:
