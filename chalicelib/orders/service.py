@@ -9,14 +9,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from chalicelib.runtime import auth, orchestrator
-from chalicelib.runtime.callers import client_event, client_incoming
-from chalicelib.runtime.errors import (
+from chalicelib import runtime
+from chalicelib.runtime import (
     BadRequest,
     EventNotAllowed,
     Forbidden,
     InstanceExists,
     PayloadTooLarge,
+    auth,
+    client_event,
+    client_incoming,
 )
 from chalicelib.stations import STATIONS, Station
 
@@ -38,7 +40,7 @@ def place_order(principal: auth.Principal, body: dict[str, Any], key: str | None
     context = {"orderId": order_id, "customerId": principal.user}
     incoming = client_incoming(principal, event, key, principal.user)
     try:
-        return orchestrator.start(ORDERS, order_id, principal.user, context, incoming).view()
+        return runtime.start(ORDERS, order_id, principal.user, context, incoming).view()
     except InstanceExists:  # the key made this order, and its record expired since
         raise InstanceExists(
             f"this Idempotency-Key made order {order_id!r} more than 24 hours ago (keys are "
@@ -53,12 +55,12 @@ def send_event(
     """Apply a customer's event to their order and return the new view."""
     event = _client_event(event_type, body)
     try:
-        outcome = orchestrator.send(
+        outcome = runtime.send(
             ORDERS, order_id, client_incoming(principal, event, key, principal.user)
         )
     except EventNotAllowed:
         if event_type == "ADD_PIZZA":
-            items = orchestrator.read(ORDERS, order_id, principal.user).snapshot.context["items"]
+            items = runtime.read(ORDERS, order_id, principal.user).snapshot.context["items"]
             if len(items) >= MAX_ITEMS:
                 raise PayloadTooLarge(f"an order holds at most {MAX_ITEMS} pizzas") from None
         raise
@@ -82,16 +84,16 @@ def _reader(principal: auth.Principal) -> str | None:
 
 
 def get_order(principal: auth.Principal, order_id: str) -> dict:
-    return orchestrator.read(ORDERS, order_id, _reader(principal)).view()
+    return runtime.read(ORDERS, order_id, _reader(principal)).view()
 
 
 def order_history(principal: auth.Principal, order_id: str) -> dict:
-    records = orchestrator.history(ORDERS, order_id, _reader(principal))
+    records = runtime.history(ORDERS, order_id, _reader(principal))
     return {"orderId": order_id, "transitions": records}
 
 
 def order_diagram(principal: auth.Principal, order_id: str) -> dict:
-    outcome = orchestrator.read(ORDERS, order_id, _reader(principal))
+    outcome = runtime.read(ORDERS, order_id, _reader(principal))
     return {
         "orderId": order_id,
         "state": outcome.snapshot.value,
@@ -113,7 +115,7 @@ def station_finish(
     principal: auth.Principal, name: str, order_id: str | None, body: dict[str, Any]
 ) -> dict:
     station = _station(principal, name)
-    request = orchestrator.validate_model(CompleteWork, body)
+    request = runtime.validate_model(CompleteWork, body)
     return station.finish(order_id, by=request.by or principal.user)
 
 
