@@ -24,51 +24,17 @@ children (XState 5 leaves them running, unreachable).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from .actions import PARENT
+from .actor import NOT_STARTED, RUNNING, STOPPED, Actor, Resolving
 from .algorithm import UnknownActorError
 from .machine import Machine
-from .snapshot import Effect, Snapshot
+from .scheduler import Scheduler
+from .snapshot import Effect
 
-NOT_STARTED, RUNNING, STOPPED = "not started", "running", "stopped"
 STOP = {"type": "xstate.stop"}
-
-
-@dataclass(slots=True, eq=False)  # compared and hashed by identity, as XState's sessions
-class Actor:
-    """One running machine: its snapshot, mailbox and children (``refs``, by id)."""
-
-    path: str
-    id: str
-    src: str
-    machine: Machine
-    parent: Actor | None
-    snapshot: Snapshot | None = None
-    state: str = NOT_STARTED
-    stopped: bool = False  # handled xstate.stop (its snapshot status is then "stopped")
-    fault: str | None = None  # a step or an action raised this
-    refs: dict[str, Actor | None] = field(default_factory=dict)
-    mailbox: deque[Mapping[str, Any]] = field(default_factory=deque)
-    active: bool = False  # the mailbox was started
-    flushing: bool = False
-    deferred: deque[Callable[[], None]] = field(default_factory=deque)
-
-    @property
-    def status(self) -> str:
-        """``active``, ``done``, ``error`` (as the snapshot's) or ``stopped``."""
-        if self.stopped:
-            return "stopped"
-        if self.fault is not None or self.snapshot is None:
-            return "error"
-        return self.snapshot.status
-
-    @property
-    def error(self) -> Any:
-        return self.fault if self.fault is not None else getattr(self.snapshot, "error", None)
 
 
 class ActorSystem:
@@ -96,13 +62,8 @@ class ActorSystem:
         replace_timers: bool = True,
     ) -> None:
         self.machines = dict(machines)
-        self.now = 0.0
         self.trace: list[tuple[Any, ...]] = []
-        # by sequence number: (due, seq, (source actor, id), source, target, event)
-        self._timers: dict[int, tuple[float, int, tuple[Actor, str], Actor, Actor, Mapping]] = {}
-        self._latest: dict[tuple[Actor, str], int] = {}  # XState's timerMap
-        self._count = 0
-        self._replace = replace_timers
+        self._scheduler = Scheduler(replace=replace_timers)
         self._actions = dict(actions or {})
         actor = self._create(root, root_id, None, input)
         if actor is None:
@@ -121,17 +82,16 @@ class ActorSystem:
 
     def advance(self, ms: float) -> None:
         """Move the clock ``ms`` on, firing each timer due by then in due order."""
-        end = self.now + ms
-        while True:
-            due = [t for t in self._timers.values() if t[0] <= end]
-            if not due:
-                break
-            when, seq, key, source, target, event = min(due, key=lambda t: t[:2])
-            del self._timers[seq]
-            self._latest.pop(key, None)
-            self.now = when
-            self._relay(source, target, event)
-        self.now = end
+        scheduler = self._scheduler
+        end = scheduler.now + ms
+        while (timer := scheduler.next_due(end)) is not None:
+            self._relay(timer.source, timer.target, timer.event)
+        scheduler.now = end
+
+    @property
+    def now(self) -> float:
+        """The system's clock, in ms since it started."""
+        return self._scheduler.now
 
     def actor(self, path: str) -> Actor:
         """The actor at ``path`` (e.g. ``root/worker``); KeyError when there is none."""
@@ -170,8 +130,7 @@ class ActorSystem:
     @property
     def timers(self) -> list[tuple[str, str, float]]:
         """Pending timers as (scheduling actor's path, id, due time), in due order."""
-        pending = sorted(self._timers.values(), key=lambda t: t[:2])
-        return [(source.path, send_id, due) for due, _, (source, send_id), *_ in pending]
+        return [(t.source.path, t.send_id, t.due) for t in self._scheduler.pending]
 
     # -- XState's Actor ------------------------------------------------------
 
@@ -291,15 +250,14 @@ class ActorSystem:
     def _stop_procedure(self, actor: Actor) -> None:
         if actor.state != RUNNING:
             return
-        for key in [k for k, seq in self._latest.items() if self._timers[seq][3] is actor]:
-            self._cancel(key)
+        self._scheduler.cancel_all(actor)
         actor.mailbox.clear()
         actor.state = STOPPED
 
     # -- a step's effects: resolved now, carried out as XState defers them ----
 
     def _carry_out(self, actor: Actor, effects: list[Effect]) -> None:
-        resolving = _Resolving()
+        resolving = Resolving()
         for effect in effects:
             run = self._resolve(actor, effect, resolving)
             if actor.state == RUNNING:
@@ -310,7 +268,7 @@ class ActorSystem:
         refs, stopped = actor.refs, resolving.stopped
         actor.refs = {k: refs[k] if k in refs else stopped.get(k) for k in actor.snapshot.children}
 
-    def _resolve(self, actor: Actor, effect: Effect, resolving: _Resolving) -> Callable[[], None]:
+    def _resolve(self, actor: Actor, effect: Effect, resolving: Resolving) -> Callable[[], None]:
         kind = effect.kind
         defer = actor.deferred.append
         if kind in ("invoke", "spawn"):
@@ -327,26 +285,20 @@ class ActorSystem:
         if kind == "action":
             return lambda: self._run_action(actor, effect)
         if kind == "cancel_schedule":
-            return lambda: defer(lambda: self._cancel((actor, effect.id)))
+            return lambda: defer(lambda: self._scheduler.cancel(actor, effect.id))
         to = effect.to if kind != "send_parent" else PARENT
         target = self._target(actor, to, resolving, effect.starting)
         if kind == "schedule":
-            key = (actor, effect.id)
-
-            def schedule() -> None:
-                if self._replace:
-                    self._cancel(key)
-                self._count += 1
-                seq = self._count
-                due = self.now + effect.delay_ms
-                self._timers[seq] = (due, seq, key, actor, target(), effect.event)
-                self._latest[key] = seq
-
-            return lambda: defer(schedule)
+            scheduler = self._scheduler
+            return lambda: defer(
+                lambda: scheduler.schedule(
+                    actor, effect.id, effect.delay_ms, target(), effect.event
+                )
+            )
         return lambda: defer(lambda: self._relay(actor, target(), effect.event))
 
     def _target(
-        self, actor: Actor, to: str | None, resolving: _Resolving, starting: bool
+        self, actor: Actor, to: str | None, resolving: Resolving, starting: bool
     ) -> Callable[[], Actor]:
         """The actor ``to`` names. A child not there yet is the one the step starts next
         under that id (XState's retryResolve: a state's entry may send to its own
@@ -373,11 +325,6 @@ class ActorSystem:
 
         return later
 
-    def _cancel(self, key: tuple[Actor, str]) -> None:
-        seq = self._latest.pop(key, None)
-        if seq is not None:
-            self._timers.pop(seq, None)
-
     def _stop_child(self, actor: Actor, child: Actor | None) -> None:
         """XState's ``executeStop``: a child not running yet is stopped at once."""
         if child is None:
@@ -393,15 +340,6 @@ class ActorSystem:
         if callable(impl):
             extra = () if effect.params is None else (effect.params,)
             impl(effect.context, effect.event, *extra)
-
-
-@dataclass(slots=True)
-class _Resolving:
-    """What one step's effects resolved so far: children it stopped (by id), and sends
-    waiting for a child the step starts later (by id)."""
-
-    stopped: dict[str, Actor | None] = field(default_factory=dict)
-    waiting: dict[str, list[list[Actor | None]]] = field(default_factory=dict)
 
 
 def _nothing() -> None:
