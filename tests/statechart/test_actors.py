@@ -20,6 +20,7 @@ from chalicelib.statechart import (
     MachineDefinitionError,
     Snapshot,
     UnknownActorError,
+    assign,
     enqueue_actions,
     send_parent,
     spawn_child,
@@ -405,3 +406,46 @@ def test_an_unregistered_src_starts_no_actor_and_its_done_event_is_sent_by_the_c
     assert system.root.refs == {"svc": None}
     system.send({"type": "xstate.done.actor.svc"})
     assert system.root.snapshot.value == "b"
+
+
+def test_the_readme_fan_out_joins_when_every_child_is_done():
+    def bake_each(context, event, enqueue):
+        for i, pizza in enumerate(context["pizzas"]):
+            enqueue.spawn_child("pizza", f"pizza-{i}", {"pizza": pizza})
+        enqueue.assign(baking=lambda c, e: len(c["pizzas"]))
+
+    order = Machine(
+        {
+            "id": "order",
+            "context": {"pizzas": ["kiwi", "mango"], "baking": 0},
+            "initial": "baking",
+            "states": {
+                "baking": {
+                    "entry": ["bakeEach"],
+                    "on": {"xstate.done.actor.*": {"actions": ["countOne"]}},
+                    "always": {"guard": "allBaked", "target": "delivering"},
+                },
+                "delivering": {},
+            },
+        },
+        actions={
+            "bakeEach": enqueue_actions(bake_each),
+            "countOne": assign(baking=lambda c, e: c["baking"] - 1),
+        },
+        guards={"allBaked": lambda c, e: c["baking"] == 0},
+    )
+    pizza = Machine(
+        {
+            "id": "pizza",
+            "context": lambda given: dict(given),
+            "initial": "oven",
+            "states": {"oven": {"on": {"READY": "baked"}}, "baked": {"type": "final"}},
+        }
+    )
+    system = ActorSystem({"order": order, "pizza": pizza}, "order")
+    assert [a["path"] for a in system.tree()] == ["root", "root/pizza-0", "root/pizza-1"]
+    assert system.actor("root/pizza-1").snapshot.context == {"pizza": "mango"}
+    system.send({"type": "READY"}, to="root/pizza-0")
+    assert system.root.snapshot.value == "baking"
+    system.send({"type": "READY"}, to="root/pizza-1")
+    assert system.root.snapshot.value == "delivering"
