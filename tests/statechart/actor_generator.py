@@ -11,7 +11,9 @@ invoke on entry; some states take ``xstate.done.actor.*`` / ``xstate.error.actor
 
 Every message chain is finite, as XState would otherwise loop forever: messages
 down carry A-D or K, messages up carry only K, and no handler of K, of a done or
-error event, or of ``*`` sends anything up. Spawned ids are unique per parent
+error event, or of ``*`` sends anything up; children have no eventless
+transitions, so none is done as it starts (a parent re-entering the invoking state
+on that done event would start another, for ever). Spawned ids are unique per parent
 (``k<next>``), and no timer id is scheduled twice while pending, where XState 5
 and ActorSystem differ by design (see ActorSystem).
 """
@@ -69,6 +71,10 @@ def _machine(seed: int, role: str, r: random.Random) -> tuple[dict[str, Any], _G
             config["output"] = {"from": role}
     config["context"] = context
     for node in _nodes(config):
+        if role != "root":
+            # an eventless transition could finish a child as it starts; a parent's "*"
+            # re-entering the invoking state on that done event would loop for ever
+            node.pop("always", None)
         after = node.get("after")
         if after and "Dyn" in after:
             # a 10 ms timer re-entering a state that starts children every 10 ms makes

@@ -22,15 +22,16 @@ from .vocabulary import build
 RUNNER = Path(__file__).parent / "xstate" / "system.js"
 
 
-def run_xstate_systems(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """XState's results for each case: ``{"steps": [...]}`` or ``{"error": ...}``."""
+def run_xstate_systems(cases: list[dict[str, Any]], timeout: float = 600) -> list[dict[str, Any]]:
+    """XState's results for each case: ``{"steps": [...]}`` or ``{"error": ...}``;
+    subprocess.TimeoutExpired when they take longer than ``timeout`` seconds."""
     done = subprocess.run(
         ["node", str(RUNNER)],
         input=json.dumps(cases),
         capture_output=True,
         text=True,
         check=True,
-        timeout=600,
+        timeout=timeout,
     )
     return json.loads(done.stdout)
 
