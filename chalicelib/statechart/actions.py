@@ -267,3 +267,42 @@ def enqueue_actions(collect: Callable[..., None]) -> EnqueueActions:
 
 
 BUILTINS = (Assign, Raise, Cancel, SpawnChild, StopChild, SendTo, EnqueueActions)
+
+
+KINDS = {  # the ActionRef kind of each built-in
+    Assign: "assign",
+    Raise: "raise",
+    Cancel: "cancel",
+    SpawnChild: "spawn_child",
+    StopChild: "stop_child",
+    SendTo: "send",
+    EnqueueActions: "enqueue",
+}
+
+
+def _json_field(raw: Mapping[str, Any], key: str) -> Any:
+    if key not in raw:
+        raise KeyError(f"needs '{key}'")
+    return raw[key]
+
+
+# The JSON forms of XState's actor actions (XState writes them as function calls).
+_FROM_JSON: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "xstate.spawnChild": lambda raw: SpawnChild(
+        _json_field(raw, "src"), _json_field(raw, "id"), raw.get("input")
+    ),
+    "xstate.stopChild": lambda raw: StopChild(_json_field(raw, "id")),
+    "xstate.sendTo": lambda raw: SendTo(
+        _json_field(raw, "to"), _json_field(raw, "event"), raw.get("delay"), raw.get("id")
+    ),
+    "xstate.sendParent": lambda raw: SendTo(
+        PARENT, _json_field(raw, "event"), raw.get("delay"), raw.get("id")
+    ),
+}
+
+
+def from_json(raw: Mapping[str, Any]) -> Any:
+    """The built-in a JSON actor action (``{"type": "xstate.spawnChild", ...}``) stands
+    for, or None for any other action; TypeError / KeyError when it is malformed."""
+    build = _FROM_JSON.get(raw.get("type"))
+    return None if build is None else build(raw)

@@ -8,16 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .actions import (
-    PARENT,
-    Assign,
-    Cancel,
-    EnqueueActions,
-    Raise,
-    SendTo,
-    SpawnChild,
-    StopChild,
-)
+from .actions import KINDS, Cancel, Raise, from_json
 
 TYPE_CHECKING = False  # typing stays out of the Lambda's import path (cold start)
 if TYPE_CHECKING:
@@ -34,15 +25,6 @@ _NODE_KEYS = frozenset(
 _TRANSITION_KEYS = frozenset({"target", "guard", "actions", "reenter", "description", "meta"})
 _INVOKE_KEYS = frozenset({"id", "src", "input", "onDone", "onError", "systemId", "meta"})
 _TYPES = frozenset({"atomic", "compound", "parallel", "final", "history"})
-_BUILTIN_KINDS = {
-    Assign: "assign",
-    Raise: "raise",
-    Cancel: "cancel",
-    SpawnChild: "spawn_child",
-    StopChild: "stop_child",
-    SendTo: "send",
-    EnqueueActions: "enqueue",
-}
 
 
 def _is_index(key: str) -> bool:
@@ -485,18 +467,19 @@ class Definition:
 
     def _action(self, raw: Any, where: str) -> ActionRef:
         params = None
-        if type(raw) in _BUILTIN_KINDS:
+        if type(raw) in KINDS:
             return _builtin(raw, None)
         if isinstance(raw, Mapping):
             name = raw.get("type")
             params = raw.get("params")
             if name == "xstate.raise" and "event" in raw:
                 return _builtin(Raise(raw["event"], raw.get("delay"), raw.get("id")), None)
-            if name in _JSON_ACTORS:
-                try:
-                    return _builtin(_JSON_ACTORS[name](raw), None)
-                except (TypeError, KeyError) as bad:
-                    raise MachineDefinitionError(where, f"{name}: {bad}") from None
+            try:
+                builtin = from_json(raw)
+            except (TypeError, KeyError) as bad:
+                raise MachineDefinitionError(where, f"{name}: {bad}") from None
+            if builtin is not None:
+                return _builtin(builtin, None)
         else:
             name = raw
         if not isinstance(name, str) or not name:
@@ -506,7 +489,7 @@ class Definition:
         if name not in self.actions:
             raise MachineDefinitionError(where, f"unknown action {name!r} (not in actions)")
         impl = self.actions[name]
-        if type(impl) in _BUILTIN_KINDS:
+        if type(impl) in KINDS:
             return _builtin(impl, params, name)
         if not callable(impl):
             raise MachineDefinitionError(where, f"action {name!r} is not callable")
@@ -566,25 +549,4 @@ class Definition:
 
 
 def _builtin(impl: Any, params: Any, name: str | None = None) -> ActionRef:
-    return ActionRef(_BUILTIN_KINDS[type(impl)], name or impl.type, params, impl)
-
-
-def _json_field(raw: Mapping[str, Any], key: str) -> Any:
-    if key not in raw:
-        raise KeyError(f"needs '{key}'")
-    return raw[key]
-
-
-# The JSON forms of XState's actor actions (XState writes them as function calls).
-_JSON_ACTORS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
-    "xstate.spawnChild": lambda raw: SpawnChild(
-        _json_field(raw, "src"), _json_field(raw, "id"), raw.get("input")
-    ),
-    "xstate.stopChild": lambda raw: StopChild(_json_field(raw, "id")),
-    "xstate.sendTo": lambda raw: SendTo(
-        _json_field(raw, "to"), _json_field(raw, "event"), raw.get("delay"), raw.get("id")
-    ),
-    "xstate.sendParent": lambda raw: SendTo(
-        PARENT, _json_field(raw, "event"), raw.get("delay"), raw.get("id")
-    ),
-}
+    return ActionRef(KINDS[type(impl)], name or impl.type, params, impl)
