@@ -98,6 +98,16 @@ conformance: install
 	$(BIN)/python -m tests.statechart.long_run --machines $(CONFORMANCE_MACHINES) \
 		--events $(CONFORMANCE_EVENTS) --seed $(CONFORMANCE_SEED)
 
+# make conformance-actors - random parent + children systems against XState's actor
+# system for ACTOR_MINUTES (or ACTOR_SYSTEMS systems) on one core, from ACTOR_SEED
+ACTOR_SYSTEMS ?= 100000
+ACTOR_MINUTES ?= 20
+ACTOR_SEED ?= 0
+.PHONY: conformance-actors
+conformance-actors: install
+	$(BIN)/python -m tests.statechart.actor_long_run --systems $(ACTOR_SYSTEMS) \
+		--minutes $(ACTOR_MINUTES) --seed $(ACTOR_SEED)
+
 # make chaos  - the long randomized fault schedule (CHAOS_ORDERS=500, CHAOS_SEED=random,
 #               CHAOS_DEPLOY=migrate|pinned|none: order chart v2 deployed part way,
 #               CHAOS_PROFILE=default|money: what the actors do, tests/chaos/profiles.py)

@@ -14,8 +14,17 @@ as an XState actor behaves once it has stopped; XState's pure ``transition()``
 would still move a done snapshot on a root transition.
 """
 
-from .actions import assign, cancel, raise_
-from .algorithm import InfiniteLoopError
+from .actions import (
+    assign,
+    cancel,
+    enqueue_actions,
+    raise_,
+    send_parent,
+    send_to,
+    spawn_child,
+    stop_child,
+)
+from .algorithm import InfiniteLoopError, UnknownActorError
 from .definition import MachineDefinitionError
 from .machine import Machine
 from .snapshot import Effect, Snapshot, SnapshotError, Step
@@ -28,7 +37,13 @@ __all__ = [
     "Snapshot",
     "SnapshotError",
     "Step",
+    "UnknownActorError",
     "assign",
     "cancel",
+    "enqueue_actions",
     "raise_",
+    "send_parent",
+    "send_to",
+    "spawn_child",
+    "stop_child",
 ]

@@ -13,10 +13,23 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 
-from .definition import ActionRef, GuardRef, StateNode, Transition
-from .plans import ACTIONS, DONE_PARALLEL, DONE_STATE, plan_for, remove_conflicting
+from .definition import StateNode, Transition
+from .guards import evaluate_guard
+from .plans import ACTIONS, DONE_PARALLEL, DONE_STATE, ENTRY, plan_for, remove_conflicting
+from .resolve import UnknownActorError, resolve_actions, stop_kind
 from .snapshot import Effect
-from .tree import matches_state, shared_value
+from .tree import shared_value
+
+__all__ = [
+    "InfiniteLoopError",
+    "UnknownActorError",
+    "Work",
+    "evaluate_guard",
+    "macrostep",
+    "microstep",
+    "resolve_actions",
+    "select_transitions",
+]
 
 TYPE_CHECKING = False  # typing stays out of the Lambda's import path (cold start)
 if TYPE_CHECKING:
@@ -72,26 +85,6 @@ class Work:
 
 
 # -- guards and transition selection ----------------------------------------
-
-
-def evaluate_guard(guard: GuardRef, work: Work, event: Mapping[str, Any]) -> bool:
-    kind = guard.kind
-    if kind == "named":
-        if guard.params is None:
-            return bool(guard.impl(work.context, event))
-        params = guard.params(work.context, event) if callable(guard.params) else guard.params
-        return bool(guard.impl(work.context, event, params))
-    if kind == "and":
-        return all(evaluate_guard(g, work, event) for g in guard.children)
-    if kind == "or":
-        return any(evaluate_guard(g, work, event) for g in guard.children)
-    if kind == "not":
-        return not evaluate_guard(guard.children[0], work, event)
-    state = guard.state
-    if isinstance(state, str) and state.startswith("#"):
-        return work.definition.node_by_id(state) in work.nodes
-    definition = work.definition
-    return matches_state(state, shared_value(definition.root, work.nodes, definition.values))
 
 
 def matches_descriptor(event_type: str, descriptor: str) -> bool:
@@ -182,72 +175,6 @@ def _always_chains(nodes: tuple[StateNode, ...]) -> tuple[tuple[Transition, ...]
     return tuple(chains)
 
 
-# -- actions ----------------------------------------------------------------
-
-
-def resolve_actions(work: Work, event: Mapping[str, Any], actions: Iterable[ActionRef]) -> None:
-    """Apply assigns and raises to ``work``; record every other action as an effect."""
-    effects = work.effects
-    for action in actions:
-        kind = action.kind
-        params = action.params(work.context, event) if action.dynamic else action.params
-        if kind == "assign":
-            work.context = action.impl.apply(work.context, event, params)
-            work.changed = True
-        elif kind == "effect":
-            # Effect(kind, type, id, params, input, delay_ms, event, context)
-            effects.append(
-                Effect("action", action.type, None, params, None, None, event, work.context)
-            )
-        elif kind == "raise":
-            _raise(work, event, action)
-        elif kind == "cancel":
-            effects.append(
-                Effect("cancel_schedule", "xstate.cancel", action.impl.send_id, event=event)
-            )
-        elif kind == "spawn":
-            invoke = action.impl
-            data = invoke.input
-            if callable(data):
-                data = data(work.context, event)
-            work.children = {**work.children, invoke.id: invoke.src}
-            work.changed = True
-            effects.append(
-                Effect("invoke", invoke.src, invoke.id, None, data, None, event, work.context)
-            )
-        else:  # stop
-            invoke = action.impl
-            work.changed = True
-            # Exiting a state whose invoke is not running (a restore brought the state
-            # back without its child) stops nothing, as in XState: no effect.
-            if invoke.id in work.children:
-                work.children = {k: v for k, v in work.children.items() if k != invoke.id}
-                effects.append(Effect("cancel_invoke", invoke.src, invoke.id, event=event))
-
-
-def _raise(work: Work, event: Mapping[str, Any], action: ActionRef) -> None:
-    impl = action.impl
-    raised = impl.event(work.context, event) if callable(impl.event) else impl.event
-    delay = impl.delay
-    if isinstance(delay, str):
-        delay = work.delays.get(delay)
-    if callable(delay):
-        delay = delay(work.context, event)
-    if isinstance(delay, (int, float)) and not isinstance(delay, bool):
-        work.effects.append(
-            Effect(
-                "schedule",
-                "xstate.raise",
-                id=impl.id or raised["type"],
-                delay_ms=delay,
-                event=raised,
-                context=work.context,
-            )
-        )
-    else:
-        work.queue.append(raised)
-
-
 def _resolve_output(output: Any, work: Work, event: Mapping[str, Any]) -> Any:
     return output(work.context, event) if callable(output) else output
 
@@ -265,6 +192,8 @@ def microstep(
     for op, arg in plan.ops:
         if op == ACTIONS:
             resolve_actions(work, event, arg)
+        elif op == ENTRY:
+            resolve_actions(work, event, *arg)
         elif op == DONE_STATE:
             node, event_type = arg
             output = None if node.output is None else _resolve_output(node.output, work, event)
@@ -302,6 +231,7 @@ def macrostep(work: Work, event: Mapping[str, Any], initial: bool = False) -> bo
             work.status = "error"
             work.error = event.get("error")
             _stop_children(work, event)
+            work.children = {}  # XState keeps no children in this error snapshot
             return True
         if transitions:
             microstep(work, transitions, event)
@@ -336,6 +266,6 @@ def macrostep(work: Work, event: Mapping[str, Any], initial: bool = False) -> bo
 
 
 def _stop_children(work: Work, event: Mapping[str, Any]) -> None:
+    """Stop every child; the snapshot keeps listing them, as XState's done one does."""
     for child_id, src in work.children.items():
-        work.effects.append(Effect("cancel_invoke", src, id=child_id, event=event))
-    work.children = {}
+        work.effects.append(Effect(stop_kind(work, child_id), src, id=child_id, event=event))

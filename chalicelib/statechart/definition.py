@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .actions import Assign, Cancel, Raise
+from .actions import KINDS, Cancel, Raise, from_json
 
 TYPE_CHECKING = False  # typing stays out of the Lambda's import path (cold start)
 if TYPE_CHECKING:
@@ -59,7 +59,8 @@ def _as_list(value: Any) -> list[Any]:
 
 
 class ActionRef:
-    """One resolved action: kind is assign | raise | cancel | effect | spawn | stop."""
+    """One resolved action: kind is assign | raise | cancel | effect | spawn | stop (an
+    invoke's start and stop) | spawn_child | stop_child | send | enqueue."""
 
     __slots__ = ("dynamic", "impl", "kind", "params", "type")
 
@@ -199,6 +200,7 @@ class Definition:
         self.id: str = config.get("id") or "(machine)"
         self.ids: dict[str, StateNode] = {}
         self.nodes: list[StateNode] = []
+        self.invoke_ids: set[str] = set()  # children started by an invoke, not a spawn
         # memo tables of the step algorithm (algorithm.py, plans.py), per machine
         self.plans: dict[Any, Any] = {}
         self.always_chains: dict[tuple[StateNode, ...], Any] = {}
@@ -344,6 +346,7 @@ class Definition:
                         node, descriptor, inv[key], f"invoke[{i}].{key}"
                     )
             node.invoke.append(InvokeDef(invoke_id, src, inv.get("input")))
+            self.invoke_ids.add(invoke_id)
 
     def _delays(self, node: StateNode) -> None:
         after = node.config.get("after")
@@ -464,13 +467,19 @@ class Definition:
 
     def _action(self, raw: Any, where: str) -> ActionRef:
         params = None
-        if isinstance(raw, (Assign, Raise, Cancel)):
+        if type(raw) in KINDS:
             return _builtin(raw, None)
         if isinstance(raw, Mapping):
             name = raw.get("type")
             params = raw.get("params")
             if name == "xstate.raise" and "event" in raw:
                 return _builtin(Raise(raw["event"], raw.get("delay"), raw.get("id")), None)
+            try:
+                builtin = from_json(raw)
+            except (TypeError, KeyError) as bad:
+                raise MachineDefinitionError(where, f"{name}: {bad}") from None
+            if builtin is not None:
+                return _builtin(builtin, None)
         else:
             name = raw
         if not isinstance(name, str) or not name:
@@ -480,7 +489,7 @@ class Definition:
         if name not in self.actions:
             raise MachineDefinitionError(where, f"unknown action {name!r} (not in actions)")
         impl = self.actions[name]
-        if isinstance(impl, (Assign, Raise, Cancel)):
+        if type(impl) in KINDS:
             return _builtin(impl, params, name)
         if not callable(impl):
             raise MachineDefinitionError(where, f"action {name!r} is not callable")
@@ -522,6 +531,14 @@ class Definition:
             return GuardRef("stateIn", "stateIn", state=state)
         return self._named_guard(raw["type"], raw.get("params"), where)
 
+    def action_ref(self, raw: Any, where: str) -> ActionRef:
+        """Resolve an action given at run time (by ``enqueueActions``) as one in the config."""
+        return self._action(raw, where)
+
+    def guard_ref(self, raw: Any) -> GuardRef:
+        """Resolve a guard given at run time (``enqueue.check``) as one in the config."""
+        return self._guard(raw, "enqueueActions.check")
+
     def _named_guard(self, name: str, params: Any, where: str) -> GuardRef:
         impl = self.guards.get(name)
         if impl is None:
@@ -531,6 +548,5 @@ class Definition:
         return GuardRef("named", name, params, impl)
 
 
-def _builtin(impl: Assign | Raise | Cancel, params: Any, name: str | None = None) -> ActionRef:
-    kind = {Assign: "assign", Raise: "raise", Cancel: "cancel"}[type(impl)]
-    return ActionRef(kind, name or impl.type, params, impl)
+def _builtin(impl: Any, params: Any, name: str | None = None) -> ActionRef:
+    return ActionRef(KINDS[type(impl)], name or impl.type, params, impl)

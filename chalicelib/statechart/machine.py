@@ -67,13 +67,25 @@ class Machine:
 
     # -- transitions ---------------------------------------------------------
 
-    def initial_transition(self, context: Mapping[str, Any] | None = None) -> Step:
-        """Enter the initial states; ``context`` overrides keys of the config's context."""
-        start = dict(self.config.get("context") or {})
+    def initial_transition(
+        self,
+        context: Mapping[str, Any] | None = None,
+        input: Any = None,  # noqa: A002
+    ) -> Step:
+        """Enter the initial states; ``context`` overrides keys of the config's context.
+
+        ``input`` is what a parent gave a child actor: the ``xstate.init`` event carries
+        it, and a config whose ``context`` is a function ``(input) -> dict`` (XState's
+        ``context: ({ input }) => ...``) gets its context from it.
+        """
+        base = self.config.get("context")
+        start = dict(base(input) if callable(base) else (base or {}))
         if context:
             start.update(context)
         work = algorithm.Work(self.definition, start, (self.root,), {}, {})
-        init_event = {"type": "xstate.init"}
+        init_event: dict[str, Any] = {"type": "xstate.init"}
+        if input is not None:
+            init_event["input"] = input
         algorithm.microstep(work, [self._boot], init_event, initial=True)
         algorithm.macrostep(work, init_event, initial=True)
         return Step(self._snapshot_of(work), work.effects, True)

@@ -29,6 +29,7 @@ ACTIONS = 0  # arg: a tuple of ActionRef to resolve
 DONE_STATE = 1  # arg: (final node entered, "xstate.done.state.<parent id>")
 DONE_PARALLEL = 2  # arg: "xstate.done.state.<parallel id>"
 DONE_MACHINE = 3  # arg: the node whose completion finishes the machine
+ENTRY = 4  # arg: (actions, invoke ids): a state's entry, whose sendTo may name its invokes
 
 
 class Plan:
@@ -151,7 +152,11 @@ def _plan_entries(
         actions = [*node.entry, *(_spawn(i) for i in node.invoke)]
         if node in default_entry and node.initial is not None:
             actions.extend(node.initial.actions)
-        ops.append((ACTIONS, tuple(actions)))
+        if node.invoke:
+            # XState resolves a sendTo to one of these invokes after they start
+            ops.append((ENTRY, (tuple(actions), tuple(i.id for i in node.invoke))))
+        else:
+            ops.append((ACTIONS, tuple(actions)))
         if node.type != "final":
             continue
         parent = node.parent

@@ -22,13 +22,21 @@ class Effect:
     """Something the runtime must do after the transition is committed.
 
     ``kind`` is ``action`` (run the named action), ``invoke`` / ``cancel_invoke``
-    (start or stop the service ``type`` under ``id``), or ``schedule`` /
-    ``cancel_schedule`` (deliver ``event`` after ``delay_ms``, or stop doing so).
-    ``context`` is the context as it was when the action ran, as in XState; it is
-    not part of equality.
+    (start or stop the service or child actor ``type`` under ``id`` for an
+    ``invoke``), ``spawn`` / ``stop`` (the same for ``spawnChild`` / ``stopChild``),
+    ``send_to`` (deliver ``event`` to child ``to``, or to this machine's own
+    mailbox when ``to`` is None), ``send_parent`` (deliver ``event`` to the parent),
+    or ``schedule`` / ``cancel_schedule`` (deliver ``event`` to ``to`` after
+    ``delay_ms``, or stop doing so; ``to`` None is this machine, ``"#_parent"`` its
+    parent, else a child id). ``starting`` marks a send to the child this same step
+    starts under ``to`` (a state's entry naming its own invoke), not one running
+    now. ``context`` is the context as it was when the action ran, as in XState;
+    it and ``starting`` are not part of equality.
     """
 
-    __slots__ = ("context", "delay_ms", "event", "id", "input", "kind", "params", "type")
+    __slots__ = (
+        "context", "delay_ms", "event", "id", "input", "kind", "params", "starting", "to", "type",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -40,6 +48,8 @@ class Effect:
         delay_ms: float | None = None,
         event: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
+        to: str | None = None,
+        starting: bool = False,
     ) -> None:
         self.kind = kind
         self.type = type
@@ -49,9 +59,14 @@ class Effect:
         self.delay_ms = delay_ms
         self.event = event
         self.context = context
+        self.to = to
+        self.starting = starting
 
     def _key(self) -> tuple[Any, ...]:
-        return (self.kind, self.type, self.id, self.params, self.input, self.delay_ms, self.event)
+        return (
+            self.kind, self.type, self.id, self.params, self.input, self.delay_ms, self.event,
+            self.to,
+        )  # fmt: skip
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Effect) and self._key() == other._key()
@@ -62,7 +77,7 @@ class Effect:
         fields = ", ".join(
             f"{name}={value!r}"
             for name, value in zip(
-                ("id", "params", "input", "delay_ms", "event"), self._key()[2:], strict=True
+                ("id", "params", "input", "delay_ms", "event", "to"), self._key()[2:], strict=True
             )
             if value is not None
         )

@@ -45,15 +45,21 @@ def _effect_view(effect: Effect) -> dict[str, Any] | None:
     if effect.kind == "action":
         return {"kind": "action", "type": effect.type, "params": effect.params}
     if effect.kind == "schedule":
-        return {
+        view = {
             "kind": "schedule",
             "id": effect.id,
             "event": effect.event["type"],
             "delay": effect.delay_ms,
         }
+        if effect.type == "xstate.sendTo":
+            view["to"] = effect.to
+        return view
     if effect.kind == "cancel_schedule":
         return {"kind": "cancel_schedule", "id": effect.id}
-    if effect.kind == "invoke":
+    if effect.kind in ("send_to", "send_parent"):
+        return {"kind": "send_to", "to": effect.to, "event": effect.event["type"]}
+    # XState starts an invoke and a spawnChild with the same action, and stops both alike
+    if effect.kind in ("invoke", "spawn"):
         return {"kind": "invoke", "id": effect.id, "type": effect.type, "input": effect.input}
     return {"kind": "cancel_invoke", "id": effect.id}
 

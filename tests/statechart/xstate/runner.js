@@ -3,57 +3,18 @@
 // (the first is the initial transition). The action/guard/delay vocabulary here
 // mirrors tests/statechart/vocabulary.py.
 'use strict';
-const {
-  setup, assign, raise, fromCallback, createActor, initialTransition, transition, and, or, not,
-  stateIn,
-} = require('xstate');
-
-const actions = {
-  inc: assign({ n: ({ context }) => context.n + 1 }),
-  dec: assign({ n: ({ context }) => context.n - 1 }),
-  dbl: assign({ n: ({ context }) => context.n * 2 }),
-  setN: assign({ n: ({ event }) => (typeof event.n === 'number' ? event.n : 0) }),
-  track: assign({ log: ({ context, event }) => [...context.log, event.type] }),
-  raiseX: raise({ type: 'X' }),
-  raiseY: raise({ type: 'Y' }),
-  raiseDelayed: raise({ type: 'LATER' }, { delay: 50, id: 'later' }),
-};
-const guards = {
-  isPos: ({ context }) => context.n > 0,
-  isEven: ({ context }) => context.n % 2 === 0,
-  flag: ({ event }) => event.flag === true,
-  gt: ({ context }, params) => context.n > params.k,
-  lt: ({ context }, params) => context.n < params.k,
-};
-const delays = { D1: 100, D2: 250, Dyn: ({ context }) => 10 * (context.n + 1) };
-
-function toGuard(g) {
-  if (g === undefined || typeof g === 'string') return g;
-  const kind = g.type.replace(/^xstate\./, '');
-  if (kind === 'and') return and(g.guards.map(toGuard));
-  if (kind === 'or') return or(g.guards.map(toGuard));
-  if (kind === 'not') return not(toGuard(g.guard));
-  if (kind === 'stateIn') return stateIn(g.state);
-  return g;
-}
-
-// Deep-copies a config, turning our data guards into XState guard objects.
-function convert(node) {
-  if (Array.isArray(node)) return node.map(convert);
-  if (node === null || typeof node !== 'object') return node;
-  const out = {};
-  for (const [key, value] of Object.entries(node)) {
-    out[key] = key === 'guard' ? toGuard(value) : convert(value);
-  }
-  return out;
-}
+const { setup, fromCallback, createActor, initialTransition, transition } = require('xstate');
+const { actions, guards, delays, convertMachine } = require('./vocabulary.js');
 
 function collectNames(node, into) {
   if (Array.isArray(node)) { node.forEach((n) => collectNames(n, into)); return; }
   if (node === null || typeof node !== 'object') return;
   for (const [key, value] of Object.entries(node)) {
     if (key === 'entry' || key === 'exit' || key === 'actions') {
-      for (const a of [].concat(value)) into.actions.add(typeof a === 'string' ? a : a.type);
+      for (const a of [].concat(value)) {
+        into.actions.add(typeof a === 'string' ? a : a.type);
+        if (a && a.type === 'xstate.spawnChild') into.actors.add(a.src);
+      }
     } else if (key === 'src') {
       into.actors.add(value);
     } else {
@@ -72,6 +33,16 @@ function normalizeActions(list) {
       }
     } else if (a.type === 'xstate.cancel') {
       out.push({ kind: 'cancel_schedule', id: p.sendId });
+    } else if (a.type === 'xstate.sendTo') {
+      const special = { '#_internal': null, '#_parent': '#_parent' };
+      const to = p.targetId in special ? special[p.targetId] : p.to.id;
+      if (typeof p.delay === 'number') {
+        // XState draws a random id for a send without one; ours is the event type
+        const id = p.id === undefined ? p.event.type : p.id;
+        out.push({ kind: 'schedule', id, event: p.event.type, delay: p.delay, to });
+      } else {
+        out.push({ kind: 'send_to', to, event: p.event.type });
+      }
     } else if (a.type === 'xstate.spawnChild') {
       out.push({ kind: 'invoke', id: p.id, type: p.src, input: p.input === undefined ? null : p.input });
     } else if (a.type === 'xstate.stopChild') {
@@ -112,10 +83,14 @@ function runCase({ config, events, restore = true }) {
   const names = { actions: new Set(), actors: new Set() };
   collectNames(config, names);
   const impl = { ...actions };
-  for (const name of names.actions) if (!(name in impl)) impl[name] = () => {};
+  for (const name of names.actions) {
+    if (!(name in impl) && !name.startsWith('xstate.')) impl[name] = () => {};
+  }
   const actors = {};
-  for (const src of names.actors) actors[src] = fromCallback(() => () => {});
-  const machine = setup({ actions: impl, guards, delays, actors }).createMachine(convert(config));
+  for (const src of [...names.actors, 'kid', 'leaf']) actors[src] = fromCallback(() => () => {});
+  const machine = setup({ actions: impl, guards, delays, actors }).createMachine(
+    convertMachine(config),
+  );
   const scope = { self: createActor(machine) };
   let [snapshot, acts] = initialTransition(machine);
   const steps = [view(snapshot, acts, events)];
