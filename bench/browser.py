@@ -76,7 +76,7 @@ def _one_order(stack: Any, browser: Any) -> tuple[list[float], list[float]]:
     _wait_queue(stack, "delivery", order_id)
     stack.call("POST", f"/delivery/orders/{order_id}/delivered", stack.staff)
     _wait_status(page, "Enjoy your tropical pizza")
-    page.locator(f"#timeline tr >> nth={opened + 2}").wait_for()  # last chart drawn
+    page.locator("#timeline li", has_text="Delivered to your door.").wait_for()  # last chart drawn
     time.sleep(0.3)
     history = stack.call("GET", f"/orders/{order_id}/history")[1]["transitions"]
     drawn, charts = _marks(page, "drawn"), _marks(page, "chart")

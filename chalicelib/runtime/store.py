@@ -12,6 +12,11 @@ One table, ``pk``/``sk`` strings, TTL on ``expiresAt`` (epoch seconds). Under
   selects in the sparse ``worklist`` index the same way: ``listShard``
   (``worklist#<workflow>#NN``) and ``listedSince`` (when it joined the list), written in
   the commit that puts it there or takes it off.
+  An instance with an owner gets ``ownerKey`` (``<workflow>#<owner>``) and
+  ``ownedSince`` (its creation time) when it is created: the sparse, keys-only ``owner``
+  index on them lists an
+  owner's instances newest first, one partition per owner (no key every instance writes),
+  written once per instance (keys-only, and the keys never change afterwards).
 - ``sk = "history#<version>"``: one record per committed transition, with the full
   event (payload included, so histories can be replayed; one larger than
   ``HISTORY_EVENT_BYTES`` is kept as its type and size with ``truncated``), the
@@ -58,6 +63,7 @@ PENDING_INDEX = "pending"
 HISTORY_EVENT_BYTES = 300 * 1024
 _JSON_FIELDS = ("event", "effects", "commands", "context")
 WORKLIST_INDEX = "worklist"
+OWNER_INDEX = "owner"
 _encode = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
 _encode_sorted = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
@@ -415,6 +421,10 @@ def _instance_update(write: Commit) -> dict[str, Any]:
         names.update({"#c": "createdAt", "#o": "owner", "#w": "pk"})
         values.update({":c": {"S": write.now}, ":o": {"S": write.owner or ""}})
         sets += ["#c = :c", "#o = :o"]
+        if write.owner:
+            names.update({"#ok": "ownerKey", "#os": "ownedSince"})
+            values[":ok"] = {"S": f"{write.pk.partition('#')[0]}#{write.owner}"}
+            sets += ["#ok = :ok", "#os = :c"]
         condition = "attribute_not_exists(#w)"
     else:
         values[":old"] = {"N": str(write.expected_version)}
@@ -582,6 +592,53 @@ def listed(workflow: str) -> list[Instance]:
     ]
     merged = heapq.merge(*shards, key=lambda item: item["listedSince"]["S"])
     return [Instance.from_item(item) for item in merged]
+
+
+def owned(
+    workflow: str, owner: str, limit: int, after: tuple[str, str] | None
+) -> tuple[list[Instance], tuple[str, str] | None]:
+    """Up to ``limit`` of ``owner``'s instances of ``workflow``, newest first, starting
+    after ``after`` (the instance key and creation time of the last one of the page
+    before), and where the next page starts (None: this was the last). One query of the
+    owner's partition of the sparse ``owner`` index (eventually consistent: an instance
+    is listed within about a second of its creation) and one strongly consistent
+    BatchGetItem of the instances themselves."""
+    kwargs: dict[str, Any] = {
+        "IndexName": OWNER_INDEX,
+        "KeyConditionExpression": "ownerKey = :o",
+        "ExpressionAttributeValues": {":o": {"S": f"{workflow}#{owner}"}},
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if after is not None:
+        kwargs["ExclusiveStartKey"] = {
+            **key(after[0], INSTANCE),
+            "ownerKey": {"S": f"{workflow}#{owner}"},
+            "ownedSince": {"S": after[1]},
+        }
+    page = call(_ddb().query, **kwargs)
+    keys = [item["pk"]["S"] for item in page.get("Items", [])]
+    last = page.get("LastEvaluatedKey")
+    following = (last["pk"]["S"], last["ownedSince"]["S"]) if last else None
+    return [i for i in load_many(keys) if i is not None], following
+
+
+def load_many(pks: list[str]) -> list[Instance | None]:
+    """The instances of ``pks`` (at most 100), in that order (None for one not stored),
+    read strongly consistently in one BatchGetItem (again for any it left unprocessed)."""
+    wanted: list[dict[str, Any]] = [key(pk, INSTANCE) for pk in dict.fromkeys(pks)]
+    found: dict[str, Instance] = {}
+    table = settings().table_name
+    while wanted:
+        answer = call(
+            _ddb().batch_get_item,
+            with_table=False,
+            RequestItems={table: {"Keys": wanted, "ConsistentRead": True}},
+        )
+        for item in answer.get("Responses", {}).get(table, []):
+            found[item["pk"]["S"]] = Instance.from_item(item)
+        wanted = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+    return [found.get(pk) for pk in pks]
 
 
 def outbox_shards() -> list[str]:

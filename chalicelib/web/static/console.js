@@ -368,6 +368,16 @@ export function historyRows(tbody, transitions) {
   );
 }
 
+/** 2450 cents -> "24.50" (prices and totals; the shop names no currency). */
+export function money(cents) {
+  return typeof cents === "number" ? (cents / 100).toFixed(2) : "";
+}
+
+/** One pizza in words: "Hawaii deluxe, large: mango, pineapple". */
+export function pizzaWords(item) {
+  return `${item.name}, ${item.size}: ${item.toppings.join(", ") || "no toppings"}`;
+}
+
 /** Record when a view was drawn (bench/browser.py reads these marks). */
 export function markDrawn(version) {
   performance.mark(`drawn:v${version}`);

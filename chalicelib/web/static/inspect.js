@@ -26,12 +26,14 @@ function summary(instance) {
     ["updated", clockTime(instance.updatedAt)],
   ];
   $("summary").replaceChildren(
-    ...facts.flatMap(([term, value]) => {
+    ...facts.map(([term, value]) => {
+      const pair = document.createElement("div");
       const name = document.createElement("dt");
       name.textContent = term;
       const text = document.createElement("dd");
       text.textContent = value ?? "";
-      return [name, text];
+      pair.append(name, text);
+      return pair;
     }),
   );
 }

@@ -1,7 +1,7 @@
 // The order tracker: status, progress, chart and timeline of one order, live.
 import {
-  ApiError, BASE, activePaths, api, loadMermaid, connectionWords, drawChart, follow, historyRows, markDrawn,
-  say, signIn, takeTokenFromFragment, token, who,
+  ApiError, BASE, activePaths, api, clockTime, loadMermaid, connectionWords, drawChart, follow, markDrawn,
+  money, pizzaWords, say, signIn, takeTokenFromFragment, token, who,
 } from "./console.js";
 
 const $ = (id) => document.getElementById(id);
@@ -17,6 +17,7 @@ const STOPPED = new Set(["compensating", "cancellingDelivery", "cancelled"]);
 let chartText = null;
 let shown = null; // the view on screen
 let transitions = [];
+let timeline = []; // the same steps in the customer's words
 let refreshing = Promise.resolve();
 let complaint = null; // the complaint's newest view (or its summary from the order's view)
 let complaintFollower = null;
@@ -64,10 +65,19 @@ function drawView(view) {
   $("items").replaceChildren(
     ...view.items.map((item) => {
       const line = document.createElement("li");
-      line.textContent = `${item.name}, ${item.size}: ${item.toppings.join(", ") || "no toppings"}`;
+      const words = document.createElement("span");
+      words.textContent = pizzaWords(item);
+      const price = document.createElement("span");
+      price.className = "price";
+      price.textContent = money(item.priceCents);
+      line.append(words, price);
       return line;
     }),
   );
+  $("total").textContent = `Total: ${money(view.totalCents)}`;
+  for (const limit of document.querySelectorAll(".refund-limit")) {
+    limit.textContent = `A refund is at most the order's total, ${money(view.totalCents)}.`;
+  }
   $("cancel").disabled = !view.nextEvents.includes("CANCEL_ORDER");
   drawComplaintPanel(view);
   markDrawn(view.version);
@@ -77,14 +87,29 @@ function drawView(view) {
 async function refreshHistory(version) {
   if (shown.version !== version) return; // a newer view is on its way
   try {
-    transitions = (await api("GET", `/orders/${encodeURIComponent(orderId)}/history`)).transitions;
+    ({ transitions, timeline } = await api("GET", `/orders/${encodeURIComponent(orderId)}/history`));
   } catch (error) {
     showError(error);
   }
-  historyRows($("timeline"), transitions);
+  drawTimeline();
   const visited = transitions.flatMap((t) => [t.from, t.to].filter(Boolean));
   await drawChart($("chart"), chartText, activePaths(shown.state), visited);
   performance.mark(`chart:v${shown.version}`);
+}
+
+/** The customer's timeline: when, and what happened in their words. */
+function drawTimeline() {
+  $("timeline").replaceChildren(
+    ...timeline.map((line) => {
+      const item = document.createElement("li");
+      item.dataset.version = line.version;
+      const at = document.createElement("time");
+      at.dateTime = line.time;
+      at.textContent = clockTime(line.time).slice(0, 8);
+      item.append(at, ` ${line.said}`);
+      return item;
+    }),
+  );
 }
 
 async function cancel() {
