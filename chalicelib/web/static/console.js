@@ -374,8 +374,11 @@ export async function drawChart(box, text, active, visited = [], taken = null) {
   if (chart.fresh) {
     chart.fresh = false;
     zoom.fit();
-    // on a phone the whole chart is too small to read: start at the current state
-    if (box.clientWidth < 640) zoom.focus(box.querySelector("g.active"));
+    // a chart taller than its box would be too small to read whole: start at the
+    // current state, at the size it was drawn at
+    if (zoom.tall()) zoom.focus(box.querySelector("g.active"));
+  } else if (taken && zoom.tall()) {
+    zoom.focus(box.querySelector("g.active")); // a step of the history: show where it was
   }
 }
 

@@ -1,7 +1,7 @@
 // Zoom and pan for a chart: buttons (zoom in, zoom out, fit, go to the current state),
-// dragging with a mouse or one finger, pinching with two, ctrl + wheel. The drawing is
-// moved with a CSS transform inside a box that clips it, so the page itself never
-// scrolls sideways; at "fit" one finger still scrolls the page up and down.
+// dragging with a mouse, two fingers to pinch and move, one finger sideways, ctrl + wheel.
+// The drawing is moved with a CSS transform inside a box that clips it, so the page
+// itself never scrolls sideways, and one finger up or down still scrolls the page.
 
 const MAX_SCALE = 8;
 const views = new WeakMap(); // viewport -> its zoom state
@@ -15,55 +15,70 @@ function make(text, label, onClick) {
   return control;
 }
 
-/** The zoom state of a viewport (made once): { scale, x, y, apply(), zoomAt(), fit(), focus() }. */
+/** The zoom state of a viewport (made once): { scale, x, y, apply(), zoomAt(), fit(),
+ * focus(), tall() }. Scale 1 is the drawing as wide as its box; "fit" shows all of it. */
 export function zoomable(viewport, tools) {
   let state = views.get(viewport);
   if (state) return state;
   state = { scale: 1, x: 0, y: 0, applied: 1 };
   const drawing = () => viewport.querySelector("svg");
-  // the drawing's height at "fit" (a transform does not change its layout box)
+  // the drawing's height at scale 1 (a transform does not change its layout box)
   const natural = () => (drawing()?.getBoundingClientRect().height || 0) / state.applied;
+  const fitScale = () => Math.min(1, viewport.clientHeight / (natural() || viewport.clientHeight));
+  state.tall = () => natural() > viewport.clientHeight;
   state.apply = () => {
     const svg = drawing();
     if (!svg) return;
     svg.style.transformOrigin = "0 0";
     svg.style.transform = `translate(${state.x}px, ${state.y}px) scale(${state.scale})`;
     state.applied = state.scale;
-    viewport.style.touchAction = state.scale > 1 ? "none" : "pan-y";
     viewport.dataset.scale = state.scale.toFixed(2);
   };
+  /** Keep the drawing over its box: centred when narrower, no empty margin otherwise. */
   state.clamp = () => {
-    const width = viewport.clientWidth;
-    const height = natural() || viewport.clientHeight;
-    state.x = Math.min(0, Math.max(state.x, width - width * state.scale));
-    state.y = Math.min(0, Math.max(state.y, viewport.clientHeight - height * state.scale));
+    const [width, height] = [viewport.clientWidth, viewport.clientHeight];
+    const [drawnWidth, drawnHeight] = [width * state.scale, natural() * state.scale];
+    const within = (value, low) => Math.min(0, Math.max(value, low));
+    state.x = drawnWidth <= width ? (width - drawnWidth) / 2 : within(state.x, width - drawnWidth);
+    state.y = drawnHeight <= height ? 0 : within(state.y, height - drawnHeight);
   };
   /** Zoom by `factor` keeping the point (px, py) of the viewport where it is. */
   state.zoomAt = (factor, px = viewport.clientWidth / 2, py = viewport.clientHeight / 2) => {
-    const scale = Math.min(MAX_SCALE, Math.max(1, state.scale * factor));
+    const scale = Math.min(MAX_SCALE, Math.max(fitScale(), state.scale * factor));
     state.x = px - ((px - state.x) * scale) / state.scale;
     state.y = py - ((py - state.y) * scale) / state.scale;
     state.scale = scale;
     state.clamp();
     state.apply();
   };
-  state.fit = () => {
-    Object.assign(state, { scale: 1, x: 0, y: 0 });
+  state.pan = (dx, dy) => {
+    state.x += dx;
+    state.y += dy;
+    state.clamp();
     state.apply();
   };
-  /** Show `node` (an element of the drawing) in the middle at a scale whose labels read
-   * at about the size of the page's text. */
+  state.fit = () => {
+    state.scale = fitScale();
+    state.clamp();
+    state.apply();
+  };
+  /** Show `node` (an element of the drawing) in the middle of the box at a scale whose
+   * labels read at the size the chart was drawn at (about the page's text). */
   state.focus = (node) => {
     const svg = drawing();
     if (!svg || !node) return;
-    const box = viewport.getBoundingClientRect();
-    const fitted = svg.viewBox?.baseVal?.width ? box.width / svg.viewBox.baseVal.width : 1;
-    const scale = Math.min(MAX_SCALE, Math.max(1, 1 / fitted));
-    state.fit();
+    const width = viewport.clientWidth;
+    const drawnAt = svg.viewBox?.baseVal?.width ? svg.viewBox.baseVal.width / width : 1;
+    const scale = Math.min(MAX_SCALE, Math.max(fitScale(), drawnAt));
+    const frame = svg.getBoundingClientRect();
     const at = node.getBoundingClientRect();
+    const centre = {
+      x: (at.left - frame.left + at.width / 2) / state.applied,
+      y: (at.top - frame.top + at.height / 2) / state.applied,
+    };
     state.scale = scale;
-    state.x = box.width / 2 - (at.left - box.left + at.width / 2) * scale;
-    state.y = box.height / 2 - (at.top - box.top + at.height / 2) * scale;
+    state.x = width / 2 - centre.x * scale;
+    state.y = viewport.clientHeight / 2 - centre.y * scale;
     state.clamp();
     state.apply();
   };
@@ -102,18 +117,19 @@ function follow(viewport, state) {
     const before = down.get(event.pointerId);
     if (!before) return;
     const now = local(event);
-    down.set(event.pointerId, now);
     if (down.size >= 2 && pinch) {
       const [a, b] = [...down.values()];
-      const distance = Math.hypot(a.x - b.x, a.y - b.y);
-      state.zoomAt(distance / pinch, (a.x + b.x) / 2, (a.y + b.y) / 2);
+      down.set(event.pointerId, now);
+      const [c, d] = [...down.values()];
+      const distance = Math.hypot(c.x - d.x, c.y - d.y);
+      state.pan((c.x + d.x - a.x - b.x) / 2, (c.y + d.y - a.y - b.y) / 2);
+      state.zoomAt(distance / pinch, (c.x + d.x) / 2, (c.y + d.y) / 2);
       pinch = distance;
-    } else if (state.scale > 1 || event.pointerType === "mouse") {
-      state.x += now.x - before.x;
-      state.y += now.y - before.y;
-      state.clamp();
-      state.apply();
+      return;
     }
+    down.set(event.pointerId, now);
+    // a mouse drags both ways; one finger sideways only (up and down scrolls the page)
+    state.pan(now.x - before.x, event.pointerType === "mouse" ? now.y - before.y : 0);
   });
   const up = (event) => {
     down.delete(event.pointerId);
