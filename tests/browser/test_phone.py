@@ -75,6 +75,8 @@ def test_a_delivered_orders_complaint_panel_and_the_boards_dialog_fit_a_phone(st
     customer = _phone(watched)
     customer.page.goto(f"/app/orders/{order_id}#token={stack.customer}")
     expect(customer.page.get_by_role("button", name="Open complaint")).to_be_visible()
+    limit = customer.page.locator("#complaint-open .refund-limit")  # what they may get back
+    expect(limit).to_have_text("A refund is at most the order's total, 18.00.")
     _check_phone_page(customer, "tracker with the complaint form")
     customer.page.get_by_label("What went wrong").fill("cold")
     customer.page.get_by_role("button", name="Open complaint").click()
