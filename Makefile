@@ -136,4 +136,4 @@ bench-browser: install
 VERSIONS_FROM ?= --files tests/versions/golden
 .PHONY: check-versions
 check-versions: $(BIN)/.installed
-	$(BIN)/python -m chalicelib.runtime.check_versions check $(VERSIONS_FROM)
+	$(BIN)/python -m chalicelib.runtime.entrypoints.check_versions check $(VERSIONS_FROM)

@@ -14,19 +14,23 @@ from chalicelib.complaints import service as complaints
 from chalicelib.orders import service
 from chalicelib.registry import QUEUES, SERVICES, WORKFLOWS
 from chalicelib.runtime import (
+    Forbidden,
+    Unauthorized,
+    WorkflowError,
     auth,
     definitions,
     follow,
+    framework_error,
+    idempotency_key,
     inspection,
     intake,
     invocation,
     journal,
+    json_object,
+    settings,
     sweeper,
     wiring,
 )
-from chalicelib.runtime.errors import Forbidden, Unauthorized, WorkflowError
-from chalicelib.runtime.requests import framework_error, idempotency_key, json_object
-from chalicelib.runtime.settings import settings
 from chalicelib.stations import service as stations
 from chalicelib.web import web
 

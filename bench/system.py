@@ -332,8 +332,8 @@ def scaling(
     of the same shape at the same size (moto copies the whole table per transaction)."""
     import boto3
 
+    from chalicelib import runtime
     from chalicelib.orders.service import ORDERS
-    from chalicelib.runtime import orchestrator
 
     result = {}
     for size in sizes:
@@ -343,9 +343,9 @@ def scaling(
                 "dynamodb", region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"]
             )
             add = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": "t"}
-            orchestrator.start(
+            runtime.start(
                 ORDERS, "seed", "bench", {"orderId": "seed", "customerId": "bench"},
-                orchestrator.Incoming(add, "s", orchestrator.CLIENT),
+                runtime.Incoming(add, "s", runtime.CLIENT),
             )  # fmt: skip
             key = {"pk": {"S": "order#seed"}, "sk": {"S": "instance"}}
             item = ddb.get_item(TableName=table, Key=key)["Item"]
@@ -359,9 +359,7 @@ def scaling(
             for n in range(events):
                 order_id = f"filler-{n * (size // events)}"
                 begin = time.perf_counter()
-                orchestrator.send(
-                    ORDERS, order_id, orchestrator.Incoming(add, f"e-{n}", orchestrator.CLIENT)
-                )
+                runtime.send(ORDERS, order_id, runtime.Incoming(add, f"e-{n}", runtime.CLIENT))
                 ours.append((time.perf_counter() - begin) * 1000)
                 begin = time.perf_counter()
                 ddb.get_item(TableName=table, Key=key, ConsistentRead=True)
@@ -388,15 +386,15 @@ def contention(levels: tuple[int, ...] = (1, 4, 16), total: int = 48) -> list[di
 
 
 def _contend(k: int, events_each: int) -> dict[str, Any]:
+    from chalicelib import runtime
     from chalicelib.orders.service import ORDERS
-    from chalicelib.runtime import orchestrator, store
-    from chalicelib.runtime.errors import Conflict
+    from chalicelib.runtime import Conflict, store
 
     with local_aws():
         add = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": "t"}
-        orchestrator.start(
+        runtime.start(
             ORDERS, "hot", "bench", {"orderId": "hot", "customerId": "bench"},
-            orchestrator.Incoming(add, "s", orchestrator.CLIENT),
+            runtime.Incoming(add, "s", runtime.CLIENT),
         )  # fmt: skip
         races = [0]
         real_commit = store.commit
@@ -417,8 +415,8 @@ def _contend(k: int, events_each: int) -> dict[str, Any]:
             for e in range(events_each):
                 while True:
                     try:
-                        incoming = orchestrator.Incoming(add, f"w{w}-{e}", orchestrator.CLIENT)
-                        orchestrator.send(ORDERS, "hot", incoming)
+                        incoming = runtime.Incoming(add, f"w{w}-{e}", runtime.CLIENT)
+                        runtime.send(ORDERS, "hot", incoming)
                         break
                     except Conflict:
                         continue

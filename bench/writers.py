@@ -19,10 +19,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from bench.system import local_aws
-from chalicelib.runtime import journal, orchestrator
-from chalicelib.runtime.errors import Conflict
-from chalicelib.runtime.orchestrator import CLIENT, Incoming
-from chalicelib.runtime.workflow import Workflow
+from chalicelib import runtime
+from chalicelib.runtime import CLIENT, Conflict, Incoming, Workflow, journal
 from chalicelib.statechart import Machine, assign
 
 
@@ -43,7 +41,7 @@ def counter() -> Workflow:
 
 def round_of(workflow: Workflow, instance_id: str, writers: int) -> dict[str, Any]:
     """``writers`` threads released together, each sending ADD once."""
-    orchestrator.start(workflow, instance_id, "bench", {}, Incoming({"type": "ADD"}, "s", CLIENT))
+    runtime.start(workflow, instance_id, "bench", {}, Incoming({"type": "ADD"}, "s", CLIENT))
     barrier = threading.Barrier(writers)
     took: list[float] = []
     refused: list[str] = []
@@ -62,7 +60,7 @@ def round_of(workflow: Workflow, instance_id: str, writers: int) -> dict[str, An
             barrier.wait()
             started = time.perf_counter()
             try:
-                orchestrator.send(
+                runtime.send(
                     workflow,
                     instance_id,
                     Incoming({"type": "ADD"}, f"{instance_id}.w{n}", CLIENT, keyed=True),
@@ -80,7 +78,7 @@ def round_of(workflow: Workflow, instance_id: str, writers: int) -> dict[str, An
             t.join()
     finally:
         journal.transition = real
-    final = orchestrator.read(workflow, instance_id, None).snapshot.context["n"]
+    final = runtime.read(workflow, instance_id, None).snapshot.context["n"]
     return {
         "writers": writers, "committed": final - 1, "refused": len(refused),
         "failed": sorted(set(failed)),

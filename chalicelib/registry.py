@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from chalicelib.complaints.service import COMPLAINTS
 from chalicelib.orders.service import ORDERS
-from chalicelib.runtime.wiring import Queue, Service, queues
-from chalicelib.runtime.workflow import Workflow
+from chalicelib.runtime import Queue, Service, Workflow, queues
 from chalicelib.stations import STATIONS
 
 # The most Lambda invocations the SQS event sources together may start (each queue's

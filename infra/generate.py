@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib.runtime.wiring import Queue, subscribed
+from chalicelib.runtime import Queue, subscribed
 from infra import alarms
 from infra.alarms import METRICS_NAMESPACE
 

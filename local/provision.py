@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from chalicelib.runtime.wiring import PREFIX
+from chalicelib.runtime import PREFIX
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "resources.json"
 ORDER = (
@@ -26,7 +26,8 @@ ORDER = (
 
 class Provisioned:
     """What was created: ``refs`` (Ref values) and ``arns`` by logical id, in a stack
-    named ``stack`` (the names the runtime uses locally: see chalicelib/runtime/wiring.py)."""
+    named ``stack`` (the names the runtime uses locally: see
+    chalicelib/runtime/shared/wiring.py)."""
 
     def __init__(self, stack: str = PREFIX) -> None:
         self.stack = stack

@@ -158,8 +158,7 @@ def finish_due(
     """Finish every piece of work each station has held for its seconds (``seconds[name]``,
     else ``default``); returns what was finished. A station that fails is reported and
     skipped: the others still finish their work."""
-    from chalicelib.runtime import clock
-    from chalicelib.runtime.errors import NotFound
+    from chalicelib.runtime import NotFound, clock
 
     finished = []
     for station in stations:

@@ -37,24 +37,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalicelib import runtime
 from chalicelib.runtime import (
+    CLIENT,
+    Incoming,
+    Outcome,
+    Unavailable,
+    Workflow,
     auth,
     broadcast,
     bus,
-    callers,
+    client,
     clock,
     follow,
     intake,
-    orchestrator,
+    settings,
     sweeper,
 )
-from chalicelib.runtime import secrets as keys
 from chalicelib.runtime import timers as durable
-from chalicelib.runtime.clients import client
-from chalicelib.runtime.errors import Unavailable
-from chalicelib.runtime.orchestrator import CLIENT, Incoming, Outcome
-from chalicelib.runtime.settings import settings
-from chalicelib.runtime.workflow import Workflow
+from chalicelib.runtime.entrypoints import callers
+from chalicelib.runtime.identity import secrets as keys
 from tests.shop import FakeSender
 
 START = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)  # a Monday morning
@@ -155,7 +157,7 @@ class WorkflowKit:
         client's) and ``context`` merged into the chart's initial context."""
         wf = self.workflow(workflow)
         incoming = self._client(wf, event_type, data, owner)
-        return orchestrator.start(wf, instance_id, owner, context or {}, incoming)
+        return runtime.start(wf, instance_id, owner, context or {}, incoming)
 
     def send(
         self,
@@ -168,7 +170,7 @@ class WorkflowKit:
     ) -> Outcome:
         """Apply a client event (``caller`` set means owner-only access)."""
         wf = self.workflow(workflow)
-        return orchestrator.send(wf, instance_id, self._client(wf, event_type, data, caller))
+        return runtime.send(wf, instance_id, self._client(wf, event_type, data, caller))
 
     def _client(
         self, wf: Workflow, event_type: str, data: Mapping[str, Any] | None, caller: str | None
@@ -178,7 +180,7 @@ class WorkflowKit:
 
     def read(self, instance_id: str, workflow: str | None = None) -> Outcome:
         """The instance as stored."""
-        return orchestrator.read(self.workflow(workflow), instance_id, None)
+        return runtime.read(self.workflow(workflow), instance_id, None)
 
     def state(self, instance_id: str, workflow: str | None = None) -> Any:
         """The instance's state value (XState-shaped)."""
@@ -186,7 +188,7 @@ class WorkflowKit:
 
     def history(self, instance_id: str, workflow: str | None = None) -> list[dict[str, Any]]:
         """Every committed transition, oldest first."""
-        return orchestrator.history(self.workflow(workflow), instance_id, None)
+        return runtime.history(self.workflow(workflow), instance_id, None)
 
     # --- the bus ----------------------------------------------------------------------
 

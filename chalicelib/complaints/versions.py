@@ -14,8 +14,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.runtime.versions import Version
-from chalicelib.runtime.workflow import Workflow
+from chalicelib.runtime import Version, Workflow
 from chalicelib.statechart import Machine
 
 from .workflow import (

@@ -39,7 +39,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from chalicelib.runtime.workflow import Command
+from chalicelib.runtime import Command
 from chalicelib.statechart import Machine, Snapshot, assign
 
 from .models import (

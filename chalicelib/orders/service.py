@@ -9,14 +9,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from chalicelib.runtime import auth, orchestrator
-from chalicelib.runtime.callers import client_event, client_incoming
-from chalicelib.runtime.errors import (
+from chalicelib import runtime
+from chalicelib.runtime import (
     BadRequest,
     EventNotAllowed,
     Forbidden,
     InstanceExists,
     PayloadTooLarge,
+    auth,
+    client_event,
+    client_incoming,
 )
 from chalicelib.stations import STATIONS, Station
 
@@ -40,7 +42,7 @@ def place_order(principal: auth.Principal, body: dict[str, Any], key: str | None
     context = {"orderId": order_id, "customerId": principal.user}
     incoming = client_incoming(principal, event, key, principal.user)
     try:
-        return orchestrator.start(ORDERS, order_id, principal.user, context, incoming).view()
+        return runtime.start(ORDERS, order_id, principal.user, context, incoming).view()
     except InstanceExists:  # the key made this order, and its record expired since
         raise InstanceExists(
             f"this Idempotency-Key made order {order_id!r} more than 24 hours ago (keys are "
@@ -55,12 +57,12 @@ def send_event(
     """Apply a customer's event to their order and return the new view."""
     event = _client_event(event_type, body)
     try:
-        outcome = orchestrator.send(
+        outcome = runtime.send(
             ORDERS, order_id, client_incoming(principal, event, key, principal.user)
         )
     except EventNotAllowed:
         if event_type == "ADD_PIZZA":
-            items = orchestrator.read(ORDERS, order_id, principal.user).snapshot.context["items"]
+            items = runtime.read(ORDERS, order_id, principal.user).snapshot.context["items"]
             if len(items) >= MAX_ITEMS:
                 raise PayloadTooLarge(f"an order holds at most {MAX_ITEMS} pizzas") from None
         raise
@@ -84,13 +86,13 @@ def _reader(principal: auth.Principal) -> str | None:
 
 
 def get_order(principal: auth.Principal, order_id: str) -> dict:
-    return orchestrator.read(ORDERS, order_id, _reader(principal)).view()
+    return runtime.read(ORDERS, order_id, _reader(principal)).view()
 
 
 def my_orders(principal: auth.Principal, query: dict[str, str]) -> dict:
     """GET /orders: the caller's own orders, newest first, a page at a time."""
-    page = orchestrator.validate_model(OrdersPage, query, "page of orders")
-    outcomes, following = orchestrator.owned(ORDERS, principal.user, page.limit, page.next)
+    page = runtime.validate_model(OrdersPage, query, "page of orders")
+    outcomes, following = runtime.owned(ORDERS, principal.user, page.limit, page.next)
     return {"orders": [outcome.view() for outcome in outcomes], "next": following}
 
 
@@ -102,12 +104,12 @@ def menu() -> dict:
 def order_history(principal: auth.Principal, order_id: str) -> dict:
     """Every committed transition (``transitions``, raw, for staff and the inspector) and
     the customer's ``timeline`` of the same steps in their words."""
-    records = orchestrator.history(ORDERS, order_id, _reader(principal))
+    records = runtime.history(ORDERS, order_id, _reader(principal))
     return {"orderId": order_id, "transitions": records, "timeline": customer_timeline(records)}
 
 
 def order_diagram(principal: auth.Principal, order_id: str) -> dict:
-    outcome = orchestrator.read(ORDERS, order_id, _reader(principal))
+    outcome = runtime.read(ORDERS, order_id, _reader(principal))
     return {
         "orderId": order_id,
         "state": outcome.snapshot.value,
@@ -129,7 +131,7 @@ def station_finish(
     principal: auth.Principal, name: str, order_id: str | None, body: dict[str, Any]
 ) -> dict:
     station = _station(principal, name)
-    request = orchestrator.validate_model(CompleteWork, body)
+    request = runtime.validate_model(CompleteWork, body)
     return station.finish(order_id, by=request.by or principal.user)
 
 

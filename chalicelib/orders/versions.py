@@ -19,8 +19,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.runtime.versions import Version
-from chalicelib.runtime.workflow import Workflow
+from chalicelib.runtime import Version, Workflow
 from chalicelib.statechart import Machine, assign
 
 from .models import StationReport

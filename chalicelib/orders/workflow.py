@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from chalicelib.runtime.workflow import Command, Workflow
+from chalicelib.runtime import Command, Workflow
 from chalicelib.statechart import Machine, Snapshot, assign
 
 from .menu import order_total_cents, priced

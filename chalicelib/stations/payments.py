@@ -18,11 +18,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from chalicelib.runtime import bus, store
-from chalicelib.runtime.clients import client
-from chalicelib.runtime.clock import now
-from chalicelib.runtime.errors import BadRequest
-from chalicelib.runtime.workflow import is_instance_id
+from chalicelib.runtime import BadRequest, bus, client, is_instance_id, now, store
 
 from .station import DELIVERY, KITCHEN, ORDER, Station
 

@@ -25,12 +25,19 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.runtime import bus, journal, store
-from chalicelib.runtime.clients import client
-from chalicelib.runtime.clock import now
-from chalicelib.runtime.errors import BadRequest, NotFound, Unavailable, WorkflowError
-from chalicelib.runtime.settings import settings
-from chalicelib.runtime.workflow import is_instance_id
+from chalicelib.runtime import (
+    BadRequest,
+    NotFound,
+    Unavailable,
+    WorkflowError,
+    bus,
+    client,
+    is_instance_id,
+    journal,
+    now,
+    settings,
+    store,
+)
 
 ORDER = "order"
 

@@ -20,7 +20,7 @@ import jwt
 import pytest
 
 from chalicelib.runtime import clients
-from chalicelib.runtime.jwks import check_url
+from chalicelib.runtime.identity import check_url
 from tests.shop import REGION
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "resources.json"

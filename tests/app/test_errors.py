@@ -119,8 +119,7 @@ def test_a_body_not_sent_as_json_gets_415_in_the_api_error_format(shop):
 
 
 def _items() -> int:
-    from chalicelib.runtime.clients import client
-    from chalicelib.runtime.settings import settings
+    from chalicelib.runtime import client, settings
 
     return client("dynamodb").scan(TableName=settings().table_name, Select="COUNT")["Count"]
 

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from chalicelib.runtime import bus, connections, store, sweeper
-from chalicelib.runtime.errors import Unavailable
+from chalicelib.runtime import Unavailable, bus, connections, store, sweeper
 from tests.shop import PIZZA
 
 

@@ -124,8 +124,7 @@ class QualityCheck:
         return 1
 
     def approve(self, order: str, rng: random.Random, chaos: bool, stray: bool = False) -> None:
-        from chalicelib.runtime import bus, clock
-        from chalicelib.runtime.errors import Unavailable
+        from chalicelib.runtime import Unavailable, bus, clock
 
         sent, _ = self.sent.get(order, (0, 0.0))
         self.sent[order] = (sent + 1, time.time())

@@ -1,6 +1,6 @@
 """Faults at every adapter call, injected through botocore's event hooks.
 
-The runtime creates its boto3 clients in one factory (``chalicelib.runtime.clients``);
+The runtime creates its boto3 clients in one factory (``chalicelib.runtime.shared.clients``);
 the injector registers on each client's ``meta.events``:
 
 - ``before-parameter-build``: fail before applying (a ClientError or a lost

@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.registry import WORKFLOWS
-from chalicelib.runtime import bus, sweeper
-from chalicelib.runtime.errors import Unavailable
+from chalicelib.runtime import Unavailable, bus, sweeper
 from tests.complaints.test_flow import TOTAL, _open
 
 

@@ -11,8 +11,7 @@ from chalicelib.complaints import service
 from chalicelib.complaints.service import COMPLAINTS, ComplaintRefused
 from chalicelib.orders import service as orders
 from chalicelib.orders.service import ORDERS
-from chalicelib.runtime import Forbidden
-from chalicelib.runtime.auth import Principal
+from chalicelib.runtime import Forbidden, Principal
 from tests.shop import PIZZA
 
 ALICE = Principal("alice", [])

@@ -9,9 +9,7 @@ import boto3
 import pytest
 
 from chalicelib.orders.service import ORDERS
-from chalicelib.runtime import clients, clock, orchestrator, store
-from chalicelib.runtime.errors import Conflict
-from chalicelib.runtime.orchestrator import CLIENT, Incoming
+from chalicelib.runtime import CLIENT, Conflict, Incoming, clients, clock, orchestrator, store
 from local.provision import provision
 from tests.conftest import REGION
 from tests.shop import PIZZA

@@ -28,9 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app import app
-from chalicelib.runtime import auth
-from chalicelib.runtime.errors import WorkflowError
-from chalicelib.runtime.requests import MAX_BODY_BYTES
+from chalicelib.runtime import WorkflowError, auth
+from chalicelib.runtime.shared import MAX_BODY_BYTES
 from local.sqs_lambda import sqs_event
 from tests.shop import PIZZA, QUEUES, REGION, SECRET
 

@@ -10,8 +10,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from chalicelib.registry import WORKFLOWS
-from chalicelib.runtime import bus, clients, sweeper
-from chalicelib.runtime.errors import Unavailable
+from chalicelib.runtime import Unavailable, bus, clients, sweeper
 from chalicelib.stations import DELIVERY, KITCHEN
 from tests.shop import PIZZA
 

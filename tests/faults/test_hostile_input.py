@@ -18,8 +18,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from app import app
-from chalicelib.runtime import clients
-from chalicelib.runtime.errors import BadRequest
+from chalicelib.runtime import BadRequest, clients
 from local.sqs_lambda import sqs_event
 from tests.shop import QUEUES, REGION, SECRET
 

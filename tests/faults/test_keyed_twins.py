@@ -117,7 +117,7 @@ def test_a_refusal_with_a_new_key_is_still_a_refusal(shop, twin_looked_first):
 
 
 def test_a_twin_that_loses_every_race_gets_the_first_answer(shop, twin_looked_first, monkeypatch):
-    from chalicelib.runtime import orchestrator
+    from chalicelib.runtime.core import commit
 
     order_id = _ordering(shop)
     headers = {"Idempotency-Key": "racer"}
@@ -128,11 +128,11 @@ def test_a_twin_that_loses_every_race_gets_the_first_answer(shop, twin_looked_fi
     def lost(write):
         raise store.ConflictError("another writer committed first")
 
-    from chalicelib.runtime.settings import settings
+    from chalicelib.runtime import settings
 
     monkeypatch.setenv("COMMIT_RACE_SECONDS", "0.2")  # give up soon
     settings.cache_clear()
-    monkeypatch.setattr(orchestrator, "_commit", lost)
+    monkeypatch.setattr(commit, "commit_transition", lost)
     twin_looked_first()
     twin = shop.call("POST", path, body=body, headers=headers)
     monkeypatch.delenv("COMMIT_RACE_SECONDS")

@@ -11,8 +11,7 @@ import json
 import boto3
 
 from chalicelib.registry import WORKFLOWS
-from chalicelib.runtime import bus, intake, sweeper, timers
-from chalicelib.runtime.errors import Unavailable
+from chalicelib.runtime import Unavailable, bus, intake, sweeper, timers
 from tests.shop import PIZZA, REGION
 
 

@@ -18,8 +18,7 @@ import pytest
 from botocore.client import BaseClient
 
 from chalicelib import registry
-from chalicelib.runtime import auth, bus, clients
-from chalicelib.runtime.errors import Unavailable
+from chalicelib.runtime import Unavailable, auth, bus, clients
 from local.provision import load_template
 from tests.conftest import REGION, SECRET
 from tests.infra.grants import PROVEN, granted_actions

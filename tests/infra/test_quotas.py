@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib import registry
-from chalicelib.runtime.wiring import Queue
+from chalicelib.runtime import Queue
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

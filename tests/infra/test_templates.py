@@ -183,8 +183,7 @@ def test_every_registered_queue_is_drained_by_the_app_and_wired_in_the_template(
 
 
 def test_the_wiring_refuses_what_would_lose_messages():
-    from chalicelib.runtime import wiring
-    from chalicelib.runtime.workflow import Command, Workflow
+    from chalicelib.runtime import Command, Workflow, wiring
 
     orders = registry.WORKFLOWS["order"]
     lonely = Workflow(
@@ -225,7 +224,7 @@ def test_each_workflow_and_service_declares_its_concurrency_within_the_budget():
 
 
 def _renamed(workflow, name, **options):
-    from chalicelib.runtime.workflow import Workflow
+    from chalicelib.runtime import Workflow
 
     return Workflow(
         name, workflow.machine, workflow.client_events, workflow.bus_events,

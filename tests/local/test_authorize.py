@@ -13,9 +13,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from chalicelib.runtime import auth
-from chalicelib.runtime.errors import Unauthorized
-from chalicelib.runtime.jwks import SigningKeys
+from chalicelib.runtime import Unauthorized, auth
+from chalicelib.runtime.identity import SigningKeys
 from local.authorize import challenge_of
 from local.oidc import DevIssuer
 

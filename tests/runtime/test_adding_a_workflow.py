@@ -10,9 +10,7 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import registry
-from chalicelib.runtime.orchestrator import state_key
-from chalicelib.runtime.wiring import queues
-from chalicelib.runtime.workflow import Command, Workflow
+from chalicelib.runtime import Command, Workflow, queues, state_key
 from chalicelib.statechart import Machine, assign
 from chalicelib.statechart.diagram import mermaid
 from chalicelib.stations import Station

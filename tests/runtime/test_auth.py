@@ -10,8 +10,7 @@ import time
 
 import pytest
 
-from chalicelib.runtime import auth
-from chalicelib.runtime.errors import Unauthorized
+from chalicelib.runtime import Unauthorized, auth
 
 SECRET = "s3cret"
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from chalicelib.runtime.orchestrator import state_key
-from chalicelib.runtime.workflow import Command, Workflow
+from chalicelib.runtime import Command, Workflow, state_key
 from chalicelib.statechart import Machine, assign
 
 

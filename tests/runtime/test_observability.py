@@ -15,12 +15,24 @@ from typing import Any
 
 import pytest
 
+from chalicelib import runtime
 from chalicelib.orders.models import NoPayload
-from chalicelib.runtime import bus, clients, intake, journal, metrics, orchestrator, store, sweeper
+from chalicelib.runtime import (
+    BUS,
+    CLIENT,
+    Command,
+    Incoming,
+    Unavailable,
+    Workflow,
+    bus,
+    clients,
+    intake,
+    journal,
+    metrics,
+    store,
+    sweeper,
+)
 from chalicelib.runtime import timers as durable
-from chalicelib.runtime.errors import Unavailable
-from chalicelib.runtime.orchestrator import BUS, CLIENT, Incoming
-from chalicelib.runtime.workflow import Command, Workflow
 from chalicelib.statechart import Machine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,9 +59,9 @@ def _jobs() -> Workflow:
     )  # fmt: skip
 
 
-def _start(wf: Workflow, instance_id: str, event: str = "WAIT") -> orchestrator.Outcome:
+def _start(wf: Workflow, instance_id: str, event: str = "WAIT") -> runtime.Outcome:
     incoming = Incoming({"type": event}, f"{instance_id}.start", CLIENT)
-    return orchestrator.start(wf, instance_id, "alice", {}, incoming)
+    return runtime.start(wf, instance_id, "alice", {}, incoming)
 
 
 def _lines(capsys) -> list[dict[str, Any]]:
@@ -91,7 +103,7 @@ def test_a_committed_transition_logs_its_ids_and_counts_by_workflow_and_event(aw
     with metrics.collected():
         _start(wf, "j1")
         with journal.correlated(function_request_id="req-1"):
-            orchestrator.send(wf, "j1", Incoming({"type": "GO"}, "go-1", CLIENT))
+            runtime.send(wf, "j1", Incoming({"type": "GO"}, "go-1", CLIENT))
     lines = _lines(capsys)
     first, second = _logs(lines, "transition")
     assert first["level"] == "INFO" and first["service"] == "tropical"
@@ -115,13 +127,13 @@ def test_a_lost_race_is_counted_and_the_commit_retried(aws, monkeypatch, capsys)
     def racing_commit(write):
         if not raced:
             raced.append(True)
-            orchestrator.send(wf, "j1", Incoming({"type": "GO"}, "other-writer", CLIENT))
+            runtime.send(wf, "j1", Incoming({"type": "GO"}, "other-writer", CLIENT))
         return real_commit(write)
 
     monkeypatch.setattr(store, "commit", racing_commit)
     _lines(capsys)
-    with metrics.collected(), pytest.raises(orchestrator.EventNotAllowed):
-        orchestrator.send(wf, "j1", Incoming({"type": "GO"}, "mine", CLIENT))  # now in ok
+    with metrics.collected(), pytest.raises(runtime.EventNotAllowed):
+        runtime.send(wf, "j1", Incoming({"type": "GO"}, "mine", CLIENT))  # now in ok
     (doc,) = _metric(_lines(capsys), "LostRacesRetried")
     assert doc["LostRacesRetried"] == [1.0] and doc["workflow"] == "jobs"
 
@@ -202,7 +214,7 @@ def test_a_timer_fires_once_and_a_stale_one_is_counted_as_ignored(aws, monkeypat
     assert transition["eventId"].startswith("timer.") and transition["instance"] == "j4"
     _start(wf, "j5")
     stale = scheduled[-1]
-    orchestrator.send(wf, "j5", Incoming({"type": "GO"}, "go-5", CLIENT))  # leaves its state
+    runtime.send(wf, "j5", Incoming({"type": "GO"}, "go-5", CLIENT))  # leaves its state
     _lines(capsys)
     with metrics.collected():
         assert intake.fire_timer({"jobs": wf}, stale).duplicate
@@ -352,8 +364,7 @@ def test_latency_is_recorded_under_the_handler_the_function_runs(
     the ``handler`` dimension must be the whole handler, not its last word."""
     from types import SimpleNamespace
 
-    from chalicelib.runtime import invocation
-    from chalicelib.runtime.settings import settings
+    from chalicelib.runtime import invocation, settings
 
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "tropical-prod")
     settings.cache_clear()

@@ -15,10 +15,8 @@ import time
 import jwt
 import pytest
 
-from chalicelib.runtime import auth
-from chalicelib.runtime.errors import Unauthorized
-from chalicelib.runtime.jwks import SigningKeys
-from chalicelib.runtime.settings import Settings
+from chalicelib.runtime import Settings, Unauthorized, auth
+from chalicelib.runtime.identity import SigningKeys
 from local.oidc import DevIssuer
 
 MIN_REFRESH = 30

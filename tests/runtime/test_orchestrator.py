@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib import runtime
 from chalicelib.orders.models import AddPizza, NoPayload
-from chalicelib.runtime import orchestrator, store, sweeper
-from chalicelib.runtime.errors import (
+from chalicelib.runtime import (
+    BUS,
+    CLIENT,
+    Command,
     Conflict,
     EventNotAllowed,
     Forbidden,
     IdempotencyKeyReused,
+    Incoming,
     NotFound,
     PayloadTooLarge,
     Unavailable,
+    Workflow,
+    store,
+    sweeper,
 )
-from chalicelib.runtime.orchestrator import BUS, CLIENT, Incoming
-from chalicelib.runtime.workflow import Command, Workflow
 from chalicelib.statechart import Machine, assign
 
 COUNTER = {
@@ -57,7 +62,7 @@ def _in(event_type: str, event_id: str, source: str = CLIENT, **kwargs) -> Incom
 
 
 def _start(wf, instance_id="c1"):
-    return orchestrator.start(wf, instance_id, "alice", {}, _in("ADD", f"{instance_id}.start"))
+    return runtime.start(wf, instance_id, "alice", {}, _in("ADD", f"{instance_id}.start"))
 
 
 def _race_once(monkeypatch, wf, other: Incoming) -> None:
@@ -68,7 +73,7 @@ def _race_once(monkeypatch, wf, other: Incoming) -> None:
     def racing_commit(write):
         if not raced:
             raced.append(True)
-            orchestrator.send(wf, "c1", other)
+            runtime.send(wf, "c1", other)
         return real_commit(write)
 
     monkeypatch.setattr(store, "commit", racing_commit)
@@ -79,7 +84,7 @@ def test_lost_race_is_retried_on_the_fresh_state(aws, monkeypatch):
     _start(wf)
     # another writer commits first: our expected version is now stale
     _race_once(monkeypatch, wf, _in("ADD", "other-writer"))
-    outcome = orchestrator.send(wf, "c1", _in("ADD", "mine"))
+    outcome = runtime.send(wf, "c1", _in("ADD", "mine"))
     assert outcome.view() == {"n": 3, "version": 3}
     history = store.history(wf.key("c1"))
     assert [h["eventId"] for h in history] == ["c1.start", "other-writer", "mine"]
@@ -88,7 +93,7 @@ def test_lost_race_is_retried_on_the_fresh_state(aws, monkeypatch):
 @pytest.fixture
 def race_budget(monkeypatch):
     """Lost races are retried for 0.3 s (not the 5 s default)."""
-    from chalicelib.runtime.settings import settings
+    from chalicelib.runtime import settings
 
     monkeypatch.setenv("COMMIT_RACE_SECONDS", "0.3")
     settings.cache_clear()
@@ -113,7 +118,7 @@ def test_races_that_never_settle_end_in_conflict_and_change_nothing(aws, monkeyp
     real_commit = store.commit
     monkeypatch.setattr(store, "commit", always_stale)
     with pytest.raises(Conflict, match=r"gave up after \d+ attempts in 0.3 s") as refused:
-        orchestrator.send(wf, "c1", _in("ADD", "mine"))
+        runtime.send(wf, "c1", _in("ADD", "mine"))
     monkeypatch.setattr(store, "commit", real_commit)
     assert race_budget <= tries[-1] - tries[0] + 0.26 and tries[-1] - tries[0] < 1.0
     assert len(tries) > 3 and f"after {len(tries)} attempts" in refused.value.message
@@ -123,8 +128,8 @@ def test_races_that_never_settle_end_in_conflict_and_change_nothing(aws, monkeyp
 def test_redelivered_event_changes_nothing(aws):
     wf = _counter()
     _start(wf)
-    first = orchestrator.send(wf, "c1", _in("ADD", "e-1", BUS))
-    again = orchestrator.send(wf, "c1", _in("ADD", "e-1", BUS))
+    first = runtime.send(wf, "c1", _in("ADD", "e-1", BUS))
+    again = runtime.send(wf, "c1", _in("ADD", "e-1", BUS))
     assert again.duplicate is True
     assert again.view() == first.view() == {"n": 2, "version": 2}
     assert len(store.history(wf.key("c1"))) == 2
@@ -140,11 +145,11 @@ def test_event_ids_are_remembered_however_many_events_came_since(aws):
         key = store.key(wf.key("c1"), "instance")
         return boto3.client("dynamodb").get_item(TableName="tropical-pizzas", Key=key)["Item"]
 
-    orchestrator.send(wf, "c1", _in("ADD", "first", BUS))
+    runtime.send(wf, "c1", _in("ADD", "first", BUS))
     before = raw()
     for i in range(80):
-        orchestrator.send(wf, "c1", _in("ADD", f"e-{i}", BUS))
-    assert orchestrator.send(wf, "c1", _in("ADD", "first", BUS)).duplicate is True
+        runtime.send(wf, "c1", _in("ADD", f"e-{i}", BUS))
+    assert runtime.send(wf, "c1", _in("ADD", "first", BUS)).duplicate is True
     after = raw()
     assert store.load(wf.key("c1")).snapshot["context"]["n"] == 82
     # the instance item does not grow with the ids it remembers
@@ -159,7 +164,7 @@ def test_dedupe_records_expire_after_the_longest_sqs_retention(aws):
 
     wf = _counter()
     _start(wf)
-    orchestrator.send(wf, "c1", _in("ADD", "bus-1", BUS))
+    runtime.send(wf, "c1", _in("ADD", "bus-1", BUS))
     item = boto3.client("dynamodb").get_item(
         TableName="tropical-pizzas", Key=store.key(wf.key("c1"), "event#bus-1")
     )["Item"]
@@ -170,9 +175,9 @@ def test_dedupe_records_expire_after_the_longest_sqs_retention(aws):
 def test_a_retried_idempotency_key_gets_the_first_answer_not_the_current_view(aws):
     wf = _counter()
     _start(wf)
-    first = orchestrator.send(wf, "c1", _in("ADD", "client.alice.k1", keyed=True))
-    orchestrator.send(wf, "c1", _in("ADD", "other"))
-    again = orchestrator.send(wf, "c1", _in("ADD", "client.alice.k1", keyed=True))
+    first = runtime.send(wf, "c1", _in("ADD", "client.alice.k1", keyed=True))
+    runtime.send(wf, "c1", _in("ADD", "other"))
+    again = runtime.send(wf, "c1", _in("ADD", "client.alice.k1", keyed=True))
     assert first.view() == again.view() == {"n": 2, "version": 2}
     assert again.duplicate is True
     assert store.load(wf.key("c1")).snapshot["context"]["n"] == 3
@@ -182,7 +187,7 @@ def test_an_idempotency_key_reused_for_another_request_is_refused(aws):
     wf = _counter()
     _start(wf)
     _start(wf, "c2")
-    orchestrator.send(wf, "c1", _in("ADD", "client.alice.k1", keyed=True, payload={"by": 1}))
+    runtime.send(wf, "c1", _in("ADD", "client.alice.k1", keyed=True, payload={"by": 1}))
     before = [store.load(wf.key(i)).version for i in ("c1", "c2")]
     for instance, event_type, payload in [
         ("c1", "ADD", {"by": 2}),  # another body
@@ -190,7 +195,7 @@ def test_an_idempotency_key_reused_for_another_request_is_refused(aws):
         ("c2", "ADD", {"by": 1}),  # another instance
     ]:
         with pytest.raises(IdempotencyKeyReused) as refused:
-            orchestrator.send(
+            runtime.send(
                 wf, instance, _in(event_type, "client.alice.k1", keyed=True, payload=payload)
             )
         assert refused.value.status == 422
@@ -203,7 +208,7 @@ def test_a_concurrent_request_with_the_same_key_gets_the_winners_answer(aws, mon
     _start(wf)
     # the twin request commits between our read and our write
     _race_once(monkeypatch, wf, _in("ADD", "client.alice.k9", keyed=True))
-    outcome = orchestrator.send(wf, "c1", _in("ADD", "client.alice.k9", keyed=True))
+    outcome = runtime.send(wf, "c1", _in("ADD", "client.alice.k9", keyed=True))
     assert outcome.view() == {"n": 2, "version": 2}
     assert store.load(wf.key("c1")).version == 2
 
@@ -219,7 +224,7 @@ def test_an_ambiguous_commit_that_was_applied_succeeds(aws, monkeypatch):
         raise store.Ambiguous("storage error: read timeout")
 
     monkeypatch.setattr(store, "commit", applied_then_failed)
-    outcome = orchestrator.send(wf, "c1", _in("ADD", "mine"))
+    outcome = runtime.send(wf, "c1", _in("ADD", "mine"))
     assert outcome.view() == {"n": 2, "version": 2}
     monkeypatch.setattr(store, "commit", real_commit)
     assert len(store.history(wf.key("c1"))) == 2
@@ -236,7 +241,7 @@ def test_an_outcome_that_stays_unknown_says_so(aws, monkeypatch):
 
     monkeypatch.setattr(store, "commit", failed)
     with pytest.raises(Unavailable, match="may or may not have been stored") as unknown:
-        orchestrator.send(wf, "c1", _in("ADD", "mine"))
+        runtime.send(wf, "c1", _in("ADD", "mine"))
     assert len(sent) == 3 and len(set(sent)) == 1  # the same request sent again
     assert unknown.value.to_body()["changed"] == "unknown"
     assert "nothing was changed" not in unknown.value.message
@@ -254,7 +259,7 @@ def test_a_commit_sent_again_after_it_was_applied_is_not_applied_twice(aws, monk
         return real_commit(write)  # as a retry of a lost answer would: ConflictError
 
     monkeypatch.setattr(store, "commit", applied_then_sent_again)
-    outcome = orchestrator.send(wf, "c1", _in("ADD", "mine"))
+    outcome = runtime.send(wf, "c1", _in("ADD", "mine"))
     monkeypatch.setattr(store, "commit", real_commit)
     assert outcome.view() == {"n": 2, "version": 2}
     assert store.load(wf.key("c1")).snapshot["context"]["n"] == 2
@@ -289,7 +294,7 @@ def test_a_commit_that_cannot_be_settled_is_not_answered_as_unchanged(aws, monke
     monkeypatch.setattr(store, "committed_token", unreadable)
     monkeypatch.setattr(store, "load", load)
     with pytest.raises(Unavailable, match="may or may not have been stored"):
-        orchestrator.send(wf, "c1", _in("ADD", "mine"))
+        runtime.send(wf, "c1", _in("ADD", "mine"))
     monkeypatch.setattr(store, "load", real_load)
     assert store.load(wf.key("c1")).snapshot["context"]["n"] == 2  # it was applied, once
 
@@ -309,7 +314,7 @@ def test_an_ambiguous_commit_whose_resend_is_throttled_is_settled_by_its_history
         raise Unavailable("storage error: ProvisionedThroughputExceededException")
 
     monkeypatch.setattr(store, "commit", applied_then_throttled)
-    outcome = orchestrator.send(wf, "c1", _in("ADD", "mine"))
+    outcome = runtime.send(wf, "c1", _in("ADD", "mine"))
     assert outcome.view() == {"n": 2, "version": 2}
     monkeypatch.setattr(store, "commit", real_commit)
     assert len(store.history(wf.key("c1"))) == 2
@@ -327,12 +332,12 @@ def test_a_throttled_first_send_is_refused_at_once(aws, monkeypatch):
 
     monkeypatch.setattr(store, "commit", throttled)
     with pytest.raises(Unavailable) as refused:
-        orchestrator.send(wf, "c1", _in("ADD", "mine"))
+        runtime.send(wf, "c1", _in("ADD", "mine"))
     assert "may or may not" not in refused.value.message and len(sends) == 1
     # issue 19, Low 11: the phrase README tells clients to look for, and a field
     assert refused.value.message.endswith("; nothing was changed")
     assert refused.value.to_body()["changed"] is False
-    assert orchestrator.read(wf, "c1", None).view() == {"n": 1, "version": 1}
+    assert runtime.read(wf, "c1", None).view() == {"n": 1, "version": 1}
 
 
 def test_an_instance_that_would_outgrow_an_item_is_refused_before_storage(aws, monkeypatch):
@@ -346,10 +351,10 @@ def test_an_instance_that_would_outgrow_an_item_is_refused_before_storage(aws, m
     _start(wf)
     note = "x" * 40_000
     for i in range(3):
-        orchestrator.send(wf, "c1", _in("NOTE", f"n{i}", payload={"text": note}))
+        runtime.send(wf, "c1", _in("NOTE", f"n{i}", payload={"text": note}))
     before = store.load(wf.key("c1"))
     with pytest.raises(PayloadTooLarge, match="limit of one stored instance") as refused:
-        orchestrator.send(wf, "c1", _in("NOTE", "n3", payload={"text": note}))
+        runtime.send(wf, "c1", _in("NOTE", "n3", payload={"text": note}))
     assert refused.value.status == 413
     assert store.load(wf.key("c1")) == before
 
@@ -357,9 +362,9 @@ def test_an_instance_that_would_outgrow_an_item_is_refused_before_storage(aws, m
 def test_unhandled_event_is_refused_with_next_events(aws):
     wf = _counter()
     _start(wf)
-    orchestrator.send(wf, "c1", _in("CLOSE", "close"))
+    runtime.send(wf, "c1", _in("CLOSE", "close"))
     with pytest.raises(EventNotAllowed) as refused:
-        orchestrator.send(wf, "c1", _in("ADD", "late"))
+        runtime.send(wf, "c1", _in("ADD", "late"))
     assert refused.value.detail["nextEvents"] == []
     assert refused.value.status == 409
 
@@ -368,17 +373,17 @@ def test_owner_only_access(aws):
     wf = _counter()
     _start(wf)
     with pytest.raises(NotFound):
-        orchestrator.send(wf, "c1", _in("ADD", "x", caller="mallory"))
+        runtime.send(wf, "c1", _in("ADD", "x", caller="mallory"))
     with pytest.raises(NotFound):
-        orchestrator.read(wf, "c1", "mallory")
-    assert orchestrator.read(wf, "c1", None).view()["n"] == 1
+        runtime.read(wf, "c1", "mallory")
+    assert runtime.read(wf, "c1", None).view()["n"] == 1
 
 
 def test_bus_only_events_are_forbidden_to_clients():
     wf = _counter()
     wf.bus_events["TICK"] = NoPayload
     with pytest.raises(Forbidden):
-        orchestrator.validate_payload(wf, "TICK", {}, orchestrator.CLIENT)
+        runtime.validate_payload(wf, "TICK", {}, runtime.CLIENT)
 
 
 def test_workflow_spec_refuses_what_the_runtime_cannot_run():
@@ -394,9 +399,9 @@ def test_workflow_spec_refuses_what_the_runtime_cannot_run():
 
 
 def test_state_key_flattens_values():
-    assert orchestrator.state_key("a") == "a"
-    assert orchestrator.state_key({"a": {"b": "c"}}) == "a.b.c"
-    assert orchestrator.state_key({"p": {"x": "1", "y": {}}}) == "p.(x:1,y)"
+    assert runtime.state_key("a") == "a"
+    assert runtime.state_key({"a": {"b": "c"}}) == "a.b.c"
+    assert runtime.state_key({"p": {"x": "1", "y": {}}}) == "p.(x:1,y)"
 
 
 def _write(**kwargs) -> store.Commit:
@@ -473,10 +478,10 @@ def test_a_new_instance_runs_the_effects_of_its_initial_state(aws, monkeypatch):
             "ok": {},
         },
     })  # fmt: skip
-    outcome = orchestrator.start(wf, "j1", "alice", {}, _in("GO", "go-1"))
+    outcome = runtime.start(wf, "j1", "alice", {}, _in("GO", "go-1"))
     assert sent == ["JOB"]
     assert outcome.view() == {"state": "busy", "version": 1}  # the answer is its own commit
-    assert orchestrator.read(wf, "j1", None).view() == {"state": "ok", "version": 2}
+    assert runtime.read(wf, "j1", None).view() == {"state": "ok", "version": 2}
 
 
 def test_a_message_left_behind_stays_in_the_pending_index(aws, monkeypatch):
@@ -500,7 +505,7 @@ def test_a_message_left_behind_stays_in_the_pending_index(aws, monkeypatch):
             "late": {}, "ok": {},
         },
     })  # fmt: skip
-    orchestrator.start(wf, "j2", "alice", {}, _in("GO", "go-2"))
+    runtime.start(wf, "j2", "alice", {}, _in("GO", "go-2"))
     instance = store.load(wf.key("j2"))
     assert [m["event"]["type"] for m in instance.outbox.values()] == ["JOB"]
     assert sweeper.sweep({"jobs": wf}, grace_seconds=0) == 1  # still found, still down
@@ -574,7 +579,7 @@ def test_one_bad_instance_does_not_stop_the_sweeper(aws, monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(bus, "publish", lambda event: (_ for _ in ()).throw(Unavailable("down")))
         for name in ("bad", "j1", "j2", "j3"):
-            orchestrator.start(good, name, "alice", {}, _in("GO", f"go-{name}"))
+            runtime.start(good, name, "alice", {}, _in("GO", f"go-{name}"))
     monkeypatch.setattr(store, "load", poisoned)
     assert sweeper.sweep({"jobs": good}, grace_seconds=0) == 3
     assert sorted(sent) == ["j1", "j2", "j3"]

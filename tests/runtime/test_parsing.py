@@ -6,15 +6,16 @@ import json
 
 import pytest
 
-from chalicelib.runtime import bus, timers
-from chalicelib.runtime.errors import BadRequest, PayloadTooLarge
-from chalicelib.runtime.requests import (
-    MAX_BODY_BYTES,
-    MAX_DEPTH,
-    decode_json,
+from chalicelib.runtime import (
+    BadRequest,
+    PayloadTooLarge,
+    bus,
     idempotency_key,
     json_object,
+    timers,
 )
+from chalicelib.runtime.shared import MAX_BODY_BYTES, decode_json
+from chalicelib.runtime.shared.requests import MAX_DEPTH
 
 CLOUD_EVENT = {"specversion": "1.0", "id": "1", "source": "s", "type": "T", "subject": "o"}
 TIMER = {
@@ -162,8 +163,7 @@ def test_hostile_timer_messages_are_bad_requests(body):
 def test_a_cloudevent_id_too_long_for_a_dedupe_key_is_a_bad_request():
     import json
 
-    from chalicelib.runtime import bus
-    from chalicelib.runtime.errors import BadRequest
+    from chalicelib.runtime import BadRequest, bus
 
     event = {"specversion": "1.0", "id": "x" * 257, "source": "s", "type": "PIZZA_READY"}
     with pytest.raises(BadRequest, match="longer than 256 bytes"):

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.runtime.errors import WorkflowError
-from chalicelib.runtime.workflow import RESERVED_FIELDS, Workflow
+from chalicelib.runtime import Workflow, WorkflowError
+from chalicelib.runtime.versions import RESERVED_FIELDS
 from tests.runtime.test_generic_runtime import Nothing, Unlocked, rental
 
 

@@ -3,10 +3,9 @@ staff inspection routes that show any instance of any registered workflow."""
 
 from __future__ import annotations
 
+from chalicelib import runtime
 from chalicelib.registry import WORKFLOWS
-from chalicelib.runtime import clock, orchestrator
-from chalicelib.runtime.orchestrator import CLIENT, Incoming
-from chalicelib.runtime.workflow import Workflow
+from chalicelib.runtime import CLIENT, Incoming, Workflow, clock
 from tests.shop import PIZZA
 
 
@@ -22,13 +21,11 @@ def _queued_orders() -> Workflow:
 def _start(workflow: Workflow, instance_id: str) -> None:
     event = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": clock.now()}
     context = {"orderId": instance_id, "customerId": "alice"}
-    orchestrator.start(
-        workflow, instance_id, "alice", context, Incoming(event, instance_id, CLIENT)
-    )
+    runtime.start(workflow, instance_id, "alice", context, Incoming(event, instance_id, CLIENT))
 
 
 def _listed(workflow: Workflow) -> list[str]:
-    return [outcome.instance_id for outcome in orchestrator.worklist(workflow)]
+    return [outcome.instance_id for outcome in runtime.worklist(workflow)]
 
 
 def test_worklist_holds_the_instances_it_selects_oldest_first_and_lets_go(aws):
@@ -38,12 +35,12 @@ def test_worklist_holds_the_instances_it_selects_oldest_first_and_lets_go(aws):
     assert _listed(queued) == ["first", "second", "third"]
     # a commit that keeps it listed keeps its place in the queue
     more = {"type": "ADD_PIZZA", "pizza": PIZZA, "time": clock.now()}
-    orchestrator.send(queued, "first", Incoming(more, "more", CLIENT))
+    runtime.send(queued, "first", Incoming(more, "more", CLIENT))
     assert _listed(queued) == ["first", "second", "third"]
-    listed = orchestrator.worklist(queued)[0]
+    listed = runtime.worklist(queued)[0]
     assert len(listed.snapshot.context["items"]) == 2 and listed.meta["version"] == 2
     # the commit that leaves the selected state takes it off, in the same write
-    orchestrator.send(queued, "second", Incoming({"type": "CANCEL_ORDER"}, "cancel", CLIENT))
+    runtime.send(queued, "second", Incoming({"type": "CANCEL_ORDER"}, "cancel", CLIENT))
     assert _listed(queued) == ["first", "third"]
 
 
@@ -51,7 +48,7 @@ def test_a_workflow_without_a_worklist_writes_no_worklist_attributes(shop):
     order = shop.new_order()
     item = shop.stored(order["orderId"])
     assert "listShard" not in item and "listedSince" not in item
-    assert orchestrator.worklist(WORKFLOWS["order"]) == []
+    assert runtime.worklist(WORKFLOWS["order"]) == []
 
 
 def test_staff_inspect_any_instance_with_its_outbox_timers_and_history(shop):
@@ -75,8 +72,7 @@ def test_staff_inspect_any_instance_with_its_outbox_timers_and_history(shop):
 
 
 def test_pending_outbox_and_timers_show_in_commit_order(shop, monkeypatch):
-    from chalicelib.runtime import bus
-    from chalicelib.runtime.errors import Unavailable
+    from chalicelib.runtime import Unavailable, bus
 
     def down(event):
         raise Unavailable("bus down")
@@ -125,7 +121,8 @@ def test_the_inspectors_history_gives_each_steps_snapshot_for_time_travel(shop):
 
 def test_time_travel_stops_where_the_history_cannot_be_replayed(shop):
     from chalicelib.orders.service import ORDERS
-    from chalicelib.runtime import inspection, replay
+    from chalicelib.runtime import inspection
+    from chalicelib.runtime.versions import replay
 
     order_id = shop.new_order()["orderId"]
     shop.call("POST", f"/orders/{order_id}/pizzas", body={"pizza": PIZZA})

@@ -8,8 +8,7 @@ import json
 
 import pytest
 
-from chalicelib.runtime import bus
-from chalicelib.runtime.errors import BadRequest, NotFound
+from chalicelib.runtime import BadRequest, NotFound, bus
 from chalicelib.stations import DELIVERY, KITCHEN
 from tests.shop import PIZZA
 

@@ -8,8 +8,7 @@ import json
 import boto3
 import pytest
 
-from chalicelib.runtime import bus
-from chalicelib.runtime.errors import BadRequest, NotFound
+from chalicelib.runtime import BadRequest, NotFound, bus
 from chalicelib.stations import KITCHEN, PAYMENTS
 from chalicelib.stations.station import AlreadySettled
 from tests.shop import REGION

@@ -14,9 +14,7 @@ from typing import Any
 
 from chalicelib.orders import service
 from chalicelib.registry import WORKFLOWS
-from chalicelib.runtime import bus, clock, intake, store, sweeper
-from chalicelib.runtime.orchestrator import state_key
-from chalicelib.runtime.workflow import Workflow
+from chalicelib.runtime import Workflow, bus, clock, intake, state_key, store, sweeper
 from tests.shop import Shop
 from tests.versions.scenarios import bus_down, confirmed
 

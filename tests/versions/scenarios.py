@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from chalicelib.registry import WORKFLOWS
-from chalicelib.runtime import bus, sweeper
-from chalicelib.runtime.errors import Unavailable
+from chalicelib.runtime import Unavailable, bus, sweeper
 from tests.shop import PIZZA, Shop
 
 HAWAII = {"name": "Hawaii", "size": "small", "toppings": ["pineapple"]}

@@ -12,8 +12,8 @@ import pytest
 from chalicelib.orders.versions import migrate_v1_to_v2, order_workflow_v2
 from chalicelib.orders.workflow import Timing
 from chalicelib.runtime import store
-from chalicelib.runtime.check_versions import check, exported
-from chalicelib.runtime.replay import IDENTICAL, UNRESTORABLE
+from chalicelib.runtime.entrypoints.check_versions import check, exported
+from chalicelib.runtime.versions.replay import IDENTICAL, UNRESTORABLE
 from tests.versions.inflight import Harness, check_nothing_lost, deployed, finish, v1_in_every_state
 
 SERVED_TIMING = Timing.from_environment()

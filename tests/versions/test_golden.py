@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from chalicelib.registry import WORKFLOWS
-from chalicelib.runtime.check_versions import check, exported
-from chalicelib.runtime.replay import IDENTICAL
+from chalicelib.runtime.entrypoints.check_versions import check, exported
+from chalicelib.runtime.versions.replay import IDENTICAL
 from tests.versions.complaint_scenarios import COMPLAINT_SCENARIOS
 from tests.versions.scenarios import SCENARIOS
 
@@ -119,7 +119,7 @@ def _with_builder(workflow, src, build):
     """``workflow`` with the command of ``src`` built by ``build`` instead."""
     import copy
 
-    from chalicelib.runtime.workflow import Command
+    from chalicelib.runtime import Command
 
     changed = copy.copy(workflow)
     changed.commands = {**workflow.commands, src: Command(workflow.commands[src].type, build)}

@@ -13,9 +13,9 @@ from chalicelib.orders.versions import ORDER_CHART_V2, migrate_v1_to_v2, order_w
 from chalicelib.orders.workflow import LOCK, ORDER_ACTIONS, ORDER_CHART, ORDER_GUARDS, Timing
 from chalicelib.orders.workflow import order_workflow as served
 from chalicelib.registry import WORKFLOWS
-from chalicelib.runtime import store, versions
-from chalicelib.runtime.replay import DIVERGES, IDENTICAL, UNRESTORABLE, replay
-from chalicelib.runtime.versions import DefinitionChanged, Version, Versions, counter_changes
+from chalicelib.runtime import Version, store, versions
+from chalicelib.runtime.versions import DefinitionChanged, Versions, counter_changes
+from chalicelib.runtime.versions.replay import DIVERGES, IDENTICAL, UNRESTORABLE, replay
 from chalicelib.statechart import Machine
 
 GOLDEN = Path(__file__).with_name("golden")

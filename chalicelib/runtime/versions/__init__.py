@@ -1,0 +1,65 @@
+"""A workflow as the runtime knows it, version by version: ``Workflow`` (its machine, the
+events clients and the bus may send, the ``Command`` each invoke publishes, its view)
+and ``Versions`` (every declared definition with its content hash, the lock that pins
+them, the pure migrations from one to the next, the summaries a history record keeps).
+``replay`` checks stored histories against a candidate definition; it is imported on
+demand by the offline check (``entrypoints.check_versions``), never at a cold start.
+Pure, and the bottom of the runtime: it imports the statechart engine and no other part
+(``shared.wiring`` names ``Workflow`` in type hints), so every part may build on it.
+"""
+
+from __future__ import annotations
+
+from .versions import (
+    COUNTER_SHARDS,
+    DefinitionChanged,
+    Migration,
+    MigrationRefused,
+    Upgrade,
+    Version,
+    Versions,
+    chart_hash,
+    check_lock,
+    check_runnable,
+    command_summary,
+    counter_changes,
+    counter_shard,
+    effect_summary,
+    read_lock,
+    record_lock,
+    snapshot_digest,
+)
+from .workflow import (
+    MAX_INSTANCE_ID,
+    RESERVED_FIELDS,
+    Command,
+    Workflow,
+    is_instance_id,
+    state_key,
+)
+
+__all__ = [
+    "COUNTER_SHARDS",
+    "MAX_INSTANCE_ID",
+    "RESERVED_FIELDS",
+    "Command",
+    "DefinitionChanged",
+    "Migration",
+    "MigrationRefused",
+    "Upgrade",
+    "Version",
+    "Versions",
+    "Workflow",
+    "chart_hash",
+    "check_lock",
+    "check_runnable",
+    "command_summary",
+    "counter_changes",
+    "counter_shard",
+    "effect_summary",
+    "is_instance_id",
+    "read_lock",
+    "record_lock",
+    "snapshot_digest",
+    "state_key",
+]
