@@ -402,6 +402,7 @@ def ws_connect(event: Any) -> dict:
             auth.trusted(settings()),
             workflow,
             query.get("id") or query.get("orderId"),
+            query.get("feed"),
         )
     )
 

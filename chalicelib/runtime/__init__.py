@@ -55,7 +55,7 @@ from .entrypoints import (
     sweeper,
 )
 from .identity import Principal, auth, jwks
-from .live import broadcast, connections
+from .live import broadcast, connections, feeds
 from .messaging import bus, outbox, timers
 from .ops import invocation, journal, metrics
 from .shared import (
@@ -122,6 +122,7 @@ __all__ = [
     "clock",
     "connections",
     "definitions",
+    "feeds",
     "follow",
     "framework_error",
     "history",

@@ -111,6 +111,17 @@ export function say(element, message) {
  * "connecting", "live", "reconnecting", or "signed-out" (the sign-in expired: it stops).
  * Returns a handle with `close()`. */
 export function follow(workflow, id, onView, onStatus = () => {}) {
+  return listen({ workflow, id }, onView, onStatus);
+}
+
+/** Listen to a feed (``work``: work and complaints that arrive at or leave the staff
+ * board), with the same reconnection as `follow`: `onStatus("live")` on every (re)open
+ * is the moment to read what may have been announced while it was down. */
+export function followFeed(name, onMessage, onStatus = () => {}) {
+  return listen({ feed: name }, onMessage, onStatus);
+}
+
+function listen(target, onView, onStatus) {
   let socket = null;
   let delay = 500;
   let closed = false;
@@ -127,12 +138,12 @@ export function follow(workflow, id, onView, onStatus = () => {}) {
       onStatus("signed-out"); // no token to connect with: signing in again reloads the page
       return;
     }
-    const query = new URLSearchParams({ workflow, id, token: token() || "" });
+    const query = new URLSearchParams({ ...target, token: token() || "" });
     socket = new WebSocket(`${websocketUrl.replace(/\/$/, "")}/?${query}`);
     socket.addEventListener("open", () => {
       delay = 500;
       onStatus("live");
-      socket.send("view");
+      if (target.workflow) socket.send("view");
     });
     socket.addEventListener("message", (message) => {
       try {
