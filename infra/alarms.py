@@ -25,7 +25,8 @@ OUTBOX_AGE_ALARM_SECONDS = 300
 # These are the operations the functions call (tests/infra/test_iam.py records them;
 # PutItem is only ever a TransactWriteItems item); Scan is the offline replay tool's.
 TABLE_OPERATIONS = (
-    "GetItem", "BatchGetItem", "Query", "UpdateItem", "DeleteItem", "TransactWriteItems",
+    "GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem",
+    "TransactWriteItems",
 )  # fmt: skip
 MAX_METRICS_PER_ALARM = 10
 

@@ -59,6 +59,7 @@ def leave(connection_id: str, target: str) -> None:
 
 
 def announce(feed: str, document: Mapping[str, Any]) -> None:
-    """Send ``document`` to every listener of ``feed``; forget the ones that are gone."""
-    for gone in broadcast.broadcast(connections.following(key(feed)), document):
-        leave(gone, key(feed))
+    """Send ``document`` to every listener of ``feed``. One that is gone is skipped, not
+    forgotten here: its ``$disconnect`` (or its records' TTL) does that, so the stations
+    that announce need no right to delete (infra/generate.py grants them none)."""
+    broadcast.broadcast(connections.following(key(feed)), document)
