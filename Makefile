@@ -3,6 +3,12 @@
 # make run    - the whole system locally: embedded AWS, API on http://127.0.0.1:8000
 # make demo   - (while make run is up) place an order and follow it live
 # make package - the deployable CloudFormation (SAM) template in dist/$(STAGE), offline
+# make charts - draw each declared chart version once (Chromium + the vendored Mermaid)
+#               into chalicelib/web/static/charts/, which the console fetches
+.PHONY: charts
+charts: install
+	$(BIN)/python -m infra.charts
+
 # make infra  - regenerate infra/resources.json (queues, subscriptions, IAM) from the registry
 # make lint   - ruff check + format check
 # one interpreter for the virtualenv, the tests, make run and the package: a Python that

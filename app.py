@@ -122,6 +122,19 @@ def place_order() -> dict:
     return service.place_order(_principal(), _body(), _key())
 
 
+@app.route("/orders", methods=["GET"], authorizer=jwt_authorizer)
+@api()
+def my_orders() -> dict:
+    return service.my_orders(_principal(), dict(app.current_request.query_params or {}))
+
+
+@app.route("/menu", methods=["GET"], authorizer=jwt_authorizer)
+@api()
+def menu() -> dict:
+    _principal()
+    return service.menu()
+
+
 @app.route("/orders/{order_id}", methods=["GET"], authorizer=jwt_authorizer)
 @api()
 def get_order(order_id: str) -> dict:
@@ -389,6 +402,7 @@ def ws_connect(event: Any) -> dict:
             auth.trusted(settings()),
             workflow,
             query.get("id") or query.get("orderId"),
+            query.get("feed"),
         )
     )
 

@@ -27,6 +27,7 @@ BENCHMARKS = ROOT / "BENCHMARKS.md"
 SECTION = "## Web console in the browser"
 LATENCY_TARGET_MS = 200
 LOAD_TARGET_MS = 1000
+NO_PREDRAWN = "#no-predrawn-chart"  # a load measured without make charts' files
 PIZZA = {"name": "Hawaii deluxe", "size": "large", "toppings": ["pineapple", "mango"]}
 
 
@@ -76,7 +77,7 @@ def _one_order(stack: Any, browser: Any) -> tuple[list[float], list[float]]:
     _wait_queue(stack, "delivery", order_id)
     stack.call("POST", f"/delivery/orders/{order_id}/delivered", stack.staff)
     _wait_status(page, "Enjoy your tropical pizza")
-    page.locator(f"#timeline tr >> nth={opened + 2}").wait_for()  # last chart drawn
+    page.locator("#timeline li", has_text="Delivered to your door.").wait_for()  # last chart drawn
     time.sleep(0.3)
     history = stack.call("GET", f"/orders/{order_id}/history")[1]["transitions"]
     drawn, charts = _marks(page, "drawn"), _marks(page, "chart")
@@ -94,6 +95,9 @@ def _one_order(stack: Any, browser: Any) -> tuple[list[float], list[float]]:
 def _load(browser: Any, stack: Any, path: str, ready: str) -> dict[str, float]:
     context = browser.new_context(base_url=stack.api)
     page = context.new_page()
+    if path.endswith(NO_PREDRAWN):  # as a chart no file was drawn for: Mermaid in the page
+        page.route("**/app/static/chart-*.svg", lambda route: route.fulfill(status=404))
+        path = path[: -len(NO_PREDRAWN)]
     page.goto(path)
     page.locator(ready).first.wait_for()
     timing = page.evaluate(
@@ -143,8 +147,12 @@ def measure(orders: int, loads: int) -> dict[str, Any]:
             order_id = stack.call("POST", "/orders", body={"pizza": PIZZA})[1]["orderId"]
             pages = {
                 "tracker (/app/orders/{id})": (
-                    f"/app/orders/{order_id}#token={stack.customer}", "#chart svg"),
+                    f"/app/orders/{order_id}#token={stack.customer}", "#chart svg g.active"),
+                "tracker, chart drawn by Mermaid in the browser": (
+                    f"/app/orders/{order_id}#token={stack.customer}{NO_PREDRAWN}",
+                    "#chart svg g.active"),
                 "customer (/app)": (f"/app#token={stack.customer}", "#pizza-form"),
+                "my orders (/app/orders)": (f"/app/orders#token={stack.customer}", "#orders li"),
                 "staff board (/app/staff)": (f"/app/staff#token={stack.staff}", "#kitchen tr"),
             }  # fmt: skip
             loaded = {
@@ -193,7 +201,10 @@ def section(figures: dict[str, Any], orders: int) -> str:
         "**Page load** (medians, a fresh browser context, so an empty cache, per load): "
         "navigation start to DOM ready, to the load event, to the page's data shown (the "
         "tracker's order, the customer's form, the board's queues), and for the tracker to "
-        "its chart drawn (Mermaid, 3.6 MB, is loaded after the order is shown). "
+        "its chart drawn (the SVG `make charts` drew once for the order's definition version, "
+        "60-70 KiB; Mermaid, 3.6 MB, is not loaded); the row *chart drawn by Mermaid in the "
+        "browser* is the same tracker with that file refused, as every load was before "
+        "`make charts`, measured in the same run for comparison. "
         f"Target: under {LOAD_TARGET_MS} ms.",
         "",
         "| page | loads | DOM ready ms | load event ms | data shown ms (p95) "
@@ -231,7 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     write(text)
     sys.stdout.write(text)
     within = figures["drawn"]["p95"] < LATENCY_TARGET_MS and all(
-        t["ready"]["median"] < LOAD_TARGET_MS for t in figures["pages"].values()
+        t["ready"]["median"] < LOAD_TARGET_MS
+        and ("chart" not in t or t["chart"]["median"] < LOAD_TARGET_MS or "Mermaid" in name)
+        for name, t in figures["pages"].items()
     )
     return 0 if within else 1
 

@@ -24,7 +24,10 @@ OUTBOX_AGE_ALARM_SECONDS = 300
 # (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html).
 # These are the operations the functions call (tests/infra/test_iam.py records them;
 # PutItem is only ever a TransactWriteItems item); Scan is the offline replay tool's.
-TABLE_OPERATIONS = ("GetItem", "Query", "UpdateItem", "DeleteItem", "TransactWriteItems")
+TABLE_OPERATIONS = (
+    "GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem",
+    "TransactWriteItems",
+)  # fmt: skip
 MAX_METRICS_PER_ALARM = 10
 
 

@@ -64,8 +64,9 @@ class Function:
 TABLE_ACTIONS = {
     # commits (a transaction), reads, queries indexes, drops a gone websocket's record
     "table": ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
-    # a station's conditional update, and the read of who settled a subject first
-    "table-station": ("GetItem", "UpdateItem"),
+    # a station's conditional update, the read of who settled a subject first, and the
+    # work feed's listeners it announces to
+    "table-station": ("GetItem", "UpdateItem", "Query"),
     # reads the instance, then records the follower (a transaction of an Update and Puts)
     "table-follow": ("GetItem", "PutItem", "UpdateItem", "Query"),
     # reads what a connection follows; forgets it (a transaction of a Delete and an Update)
@@ -88,7 +89,7 @@ def functions(queues: list[Queue]) -> list[Function]:
         Function(
             _camel(q.handler),
             q.handler.replace("_", "-"),
-            ("table-station", "publish") if q.kind == "commands" else COMMITS,
+            ("table-station", "publish", "websockets") if q.kind == "commands" else COMMITS,
             q,
         )
         for q in queues

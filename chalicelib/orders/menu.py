@@ -22,3 +22,18 @@ def pizza_cents(pizza: Mapping[str, Any]) -> int:
 def order_total_cents(items: Iterable[Mapping[str, Any]]) -> int:
     """What an order's items cost together, in cents."""
     return sum(pizza_cents(item) for item in items)
+
+
+def priced(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The items, each with its price (``priceCents``), for a view."""
+    return [{**item, "priceCents": pizza_cents(item)} for item in items]
+
+
+def menu(toppings: Iterable[str]) -> dict[str, Any]:
+    """The price list as the menu form shows it (``GET /menu``): each size's base price
+    and the price of one topping, in cents, and the toppings on offer."""
+    return {
+        "sizes": [{"size": size, "cents": cents} for size, cents in SIZE_CENTS.items()],
+        "toppingCents": TOPPING_CENTS,
+        "toppings": list(toppings),
+    }

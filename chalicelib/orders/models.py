@@ -69,3 +69,11 @@ class CompleteWork(Strict):
     """Body of the staff routes that mark an order ready or delivered."""
 
     by: str | None = Field(default=None, max_length=80)
+
+
+class OrdersPage(Strict):
+    """The query of GET /orders: how many orders (1-50) and where the page starts (the
+    ``next`` of the page before)."""
+
+    limit: int = Field(default=20, ge=1, le=50)
+    next: str | None = Field(default=None, min_length=1, max_length=400)

@@ -22,7 +22,9 @@ from chalicelib.runtime import (
 )
 from chalicelib.stations import STATIONS, Station
 
-from .models import CompleteWork
+from . import menu as menu_
+from .models import FRUIT_TOPPINGS, CompleteWork, OrdersPage
+from .timeline import customer_timeline
 from .workflow import MAX_ITEMS, Timing, order_workflow
 
 ORDERS = order_workflow(Timing.from_environment())
@@ -87,9 +89,23 @@ def get_order(principal: auth.Principal, order_id: str) -> dict:
     return runtime.read(ORDERS, order_id, _reader(principal)).view()
 
 
+def my_orders(principal: auth.Principal, query: dict[str, str]) -> dict:
+    """GET /orders: the caller's own orders, newest first, a page at a time."""
+    page = runtime.validate_model(OrdersPage, query, "page of orders")
+    outcomes, following = runtime.owned(ORDERS, principal.user, page.limit, page.next)
+    return {"orders": [outcome.view() for outcome in outcomes], "next": following}
+
+
+def menu() -> dict:
+    """GET /menu: what a pizza costs, by size and topping."""
+    return menu_.menu(FRUIT_TOPPINGS)
+
+
 def order_history(principal: auth.Principal, order_id: str) -> dict:
+    """Every committed transition (``transitions``, raw, for staff and the inspector) and
+    the customer's ``timeline`` of the same steps in their words."""
     records = runtime.history(ORDERS, order_id, _reader(principal))
-    return {"orderId": order_id, "transitions": records}
+    return {"orderId": order_id, "transitions": records, "timeline": customer_timeline(records)}
 
 
 def order_diagram(principal: auth.Principal, order_id: str) -> dict:

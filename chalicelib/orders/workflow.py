@@ -22,6 +22,7 @@ from typing import Any
 from chalicelib.runtime import Command, Workflow
 from chalicelib.statechart import Machine, Snapshot, assign
 
+from .menu import order_total_cents, priced
 from .models import AddPizza, CancelOrder, NoPayload, RemovePizza, StationReport
 
 MAX_ITEMS = 50
@@ -330,7 +331,8 @@ def order_view(snapshot: Snapshot, meta: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "orderId": meta["id"],
         "customerId": ctx.get("customerId"),
-        "items": ctx["items"],
+        "items": priced(ctx["items"]),
+        "totalCents": order_total_cents(ctx["items"]),
         "state": snapshot.value,
         "status": ctx.get("status"),
         "done": snapshot.status == "done",

@@ -2,7 +2,7 @@
 
 A domain describes a workflow (``Workflow``: machine, the events clients and the bus may
 send, the ``Command`` each invoke publishes, a view) and calls ``start``/``send``/
-``read``/``history``/``worklist`` (with ``client_event``/``client_incoming`` to turn a
+``read``/``history``/``worklist``/``owned`` (with ``client_event``/``client_incoming`` to turn a
 client's request into an event); the entry points (``intake.receive``,
 ``intake.fire_timer``, ``sweeper.sweep``, ``follow``) take the registry of workflows by
 name. Errors are ``WorkflowError`` subclasses carrying their HTTP status.
@@ -37,6 +37,7 @@ from .core import (
     client_next_events,
     history,
     orchestrator,
+    owned,
     read,
     send,
     start,
@@ -54,7 +55,7 @@ from .entrypoints import (
     sweeper,
 )
 from .identity import Principal, auth, jwks
-from .live import broadcast, connections
+from .live import broadcast, connections, feeds
 from .messaging import bus, outbox, timers
 from .ops import invocation, journal, metrics
 from .shared import (
@@ -122,6 +123,7 @@ __all__ = [
     "clock",
     "connections",
     "definitions",
+    "feeds",
     "follow",
     "framework_error",
     "history",
@@ -138,6 +140,7 @@ __all__ = [
     "now",
     "orchestrator",
     "outbox",
+    "owned",
     "queues",
     "read",
     "send",

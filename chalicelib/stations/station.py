@@ -32,6 +32,7 @@ from chalicelib.runtime import (
     WorkflowError,
     bus,
     client,
+    feeds,
     is_instance_id,
     journal,
     load,
@@ -208,7 +209,7 @@ class Station:
     def _hold(self, order_id: str, work: dict[str, Any]) -> bool:
         """Hold a new order; False when the station has seen it before (held or closed)."""
         pk = self._pk(order_id)
-        return self._update(
+        held = self._update(
             pk,
             "SET #st = :held, #d = :d, pendingShard = :ps, pendingSince = :pt",
             "attribute_not_exists(pk)",
@@ -219,10 +220,13 @@ class Station:
                 ":pt": {"S": work["receivedAt"]},
             },
         )
+        if held:
+            self._announce("arrived", order_id, work)
+        return held
 
     def _close(self, order_id: str, why: str) -> bool:
         """Close the order (tombstone with a TTL) unless it is closed already."""
-        return self._update(
+        closed = self._update(
             self._pk(order_id),
             "SET #st = :closed, #why = :why, #at = :at, expiresAt = :exp "
             "REMOVE pendingShard, pendingSince, #d",
@@ -236,6 +240,20 @@ class Station:
                 ":exp": store.expires_in(settings().event_id_ttl_seconds),
             },
         )
+        if closed:
+            self._announce("left", order_id)
+        return closed
+
+    def _announce(self, change: str, key: str, work: dict[str, Any] | None = None) -> None:
+        """Tell the work feed (the staff board) that work arrived or left; best effort: a
+        board that missed it reads the station again when it reconnects."""
+        document = {"feed": feeds.WORK, "list": self.name, "change": change, "id": key}
+        try:
+            feeds.announce(feeds.WORK, {**document, "item": work})
+        except Exception as error:  # noqa: BLE001 - the work is held or closed: only news lost
+            journal.problem(
+                "announcing station work failed", station=self.name, work=key, error=repr(error)
+            )
 
     def _ledger_pk(self, subject: str) -> str:
         return f"station#{self.name}!settled#{subject}"  # '!': no work key's pk

@@ -3,7 +3,13 @@
 Every file under ``static/`` is served by its base name (so names are unique there);
 anything else is not found. Each answer carries an ETag (a hash of the file) so a
 browser revalidates instead of downloading again; a file whose name holds a version
-(the vendored Mermaid) is cached for a year.
+(the vendored Mermaid, a pre-drawn chart) is cached for a year.
+
+Charts are drawn once per definition version, not in every browser: ``make charts``
+renders each declared version of each registered workflow with the vendored Mermaid in
+Chromium and keeps the SVG under ``static/charts/`` named by a hash of its Mermaid text
+(``chart_file``); a page fetches that file and falls back to Mermaid for a chart it
+does not find.
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ TYPES = {
     ".txt": "text/plain; charset=utf-8",
     ".svg": "image/svg+xml",
 }
-VERSIONED = re.compile(r"-\d+\.\d+\.\d+\.")
+# a name that changes whenever the file does: the vendored Mermaid's version, or a
+# pre-drawn chart's content hash (``chart-<16 hex>.svg``)
+VERSIONED = re.compile(r"-\d+\.\d+\.\d+\.|^chart-[0-9a-f]{16}\.svg$")
+CHART_CLASS_LINE = re.compile(r"^\s*class\s")
 SAFE_BASE = re.compile(r"(/[A-Za-z0-9_.~-]+)*")
 
 
@@ -70,3 +79,15 @@ def page(name: str, base: str = "") -> Asset:
         raise ValueError(f"not a base path: {base!r}")
     text = (PAGES / f"{name}.html").read_text(encoding="utf-8").replace("{{base}}", base)
     return Asset(text, TYPES[".html"], _etag(text), "no-cache")
+
+
+def chart_text(mermaid: str) -> str:
+    """A chart's Mermaid text without its state marks (``class`` lines): what is drawn
+    once per definition version (the pages strip the same lines)."""
+    return "\n".join(line for line in mermaid.split("\n") if not CHART_CLASS_LINE.match(line))
+
+
+def chart_file(mermaid: str) -> str:
+    """The name of the pre-drawn SVG of a chart: ``chart-<first 16 hex of the SHA-256 of
+    its unmarked text>.svg`` (the pages compute the same name)."""
+    return f"chart-{hashlib.sha256(chart_text(mermaid).encode()).hexdigest()[:16]}.svg"

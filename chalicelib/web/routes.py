@@ -1,4 +1,4 @@
-"""The web console's routes (a Chalice Blueprint): four pages, their static files and
+"""The web console's routes (a Chalice Blueprint): five pages, their static files and
 their configuration. None needs a token: the pages sign in in the browser and call the
 HTTP API with it; they hold no data of their own."""
 
@@ -67,6 +67,11 @@ def _page(name: str) -> Response:
 @web.route("/app", methods=["GET"])
 def customer_page() -> Response:
     return _page("customer")
+
+
+@web.route("/app/orders", methods=["GET"])
+def orders_page() -> Response:
+    return _page("orders")
 
 
 @web.route("/app/orders/{order_id}", methods=["GET"])

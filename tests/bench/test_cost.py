@@ -122,8 +122,9 @@ def test_meter_bills_what_a_commit_really_stores(aws):
 
 def test_the_in_flight_counters_cost_two_transactional_writes_per_order(shop):
     """Counting instances per version adds one counter update when an order starts and
-    one when it ends, each a transactional write of a small item (2 WRU): 4 of the 68
-    WRU this order uses (README, "Changing a workflow safely")."""
+    one when it ends, each a transactional write of a small item (2 WRU): 4 of the 69
+    WRU this order uses (README, "Changing a workflow safely"), 1 of which is the order's
+    entry in the keys-only `owner` index, written once, when it is created."""
     from bench.cost import counter_units
     from chalicelib.runtime import clients
     from tests.versions.scenarios import delivered
@@ -132,4 +133,26 @@ def test_the_in_flight_counters_cost_two_transactional_writes_per_order(shop):
     meter.attach(clients.client("dynamodb"))
     delivered(shop)
     counters, total = counter_units(meter.records), storage_units(meter.records)["wru"]
-    assert counters == 4 and total == 68  # the figures README and RELIABILITY state
+    assert counters == 4 and total == 69  # the figures README and RELIABILITY state
+
+
+def test_an_order_writes_its_owner_index_entry_once_in_its_whole_life(shop):
+    """The keys-only `owner` index of "My orders" is written by the commit that creates
+    an order and by none of the dozen after it (its keys never change, nothing else is
+    projected): 1 WRU per order, and no partition every order writes."""
+    from chalicelib.runtime import clients
+    from tests.versions.scenarios import delivered
+
+    meter = StorageMeter(None, REGION)
+    meter.attach(clients.client("dynamodb"))
+    delivered(shop)
+    owner = [
+        entry
+        for call in meter.records
+        for write in call["writes"]
+        for entry in write["indexes"]
+        if entry["name"] == "owner" and entry["changed"]
+    ]
+    assert len(owner) == 1 and owner[0]["before"] is None  # the creating write, nothing else
+    writes = sum(len(call["writes"]) for call in meter.records)
+    assert writes > 10  # the order's life was metered, not just its start

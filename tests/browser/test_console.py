@@ -75,7 +75,7 @@ def test_customer_orders_and_watches_staff_finish_it_live(stack, watched):
 
     expect(page.locator("#status")).to_have_text("Enjoy your tropical pizza!")
     expect(page.locator("#progress li.passed")).to_have_count(4)
-    expect(page.locator("#timeline tr", has_text="PIZZA_DELIVERED")).to_have_count(1)
+    expect(page.locator("#timeline li", has_text="Delivered to your door.")).to_have_count(1)
     expect(page.locator("#chart svg g.active")).to_have_count(1)
     expect(delivery_row).to_have_count(0)
     assert page.evaluate("window.notReloaded") is True
@@ -127,7 +127,7 @@ def test_the_tracker_catches_up_after_a_dropped_connection(stack, watched):
     gate["open"] = True
     expect(page.locator("#connection")).to_have_attribute("data-status", "live", timeout=15_000)
     expect(page.locator("#status")).to_have_text("On its way to you...")
-    expect(page.locator("#timeline tr", has_text="PIZZA_READY")).to_have_count(1)
+    expect(page.locator("#timeline li", has_text="The kitchen baked your order.")).to_have_count(1)
 
 
 def test_errors_are_said_in_words(stack, watched):

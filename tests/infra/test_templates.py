@@ -253,6 +253,7 @@ def test_cloudformation_creates_the_storage_and_queues(aws_env):
         assert [i["IndexName"] for i in table["Table"]["GlobalSecondaryIndexes"]] == [
             "pending",
             "worklist",
+            "owner",
         ]
         sqs = boto3.client("sqs", region_name=REGION)
         url = sqs.get_queue_url(QueueName="tropical-kitchen-commands")["QueueUrl"]

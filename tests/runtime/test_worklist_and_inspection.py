@@ -100,3 +100,32 @@ def test_inspection_is_for_staff_and_names_what_is_missing(shop):
         shop.call("GET", "/workflows/order/instances/no-such-order/history", "staff").status_code
         == 404
     )
+
+
+def test_the_inspectors_history_gives_each_steps_snapshot_for_time_travel(shop):
+    order_id = shop.new_order()["orderId"]
+    shop.call("POST", f"/orders/{order_id}/pizzas", body={"pizza": PIZZA})
+    shop.call("POST", f"/orders/{order_id}/confirm")
+    route = f"/workflows/order/instances/{order_id}"
+    steps = shop.call("GET", f"{route}/history", "staff").json_body["transitions"]
+    assert [len(t["snapshot"]["context"]["items"]) for t in steps] == [1, 2, 2, 2]
+    assert [t["snapshot"]["value"] for t in steps] == [
+        "orderPizza",
+        "orderPizza",
+        {"bakePizza": "sendingOrderToKitchen"},
+        {"bakePizza": "waitingForPizzaToBeBaked"},
+    ]
+    stored = shop.call("GET", route, "staff").json_body["snapshot"]
+    assert steps[-1]["snapshot"] == {"value": stored["value"], "context": stored["context"]}
+
+
+def test_time_travel_stops_where_the_history_cannot_be_replayed(shop):
+    from chalicelib.orders.service import ORDERS
+    from chalicelib.runtime import inspection
+    from chalicelib.runtime.versions import replay
+
+    order_id = shop.new_order()["orderId"]
+    shop.call("POST", f"/orders/{order_id}/pizzas", body={"pizza": PIZZA})
+    records = inspection.history(ORDERS, order_id)["transitions"]
+    records[1]["event"] = {"type": "ADD_PIZZA", "truncated": True, "bytes": 400000}
+    assert len(replay.steps(ORDERS, records)) == 1

@@ -15,6 +15,7 @@ from chalicelib.web.routes import stage_prefix
 
 PAGE_OF = {
     "customer": "/app",
+    "orders": "/app/orders",
     "tracker": "/app/orders/abc",
     "staff": "/app/staff",
     "inspect": "/app/inspect/order/abc",
@@ -204,7 +205,8 @@ def test_a_page_under_a_stage_links_everything_under_it():
     text = page("tracker", "/api").body
     assert '<meta name="api-base" content="/api">' in text
     assert re.findall(r'(?:src|href)="(/[^"]*)"', text) == [
-        "/api/app/static/console.css", "/api/app/static/tracker.js", "/api/app", "/api/app/staff"
+        "/api/app/static/console.css", "/api/app/static/tracker.js", "/api/app",
+        "/api/app/orders", "/api/app/staff",
     ]  # fmt: skip
     with pytest.raises(ValueError):
         page("tracker", '"><script>')

@@ -1,11 +1,12 @@
 """The core: handle one event for one instance. Validate it at the edge (``validation``),
 answer what was seen before (``idempotency``), load the instance on the machine of its
-version (``instances``), decide the next version and everything its commit writes
-(``decide``), commit it in one conditional transaction, settling an ambiguous outcome
-(``commit``), then run its actions, push its view and send its outbox (``orchestrator``,
-which also retries lost races and feeds invoke completions back). It builds on every
-adapter below it (``store``, ``messaging``, ``live``, ``versions``, ``ops``, ``shared``)
-and none of them imports it; the entry points above call it.
+version (``instances``; an owner's, a page at a time: ``owned``), decide the next version
+and everything its commit writes (``decide``), commit it in one conditional transaction,
+settling an ambiguous outcome (``commit``), then run its actions, push its view and send
+its outbox (``orchestrator``, which also retries lost races and feeds invoke completions
+back). It builds on every adapter below it (``store``, ``messaging``, ``live``,
+``versions``, ``ops``, ``shared``) and none of them imports it; the entry points above
+call it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from . import orchestrator
 from .idempotency import answered
 from .instances import Incoming, Outcome, client_next_events, history, read, worklist
 from .orchestrator import dispatch_outbox, send, start, time_budget
+from .owned import owned
 from .validation import BUS, CLIENT, RUNTIME, TIMER, validate_model, validate_payload
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "dispatch_outbox",
     "history",
     "orchestrator",
+    "owned",
     "read",
     "send",
     "start",

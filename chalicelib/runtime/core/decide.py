@@ -30,6 +30,8 @@ class Decision:
     outcome: Outcome
     effects: list[Effect] = field(default_factory=list)
     outbox: dict[str, Any] = field(default_factory=dict)
+    # on its workflow's worklist before this step (None: the workflow keeps none)
+    was_listed: bool | None = None
 
 
 def decide(
@@ -132,7 +134,10 @@ def decide(
             f"{workflow.name} {instance_id!r} would grow to {size} bytes, over the "
             f"{limit}-byte limit of one stored instance; nothing was changed"
         )
-    return Decision(write, outcome, effects, {**remaining, **out.add})
+    was = workflow.worklist(snapshot) if workflow.worklist and instance is not None else False
+    return Decision(
+        write, outcome, effects, {**remaining, **out.add}, was if workflow.worklist else None
+    )
 
 
 def upgraded(

@@ -30,7 +30,7 @@ from typing import Any
 from chalicelib.statechart import Effect
 
 from .. import store
-from ..live import broadcast, connections
+from ..live import broadcast, connections, feeds
 from ..messaging import outbox as outbox_
 from ..ops import journal, metrics
 from ..shared import (
@@ -200,6 +200,8 @@ def _after_commit(workflow: Workflow, decision: Decision, watchers: int) -> None
     steps = []
     if watchers > 0:  # before the outbox: its feedback commits push later versions
         steps.append(lambda: _broadcast(workflow, outcome))
+    if decision.write.listed or decision.was_listed:
+        steps.append(lambda: _announce(workflow, decision))
     if decision.outbox:
         steps.append(
             lambda: dispatch_outbox(
@@ -214,6 +216,16 @@ def _after_commit(workflow: Workflow, decision: Decision, watchers: int) -> None
                 "after-commit step failed; the sweeper will finish it", workflow=workflow.name,
                 instance=outcome.instance_id, version=outcome.meta["version"], error=repr(error),
             )  # fmt: skip
+
+
+def _announce(workflow: Workflow, decision: Decision) -> None:
+    """Tell the work feed that an instance joined, changed on or left its worklist."""
+    outcome = decision.outcome
+    change = "arrived" if decision.write.listed else "left"
+    feeds.announce(feeds.WORK, {
+        "feed": feeds.WORK, "list": workflow.name, "change": change,
+        "id": outcome.instance_id, "item": outcome.view() if change == "arrived" else None,
+    })  # fmt: skip
 
 
 def _broadcast(workflow: Workflow, outcome: Outcome) -> None:

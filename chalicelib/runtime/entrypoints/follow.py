@@ -1,5 +1,6 @@
 """Following an instance of any registered workflow over a websocket: connect (authorised
-like reading it over HTTP), answer a message with the current view, disconnect."""
+like reading it over HTTP), answer a message with the current view, disconnect. Staff
+may listen to a feed instead (``?feed=work``: work that arrives or leaves)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from collections.abc import Mapping
 
 from .. import core
 from ..identity import auth
-from ..live import broadcast, connections
-from ..shared import NotFound
+from ..live import broadcast, connections, feeds
+from ..shared import Forbidden, NotFound
 from ..versions import Workflow
 
 
@@ -19,11 +20,19 @@ def connect(
     trust: auth.Trust,
     workflow_name: str | None,
     instance_id: str | None,
+    feed: str | None = None,
 ) -> None:
     """Let ``connection_id`` follow an instance its caller may read (staff any, others
-    their own). Unauthorized for a bad token; NotFound for an unknown workflow or an
-    instance the caller may not read; Conflict when it has the most followers allowed."""
+    their own), or, for staff, listen to ``feed``. Unauthorized for a bad token;
+    Forbidden for a feed and a caller who is not staff; NotFound for an unknown workflow
+    or an instance the caller may not read; Conflict when it has the most followers
+    allowed."""
     principal = auth.verify(token, trust)
+    if feed is not None:
+        if not principal.is_staff:
+            raise Forbidden("feeds are for staff")
+        feeds.join(feed, connection_id)
+        return
     workflow = workflows.get(workflow_name or "")
     if workflow is None or not instance_id:
         raise NotFound(
@@ -40,7 +49,7 @@ def push_current_view(workflows: Mapping[str, Workflow], connection_id: str) -> 
     name, _, instance_id = (target or "").partition("#")
     workflow = workflows.get(name)
     if target is None or workflow is None:
-        raise NotFound("this connection follows nothing")
+        raise NotFound("this connection follows no instance")
     view = core.read(workflow, instance_id, None).view()
     if broadcast.broadcast([connection_id], view):
         connections.remove(connection_id, target)
@@ -48,4 +57,8 @@ def push_current_view(workflows: Mapping[str, Workflow], connection_id: str) -> 
 
 def disconnect(connection_id: str) -> None:
     """Stop following (API Gateway's ``$disconnect``)."""
-    connections.remove(connection_id)
+    target = connections.target(connection_id)
+    if feeds.is_feed(target):
+        feeds.leave(connection_id, target)
+    else:
+        connections.remove(connection_id, target)

@@ -68,6 +68,12 @@ def _outbox(entries: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def history(workflow: Workflow, instance_id: str) -> dict[str, Any]:
-    """Every committed transition of the instance, oldest first; NotFound when none."""
+    """Every committed transition of the instance, oldest first, each with the snapshot
+    its step produced (``snapshot``: value and context, replayed; absent from where the
+    history cannot be replayed); NotFound when there is none."""
+    from ..versions import replay  # on demand: replaying is for staff, not a cold start
+
     records = core.history(workflow, instance_id, None)
+    for record, snapshot in zip(records, replay.steps(workflow, records), strict=False):
+        record["snapshot"] = snapshot
     return {"workflow": workflow.name, "id": instance_id, "transitions": records}

@@ -2,7 +2,8 @@
 outbox, dedupe and Idempotency-Key records, and the in-flight counters. The rest of the
 runtime calls it as ``store.<name>`` (so a test can stand in for one call); its modules
 are the table (``table``), what a commit writes (``transaction``), what is read
-(``records``), the pending outbox (``pending``) and the counters (``counters``).
+(``records``), the pending outbox (``pending``), the counters (``counters``) and an
+owner's instances (``owners``).
 
 One table, ``pk``/``sk`` strings, TTL on ``expiresAt`` (epoch seconds). Under
 ``pk = <workflow>#<instanceId>``:
@@ -16,6 +17,8 @@ One table, ``pk``/``sk`` strings, TTL on ``expiresAt`` (epoch seconds). Under
   selects in the sparse ``worklist`` index the same way: ``listShard``
   (``worklist#<workflow>#NN``) and ``listedSince`` (when it joined the list), written in
   the commit that puts it there or takes it off.
+  An instance with an owner gets ``ownerKey`` and ``ownedSince`` when it is created:
+  the keys of the sparse, keys-only ``owner`` index that lists an owner's instances.
 - ``sk = "history#<version>"``: one record per committed transition, with the full
   event (payload included, so histories can be replayed; one larger than
   ``HISTORY_EVENT_BYTES`` is kept as its type and size with ``truncated``), the
@@ -40,6 +43,7 @@ attributes so that clearing the published ones needs no version check.
 from __future__ import annotations
 
 from .counters import in_flight
+from .owners import OWNER_INDEX, load_many, owned
 from .pending import clear_outbox, oldest_pending, outbox_shards, pending, update_outbox_entry
 from .records import (
     Idempotency,
@@ -79,6 +83,7 @@ __all__ = [
     "HISTORY_EVENT_BYTES",
     "INSTANCE",
     "OUTBOX_PREFIX",
+    "OWNER_INDEX",
     "PENDING_INDEX",
     "WORKLIST_INDEX",
     "Ambiguous",
@@ -103,8 +108,10 @@ __all__ = [
     "key",
     "listed",
     "load",
+    "load_many",
     "oldest_pending",
     "outbox_shards",
+    "owned",
     "pending",
     "query",
     "shard",

@@ -265,6 +265,10 @@ def _instance_update(write: Commit) -> dict[str, Any]:
         names.update({"#c": "createdAt", "#o": "owner", "#w": "pk"})
         values.update({":c": {"S": write.now}, ":o": {"S": write.owner or ""}})
         sets += ["#c = :c", "#o = :o"]
+        if write.owner:  # the keys of the sparse owner index (owners.py), written once
+            names.update({"#ok": "ownerKey", "#os": "ownedSince"})
+            values[":ok"] = {"S": f"{write.pk.partition('#')[0]}#{write.owner}"}
+            sets += ["#ok = :ok", "#os = :c"]
         condition = "attribute_not_exists(#w)"
     else:
         values[":old"] = {"N": str(write.expected_version)}

@@ -129,6 +129,37 @@ def _replay_records(
     return run
 
 
+def steps(workflow: Workflow, records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The snapshot (``value``, ``context``) each record's step produced, oldest first,
+    replayed from the first record (the inspector's time travel). The list stops short
+    where the history can no longer be replayed (an event not kept whole, a version no
+    longer declared); a step is what the chart computes, whatever was stored."""
+    ordered = sorted(records, key=lambda r: int(r["version"]))
+    snapshots: list[dict[str, Any]] = []
+    run: _Run | None = None
+    for record in ordered:
+        at, event = int(record["version"]), record.get("event")
+        if not isinstance(event, Mapping) or event.get("truncated"):
+            break
+        try:
+            if run is None:
+                declared = workflow.versions.get(record.get("definition"))
+                if declared is None:
+                    break
+                first = declared.machine.initial_transition(context=record.get("context"))
+                run = _Run(declared.number, first.snapshot)
+                run.track(first.effects)
+            else:
+                _move(workflow.versions, run, record.get("definition"), at)
+        except _Stop:
+            break
+        step = workflow.versions.by_number[run.number].machine.transition(run.snapshot, event)
+        run.snapshot = step.snapshot
+        run.track(step.effects)
+        snapshots.append({"value": step.snapshot.value, "context": step.snapshot.context})
+    return snapshots
+
+
 def _move(versions: Versions, run: _Run, number: int | None, at: int) -> None:
     """Follow a migration the history records (the instance moved to ``number``)."""
     if number is None or number == run.number:

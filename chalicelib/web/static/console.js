@@ -1,6 +1,8 @@
 // What every page of the console shares: configuration, the token, API calls with
 // errors in words, live updates over the websocket, sign-in and the chart.
 
+import { pathsOfKey } from "./travel.js";
+import { zoomable } from "./zoom.js";
 import {
   beginSignIn, dropToken, expired, finishSignIn, setToken, signOut, token, useRolesClaim, who,
 } from "./session.js";
@@ -109,6 +111,17 @@ export function say(element, message) {
  * "connecting", "live", "reconnecting", or "signed-out" (the sign-in expired: it stops).
  * Returns a handle with `close()`. */
 export function follow(workflow, id, onView, onStatus = () => {}) {
+  return listen({ workflow, id }, onView, onStatus);
+}
+
+/** Listen to a feed (``work``: work and complaints that arrive at or leave the staff
+ * board), with the same reconnection as `follow`: `onStatus("live")` on every (re)open
+ * is the moment to read what may have been announced while it was down. */
+export function followFeed(name, onMessage, onStatus = () => {}) {
+  return listen({ feed: name }, onMessage, onStatus);
+}
+
+function listen(target, onView, onStatus) {
   let socket = null;
   let delay = 500;
   let closed = false;
@@ -125,12 +138,12 @@ export function follow(workflow, id, onView, onStatus = () => {}) {
       onStatus("signed-out"); // no token to connect with: signing in again reloads the page
       return;
     }
-    const query = new URLSearchParams({ workflow, id, token: token() || "" });
+    const query = new URLSearchParams({ ...target, token: token() || "" });
     socket = new WebSocket(`${websocketUrl.replace(/\/$/, "")}/?${query}`);
     socket.addEventListener("open", () => {
       delay = 500;
       onStatus("live");
-      socket.send("view");
+      if (target.workflow) socket.send("view");
     });
     socket.addEventListener("message", (message) => {
       try {
@@ -313,21 +326,43 @@ export function loadMermaid() {
   return mermaidLoading;
 }
 
+const PREDRAWN_ID = "statechart"; // infra/charts.py draws with this id
+
+/** The chart `base` as `make charts` drew it once for its definition version
+ * (chalicelib/web/assets.py names the file by a hash of the text), or null when there
+ * is none (a version not drawn yet, or no Web Crypto: then Mermaid draws it here). */
+async function predrawn(base) {
+  try {
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(base));
+    const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const answer = await fetch(`${BASE}/app/static/chart-${hex.slice(0, 16)}.svg`);
+    return answer.ok ? await answer.text() : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Draw `text` (a Mermaid stateDiagram of chalicelib's engine) into `box`, with the
  * active states highlighted and the states visited before marked. The chart is
  * rendered once; later calls with the same chart only move the marks (a few DOM
  * class changes, so a pushed view is never held up behind a render). */
-export async function drawChart(box, text, active, visited = []) {
+export async function drawChart(box, text, active, visited = [], taken = null) {
   const base = text.split("\n").filter((line) => !/^\s*class\s/.test(line)).join("\n");
   let chart = charts.get(box);
   if (!chart || chart.text !== base) {
-    const mermaid = await loadMermaid();
-    chartCount += 1;
-    const svgId = `chart-${chartCount}`;
-    const { svg } = await mermaid.render(svgId, base);
-    box.innerHTML = svg;
-    box.querySelector("svg")?.setAttribute("role", "img");
-    chart = { text: base, svgId, prefix: prefixOf(base) };
+    let drawn = await predrawn(base);
+    let svgId = PREDRAWN_ID;
+    if (!drawn) {
+      const mermaid = await loadMermaid();
+      chartCount += 1;
+      svgId = `chart-${chartCount}`;
+      drawn = (await mermaid.render(svgId, base)).svg;
+    }
+    const svg = drawn;
+    const view = chartView(box);
+    view.innerHTML = svg;
+    view.querySelector("svg")?.setAttribute("role", "img");
+    chart = { text: base, svgId, prefix: prefixOf(base), fresh: true };
     charts.set(box, chart);
   }
   // a compound state filled in would hide its children: mark the innermost states only
@@ -343,7 +378,74 @@ export async function drawChart(box, text, active, visited = []) {
       box.querySelector(`g[id^="${id}"]`)?.classList.add(mark);
     }
   }
-  box.querySelector("svg")?.setAttribute("aria-label", `Statechart; now in: ${active.join(", ") || "none"}`);
+  markTaken(box, chart, taken);
+  const shownAs = taken ? `at step ${taken.version} (${taken.type}), in` : "now in";
+  box.querySelector("svg")?.setAttribute("aria-label", `Statechart; ${shownAs}: ${active.join(", ") || "none"}`);
+  const zoom = zoomable(chartView(box), box.querySelector(".chart-tools"));
+  if (chart.fresh) {
+    chart.fresh = false;
+    zoom.fit();
+    // a chart taller than its box would be too small to read whole: start at the
+    // current state, at the size it was drawn at
+    if (zoom.tall()) zoom.focus(box.querySelector("g.active"));
+  } else if (taken && zoom.tall()) {
+    zoom.focus(box.querySelector("g.active")); // a step of the history: show where it was
+  }
+}
+
+/** How the chart labels an event (chalicelib/statechart/diagram.py writes them so). */
+function edgeEvent(type) {
+  const done = type.match(/^xstate\.(done|error)\.actor\.(.+)$/);
+  if (done) return `${done[1]}(${done[2]})`;
+  const after = type.match(/^xstate\.after\.([^.]+)\./);
+  return after ? `after ${after[1]}` : type;
+}
+
+/** The chart's transitions in the order Mermaid numbers them (edge0, edge1...): the
+ * source and target node ids and the label of every `a --> b : label` line. */
+function edgesOf(text) {
+  return text
+    .split("\n")
+    .map((line) => line.match(/^\s*(\S+) --> (\S+)(?: : (.*))?$/))
+    .filter(Boolean)
+    .map(([, from, to, label]) => ({ from, to, label: label || "" }));
+}
+
+/** Mark the transition a history step took (`taken`: { from, to, type }): its arrow,
+ * its label and the state it left. */
+function markTaken(box, chart, taken) {
+  for (const node of box.querySelectorAll(".taken, .source")) node.classList.remove("taken", "source");
+  if (!taken?.from) return;
+  const ids = (key) => pathsOfKey(key).map((path) => nodeId(chart.prefix, path));
+  const sources = ids(taken.from);
+  const targets = ids(taken.to);
+  const label = edgeEvent(taken.type);
+  chart.edges ??= edgesOf(chart.text);
+  const fits = chart.edges
+    .map((edge, n) => ({ ...edge, n }))
+    .filter((edge) => sources.includes(edge.from) && edge.label.startsWith(label));
+  const edge = fits.find((e) => targets.includes(e.to)) || fits[0];
+  if (edge) {
+    box.querySelector(`#${chart.svgId}-edge${edge.n}`)?.classList.add("taken");
+    box.querySelector(`.edgeLabel [data-id="edge${edge.n}"]`)?.closest(".edgeLabel")?.classList.add("taken");
+  }
+  const left = innermost(pathsOfKey(taken.from));
+  for (const path of left) {
+    box.querySelector(`g[id^="${chart.svgId}-state-${nodeId(chart.prefix, path)}-"]`)?.classList.add("source");
+  }
+}
+
+/** The chart's tools and the box its drawing is clipped to (made once per chart box). */
+function chartView(box) {
+  let view = box.querySelector(".chart-view");
+  if (!view) {
+    const tools = document.createElement("div");
+    tools.className = "chart-tools";
+    view = document.createElement("div");
+    view.className = "chart-view";
+    box.replaceChildren(tools, view);
+  }
+  return view;
 }
 
 /** "2026-11-29T10:00:04.027Z" -> local time with milliseconds. */
@@ -353,12 +455,24 @@ export function clockTime(iso) {
   return at.toLocaleTimeString([], { hour12: false }) + `.${String(at.getMilliseconds()).padStart(3, "0")}`;
 }
 
-/** A history table body: one row per committed transition, newest last. */
-export function historyRows(tbody, transitions) {
+/** A history table body: one row per committed transition, newest last; `onPick(i)`
+ * (time travel) makes each version a button that shows that step on the chart. */
+export function historyRows(tbody, transitions, onPick = null) {
   tbody.replaceChildren(
-    ...transitions.map((t) => {
+    ...transitions.map((t, i) => {
       const row = document.createElement("tr");
-      for (const text of [t.version, clockTime(t.time), t.eventType, t.source, t.from || "(start)", t.to]) {
+      row.dataset.version = t.version;
+      const first = document.createElement("td");
+      if (onPick) {
+        const pick = button(`v${t.version}`, () => onPick(i));
+        pick.className = "step";
+        pick.setAttribute("aria-label", `v${t.version}: show step ${i + 1} (${t.eventType}) on the chart`);
+        first.append(pick);
+      } else {
+        first.textContent = t.version ?? "";
+      }
+      row.append(first);
+      for (const text of [clockTime(t.time), t.eventType, t.source, t.from || "(start)", t.to]) {
         const cell = document.createElement("td");
         cell.textContent = text ?? "";
         row.append(cell);
@@ -366,6 +480,16 @@ export function historyRows(tbody, transitions) {
       return row;
     }),
   );
+}
+
+/** 2450 cents -> "24.50" (prices and totals; the shop names no currency). */
+export function money(cents) {
+  return typeof cents === "number" ? (cents / 100).toFixed(2) : "";
+}
+
+/** One pizza in words: "Hawaii deluxe, large: mango, pineapple". */
+export function pizzaWords(item) {
+  return `${item.name}, ${item.size}: ${item.toppings.join(", ") || "no toppings"}`;
 }
 
 /** Record when a view was drawn (bench/browser.py reads these marks). */

@@ -1,22 +1,33 @@
 // The customer page: build an order pizza by pizza, confirm it, then follow it.
-import { ApiError, BASE, api, button, say, signIn, takeTokenFromFragment, token } from "./console.js";
+import {
+  ApiError, BASE, api, button, money, pizzaWords, say, signIn, takeTokenFromFragment, token,
+} from "./console.js";
 
-const FRUIT = [
-  "banana", "coconut", "dragonfruit", "guava", "kiwi", "lychee",
-  "mango", "papaya", "passionfruit", "pineapple", "starfruit", "strawberry",
-];
 const DRAFT_KEY = "tropical.draft";
 const $ = (id) => document.getElementById(id);
 
 let order = null;
+let menu = null; // GET /menu: the sizes' prices, the toppings and what one costs
 
 function showError(error) {
   say($("error"), error instanceof ApiError ? error.message : String(error?.message || error));
 }
 
-function drawToppings() {
+/** The menu form with its prices (GET /menu), then the price of the pizza as it is. */
+function drawMenu() {
+  const chosen = $("pizza-size").value || "large";
+  $("pizza-size").replaceChildren(
+    ...menu.sizes.map(({ size, cents }) => {
+      const option = document.createElement("option");
+      option.value = size;
+      option.textContent = `${size} (${money(cents)})`;
+      option.selected = size === chosen;
+      return option;
+    }),
+  );
+  $("toppings-legend").textContent = `Fruit toppings (up to 8, ${money(menu.toppingCents)} each)`;
   $("toppings").replaceChildren(
-    ...FRUIT.map((fruit) => {
+    ...menu.toppings.map((fruit) => {
       const label = document.createElement("label");
       const box = document.createElement("input");
       box.type = "checkbox";
@@ -27,6 +38,14 @@ function drawToppings() {
       return label;
     }),
   );
+  drawPizzaPrice();
+}
+
+function drawPizzaPrice() {
+  if (!menu) return;
+  const form = new FormData($("pizza-form"));
+  const base = menu.sizes.find((s) => s.size === form.get("size"))?.cents ?? 0;
+  $("pizza-price").textContent = `This pizza: ${money(base + menu.toppingCents * form.getAll("toppings").length)}`;
 }
 
 function draw(view) {
@@ -38,7 +57,12 @@ function draw(view) {
   $("items").replaceChildren(
     ...(view?.items || []).map((item) => {
       const line = document.createElement("li");
-      line.textContent = `${item.name}, ${item.size}, ${item.toppings.join(", ") || "no toppings"} `;
+      const words = document.createElement("span");
+      words.textContent = pizzaWords(item);
+      const price = document.createElement("span");
+      price.className = "price";
+      price.textContent = money(item.priceCents);
+      line.append(words, price);
       const remove = button("Remove", () => act("DELETE", `/orders/${view.orderId}/pizzas/${item.itemId}`));
       remove.setAttribute("aria-label", `Remove ${item.name}`);
       remove.disabled = !next.has("REMOVE_PIZZA");
@@ -46,6 +70,8 @@ function draw(view) {
       return line;
     }),
   );
+  $("order-total").hidden = !view;
+  $("order-total").textContent = view ? `Total: ${money(view.totalCents)}` : "";
   $("confirm").disabled = !view || !next.has("CONFIRM_PIZZA") || !view.items.length;
   $("cancel").disabled = !view || !next.has("CANCEL_ORDER");
   $("add").disabled = Boolean(view) && !next.has("ADD_PIZZA");
@@ -86,6 +112,14 @@ async function start() {
   $("signed-out").hidden = Boolean(token());
   $("signed-in").hidden = !token();
   if (!token()) return;
+  if (!menu) {
+    try {
+      menu = await api("GET", "/menu");
+      drawMenu();
+    } catch (error) {
+      showError(error);
+    }
+  }
   const draft = sessionStorage.getItem(DRAFT_KEY);
   if (!draft) return draw(null);
   try {
@@ -98,7 +132,7 @@ async function start() {
 }
 
 takeTokenFromFragment();
-drawToppings();
+$("pizza-form").addEventListener("change", drawPizzaPrice);
 $("pizza-form").addEventListener("submit", addPizza);
 $("confirm").addEventListener("click", confirm);
 $("cancel").addEventListener("click", () => act("POST", `/orders/${order.orderId}/cancel`, {}));

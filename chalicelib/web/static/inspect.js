@@ -4,6 +4,7 @@ import {
   ApiError, activePaths, api, clockTime, coalesced, connectionWords, drawChart, follow, historyRows,
   say, signIn, takeTokenFromFragment, token,
 } from "./console.js";
+import { pathsOfKey, stepFacts, stepper } from "./travel.js";
 
 const $ = (id) => document.getElementById(id);
 const [workflow, instanceId] = window.location.pathname
@@ -26,12 +27,14 @@ function summary(instance) {
     ["updated", clockTime(instance.updatedAt)],
   ];
   $("summary").replaceChildren(
-    ...facts.flatMap(([term, value]) => {
+    ...facts.map(([term, value]) => {
+      const pair = document.createElement("div");
       const name = document.createElement("dt");
       name.textContent = term;
       const text = document.createElement("dd");
       text.textContent = value ?? "";
-      return [name, text];
+      pair.append(name, text);
+      return pair;
     }),
   );
 }
@@ -65,14 +68,49 @@ const load = coalesced(async () => {
     outbox(instance.outbox || []);
     $("timers").textContent = JSON.stringify({ timers: instance.timers || {}, invokes: instance.invokes || {} }, null, 2);
     $("snapshot").textContent = JSON.stringify(instance.snapshot, null, 2);
-    historyRows($("history"), history.transitions);
-    const visited = history.transitions.flatMap((t) => [t.from, t.to].filter(Boolean));
-    await drawChart($("chart"), instance.mermaid, activePaths(instance.snapshot?.value ?? instance.state), visited);
+    latest = { instance, transitions: history.transitions };
+    historyRows($("history"), history.transitions, (i) => travel.pick(i));
+    travel.show(history.transitions.length);
+    await (travel.travelling === null ? drawLive() : drawStep(travel.travelling));
     $("instance").dataset.version = instance.version;
   } catch (error) {
     showError(error);
   }
 });
+
+let latest = null; // { instance, transitions } as last read
+
+/** The chart as the instance is now. */
+async function drawLive() {
+  const { instance, transitions } = latest;
+  $("step-facts").hidden = true;
+  for (const row of $("history").querySelectorAll("tr.picked")) row.classList.remove("picked");
+  const visited = transitions.flatMap((t) => [t.from, t.to].filter(Boolean));
+  await drawChart($("chart"), instance.mermaid, activePaths(instance.snapshot?.value ?? instance.state), visited);
+}
+
+/** The chart, the state, the event and the context as they were after step `i`. */
+async function drawStep(i) {
+  const { instance, transitions } = latest;
+  const t = transitions[i];
+  const active = t.snapshot ? activePaths(t.snapshot.value) : pathsOfKey(t.to);
+  const visited = transitions.slice(0, i + 1).flatMap((s) => [s.from, s.to].filter(Boolean));
+  for (const row of $("history").querySelectorAll("tr")) {
+    row.classList.toggle("picked", row.dataset.version === String(t.version));
+  }
+  $("step-facts").hidden = false;
+  stepFacts($("step-facts"), [
+    ["step", `${i + 1} of ${transitions.length}: version ${t.version} at ${clockTime(t.time)}, from ${t.source}`],
+    ["took", `${t.from || "(start)"} → ${t.to} on ${t.eventType}`],
+    ["event", t.event ?? "(not kept)"],
+    ["context", t.snapshot ? t.snapshot.context : "(this step cannot be replayed)"],
+  ]);
+  await drawChart($("chart"), instance.mermaid, active, visited, {
+    from: t.from, to: t.to, type: t.eventType, version: t.version,
+  });
+}
+
+const travel = stepper($("travel"), (i) => drawStep(i).catch(showError), () => drawLive().catch(showError));
 
 async function start() {
   if (!token()) {

@@ -1,13 +1,14 @@
 // The staff board: the kitchen and delivery queues, the complaints and the refunds to
-// settle, oldest first, with their actions. Each listed order and complaint is followed
-// over the websocket, so one that moves on changes or leaves the board at once; new
-// arrivals show on the next refresh (every few seconds), as no websocket announces them.
+// settle, oldest first, with their actions. Nothing is polled: the board's feed (a
+// websocket) announces work and complaints that arrive or leave, each listed complaint is
+// followed over its own websocket, and the lists are read again only when the feed
+// (re)connects (to catch up) and after the board's own actions.
 import {
-  ApiError, BASE, activePaths, api, button, clockTime, coalesced, follow, say, signIn, takeTokenFromFragment, token, who,
+  ApiError, BASE, activePaths, api, button, clockTime, coalesced, connectionWords, follow, followFeed, say, signIn,
+  takeTokenFromFragment, token, who,
 } from "./console.js";
 
 const $ = (id) => document.getElementById(id);
-const REFRESH_MS = 2000;
 const STATIONS = [
   { station: "kitchen", path: "/kitchen/orders", action: "Ready", route: "ready", reject: true },
   { station: "delivery", path: "/delivery/orders", action: "Delivered", route: "delivered" },
@@ -20,10 +21,8 @@ const REVIEW_WORDS = {
   "handling.review.onHold": "on hold: waiting for the customer's answer",
 };
 
-const followers = new Map(); // "<workflow>#<id>" -> websocket handle
-const pushed = new Map(); // complaint id -> the newest view pushed over its websocket
+const followers = new Map(); // complaint id -> its websocket handle
 const rows = new Map(); // tbody id -> Map(key -> { sig, element })
-let timer = null;
 
 function showError(error) {
   say($("error"), error instanceof ApiError ? error.message : String(error?.message || error));
@@ -313,23 +312,6 @@ async function decideComplaint(complaint, decision, control, escalated) {
   );
 }
 
-/** A complaint's view pushed over its websocket: kept if newer than the one listed. */
-function onComplaintView(view) {
-  const known = pushed.get(view.orderId);
-  if (!known || view.version > known.version) pushed.set(view.orderId, view);
-  refresh();
-}
-
-/** The listed complaints with each replaced by a newer pushed view; decided ones leave. */
-function freshest(listed) {
-  return listed
-    .map((c) => {
-      const newer = pushed.get(c.orderId);
-      return newer && newer.version > c.version ? newer : c;
-    })
-    .filter((c) => !c.done && activePaths(c.state).includes("handling"));
-}
-
 // -- payments ------------------------------------------------------------------------------
 
 function refundRow(refund) {
@@ -340,23 +322,89 @@ function refundRow(refund) {
   return line(id, [id, inspectLink("complaint", refund.complaintId || refund.orderId), money(refund.amount), refund.attempt, ageCell(refund.receivedAt), settle]);
 }
 
-// -- reading and following -----------------------------------------------------------------
+// -- what the board holds, kept by its feed ------------------------------------------------
 
-function followAll(wanted) {
-  for (const [key, handle] of followers) {
-    if (!wanted.has(key)) {
-      handle.close();
-      followers.delete(key);
-    }
-  }
-  for (const [key, [workflow, id]] of wanted) {
-    if (followers.has(key)) continue;
-    const onView = workflow === "complaint" ? onComplaintView : () => refresh();
-    followers.set(key, follow(workflow, id, onView));
+// each list by key, as the last read or the station feed left it
+const held = { kitchen: new Map(), delivery: new Map(), payments: new Map(), complaints: new Map() };
+const FEED_LISTS = { kitchen: "kitchen", delivery: "delivery", payments: "payments", complaint: "complaints" };
+const KEYS = { kitchen: "orderId", delivery: "orderId", payments: "refundId", complaints: "orderId" };
+const since = (item) => item.receivedAt || item.createdAt || "";
+
+function open(view) {
+  return !view.done && activePaths(view.state).includes("handling");
+}
+
+/** A complaint's view pushed over its websocket: its row changes, or leaves once decided. */
+function onComplaintView(view) {
+  const known = held.complaints.get(view.orderId);
+  if (known && view.version <= known.version) return;
+  if (open(view)) held.complaints.set(view.orderId, view);
+  else held.complaints.delete(view.orderId);
+  draw();
+}
+
+// the feed's announcements of the last RECENT_MS, replayed over every read of the lists:
+// a read answered after an announcement (or from an index that lags it) would undo it
+const RECENT_MS = 10000;
+let recent = [];
+
+/** One announcement of the board's feed: work (or a complaint) arrived or left. */
+function onAnnounced(message) {
+  if (!held[FEED_LISTS[message.list]]) return;
+  const now = Date.now();
+  recent = [...recent.filter((one) => now - one.at < RECENT_MS), { at: now, message }];
+  apply(message);
+  draw();
+}
+
+function apply(message) {
+  const list = held[FEED_LISTS[message.list]];
+  if (message.change === "arrived" && message.item) {
+    const known = list.get(message.id);
+    if (!known || !(message.item.version <= known.version)) list.set(message.id, message.item);
+  } else if (message.change === "left") {
+    list.delete(message.id);
   }
 }
 
-/** Read every queue and redraw the board; a call during a read reads again after it. */
+function sorted(list) {
+  return [...list.values()].sort((a, b) => since(a).localeCompare(since(b)));
+}
+
+/** Redraw every table from what the board holds (no request). */
+function draw() {
+  const kitchen = sorted(held.kitchen);
+  const delivery = sorted(held.delivery);
+  const complaints = sorted(held.complaints).filter(open);
+  const refunds = sorted(held.payments);
+  sync("kitchen", kitchen, (w) => w.orderId, (w) => JSON.stringify(w), (w) => orderRow(STATIONS[0], w), 5);
+  sync("delivery", delivery, (w) => w.orderId, (w) => JSON.stringify(w), (w) => orderRow(STATIONS[1], w), 5);
+  sync("complaints", complaints, (c) => c.orderId, (c) => `${c.version}`, complaintRow, 6);
+  sync("payments", refunds, (r) => r.refundId, (r) => r.refundId, refundRow, 6);
+  $("summary").textContent =
+    `${kitchen.length} in the kitchen, ${delivery.length} out for delivery, ` +
+    `${complaints.length} ${complaints.length === 1 ? "complaint" : "complaints"} open, ` +
+    `${refunds.length} ${refunds.length === 1 ? "refund" : "refunds"} to settle ` +
+    `(updated ${clockTime(new Date().toISOString())}).`;
+  followComplaints(complaints);
+}
+
+/** Follow each listed complaint, so a claim, a question or an escalation shows at once. */
+function followComplaints(complaints) {
+  const wanted = new Set(complaints.map((c) => c.orderId));
+  for (const [id, handle] of followers) {
+    if (!wanted.has(id)) {
+      handle.close();
+      followers.delete(id);
+    }
+  }
+  for (const id of wanted) {
+    if (!followers.has(id)) followers.set(id, follow("complaint", id, onComplaintView));
+  }
+}
+
+/** Read every list and redraw (on start, on every (re)connection of the feed, so what
+ * was announced while it was down is caught up, and after the board's own actions). */
 const refresh = coalesced(async () => {
   try {
     const [kitchen, delivery, complaints, refunds] = await Promise.all([
@@ -364,27 +412,27 @@ const refresh = coalesced(async () => {
       api("GET", "/complaints"),
       api("GET", "/payments/refunds"),
     ]);
-    const wanted = new Map();
-    [kitchen, delivery].forEach((answer, i) => {
-      const queue = STATIONS[i];
-      sync(queue.station, answer.orders, (w) => w.orderId, (w) => JSON.stringify(w), (w) => orderRow(queue, w), 5);
-      for (const work of answer.orders) wanted.set(`order#${work.orderId}`, ["order", work.orderId]);
-    });
-    const open = freshest(complaints.complaints);
-    sync("complaints", open, (c) => c.orderId, (c) => `${c.version}`, complaintRow, 6);
-    for (const c of complaints.complaints) wanted.set(`complaint#${c.orderId}`, ["complaint", c.orderId]);
-    for (const id of pushed.keys()) if (!wanted.has(`complaint#${id}`)) pushed.delete(id);
-    sync("payments", refunds.refunds, (r) => r.refundId, (r) => r.refundId, refundRow, 6);
-    $("summary").textContent =
-      `${kitchen.orders.length} in the kitchen, ${delivery.orders.length} out for delivery, ` +
-      `${open.length} ${open.length === 1 ? "complaint" : "complaints"} open, ` +
-      `${refunds.refunds.length} ${refunds.refunds.length === 1 ? "refund" : "refunds"} to settle ` +
-      `(updated ${clockTime(new Date().toISOString())}).`;
-    followAll(wanted);
+    const fill = (list, items, key) => {
+      list.clear();
+      for (const item of items) list.set(item[key], item);
+    };
+    fill(held.kitchen, kitchen.orders, KEYS.kitchen);
+    fill(held.delivery, delivery.orders, KEYS.delivery);
+    fill(held.payments, refunds.refunds, KEYS.payments);
+    for (const c of complaints.complaints) {
+      const known = held.complaints.get(c.orderId);
+      if (!known || c.version > known.version) held.complaints.set(c.orderId, c);
+    }
+    const listed = new Set(complaints.complaints.map((c) => c.orderId));
+    for (const id of held.complaints.keys()) if (!listed.has(id)) held.complaints.delete(id);
+    for (const { message } of recent) apply(message); // newer than (or missing from) the read
+    draw();
   } catch (error) {
     showError(error);
   }
 });
+
+let feed = null;
 
 async function start() {
   const current = who();
@@ -401,14 +449,18 @@ async function start() {
   $("complaints-note").textContent = current.roles.includes("manager")
     ? "Oldest first. You are a manager: you may decide escalated complaints too."
     : "Oldest first. Escalated complaints are decided by a manager.";
-  await refresh();
-  clearInterval(timer);
-  timer = setInterval(() => document.visibilityState === "visible" && refresh(), REFRESH_MS);
+  feed?.close();
+  await refresh(); // the lists now (and a sign-in that expired is said at once)
+  feed = followFeed("work", onAnnounced, (status) => {
+    $("feed").textContent = connectionWords(status);
+    $("feed").dataset.status = status;
+    if (status === "live") refresh(); // caught up with whatever was announced meanwhile
+  });
 }
 
 takeTokenFromFragment();
 window.addEventListener("tropical:signed-out", () => {
-  clearInterval(timer); // no more refreshes that would be refused for want of a token
+  feed?.close(); // nothing more to hear without a token
   $("board").hidden = true;
 });
 signIn($("sign-in"), start).catch(showError);

@@ -1,8 +1,9 @@
 // The order tracker: status, progress, chart and timeline of one order, live.
 import {
-  ApiError, BASE, activePaths, api, loadMermaid, connectionWords, drawChart, follow, historyRows, markDrawn,
-  say, signIn, takeTokenFromFragment, token, who,
+  ApiError, BASE, activePaths, api, clockTime, connectionWords, drawChart, follow, markDrawn,
+  money, pizzaWords, say, signIn, takeTokenFromFragment, token, who,
 } from "./console.js";
+import { pathsOfKey, stepFacts, stepper } from "./travel.js";
 
 const $ = (id) => document.getElementById(id);
 const orderId = decodeURIComponent(window.location.pathname.split("/").pop());
@@ -17,6 +18,7 @@ const STOPPED = new Set(["compensating", "cancellingDelivery", "cancelled"]);
 let chartText = null;
 let shown = null; // the view on screen
 let transitions = [];
+let timeline = []; // the same steps in the customer's words
 let refreshing = Promise.resolve();
 let complaint = null; // the complaint's newest view (or its summary from the order's view)
 let complaintFollower = null;
@@ -64,10 +66,19 @@ function drawView(view) {
   $("items").replaceChildren(
     ...view.items.map((item) => {
       const line = document.createElement("li");
-      line.textContent = `${item.name}, ${item.size}: ${item.toppings.join(", ") || "no toppings"}`;
+      const words = document.createElement("span");
+      words.textContent = pizzaWords(item);
+      const price = document.createElement("span");
+      price.className = "price";
+      price.textContent = money(item.priceCents);
+      line.append(words, price);
       return line;
     }),
   );
+  $("total").textContent = `Total: ${money(view.totalCents)}`;
+  for (const limit of document.querySelectorAll(".refund-limit")) {
+    limit.textContent = `A refund is at most the order's total, ${money(view.totalCents)}.`;
+  }
   $("cancel").disabled = !view.nextEvents.includes("CANCEL_ORDER");
   drawComplaintPanel(view);
   markDrawn(view.version);
@@ -77,14 +88,67 @@ function drawView(view) {
 async function refreshHistory(version) {
   if (shown.version !== version) return; // a newer view is on its way
   try {
-    transitions = (await api("GET", `/orders/${encodeURIComponent(orderId)}/history`)).transitions;
+    ({ transitions, timeline } = await api("GET", `/orders/${encodeURIComponent(orderId)}/history`));
   } catch (error) {
     showError(error);
   }
-  historyRows($("timeline"), transitions);
+  drawTimeline();
+  travel.show(timeline.length);
+  if (travel.travelling !== null) return drawStep(travel.travelling);
+  await drawLive();
+  performance.mark(`chart:v${shown.version}`);
+}
+
+async function drawLive() {
+  $("step-facts").hidden = true;
+  for (const line of $("timeline").querySelectorAll("li.picked")) line.classList.remove("picked");
   const visited = transitions.flatMap((t) => [t.from, t.to].filter(Boolean));
   await drawChart($("chart"), chartText, activePaths(shown.state), visited);
-  performance.mark(`chart:v${shown.version}`);
+}
+
+/** The order as it was at the customer's step `i`: its state on the chart, the
+ * transition taken, what happened and the status then. */
+async function drawStep(i) {
+  const line = timeline[i];
+  const t = transitions.find((one) => one.version === line.version);
+  if (!t) return;
+  const visited = transitions.filter((one) => one.version <= t.version).flatMap((one) => [one.from, one.to].filter(Boolean));
+  for (const item of $("timeline").querySelectorAll("li")) {
+    item.classList.toggle("picked", item.dataset.version === String(line.version));
+  }
+  const { time, ...payload } = t.event || {};
+  $("step-facts").hidden = false;
+  stepFacts($("step-facts"), [
+    ["step", `${i + 1} of ${timeline.length}, at ${clockTime(line.time).slice(0, 8)}`],
+    ["what happened", line.said],
+    ["status then", line.status || ""],
+    ["event", payload],
+  ]);
+  await drawChart($("chart"), chartText, pathsOfKey(t.to), visited, {
+    from: t.from, to: t.to, type: t.eventType, version: t.version,
+  });
+}
+
+const travel = stepper($("travel"), (i) => drawStep(i).catch(showError), () => drawLive().catch(showError));
+
+/** The customer's timeline: when, and what happened in their words. */
+function drawTimeline() {
+  $("timeline").replaceChildren(
+    ...timeline.map((line) => {
+      const item = document.createElement("li");
+      item.dataset.version = line.version;
+      const at = document.createElement("time");
+      at.dateTime = line.time;
+      at.textContent = clockTime(line.time).slice(0, 8);
+      const pick = document.createElement("button");
+      pick.type = "button";
+      pick.className = "step";
+      pick.append(at, ` ${line.said}`);
+      pick.addEventListener("click", () => travel.pick(timeline.indexOf(line)));
+      item.append(pick);
+      return item;
+    }),
+  );
 }
 
 async function cancel() {
@@ -217,8 +281,7 @@ async function start() {
       api("GET", `/orders/${encodeURIComponent(orderId)}`),
     ]);
     chartText = diagram.mermaid;
-    drawView(view);
-    loadMermaid().catch(showError); // the order is on screen: now the chart renderer
+    drawView(view); // its chart was drawn once for its version: a small SVG, no Mermaid
   } catch (error) {
     showError(error);
     return;
