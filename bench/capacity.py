@@ -85,6 +85,11 @@ KNOWN: dict[tuple[str, str], Spread] = {
     (TABLE, "station#delivery#<id>"): Spread("instance", _ONE.format("order")),
     (TABLE, "station#payments#<id>"): Spread("instance", _ONE.format("refund attempt")),
     (TABLE, "station#payments!settled#<id>"): Spread("instance", _ONE.format("complaint")),
+    # "My orders": a customer's orders under one key of the owner index (one per customer)
+    ("owner", "order#<id>"): Spread("instance", _ONE.format("customer")),
+    ("owner", "complaint#<id>"): Spread("instance", _ONE.format("customer")),
+    # the staff boards listening to the work feed: one key, read by every announcement
+    (TABLE, "feed#work"): Spread("single", "one for the whole system"),
     (TABLE, "inflight#order#<shard>"): Spread(
         "shards", "COUNTER_SHARDS", _setting("counter_shards")
     ),

@@ -266,8 +266,9 @@ def _assumptions() -> str:
         f"in {1 / quotas.COLLISION_SHARE:.0f} collides (cancelled and retried); an order is "
         f"open {ORDER_SECONDS // 60} minutes (Step Functions' open executions). Not "
         "counted, as they do not grow with orders: the outbox sweeper (two queries per outbox "
-        "shard a minute when nothing is pending) and staff boards polling their station's "
-        "work (one query per station shard per poll, per open board)."
+        "shard a minute when nothing is pending) and staff boards reading their station's "
+        "work when they open or reconnect (one query per station shard; the work feed "
+        "pushes the rest)."
     )
     return textwrap.fill(text, 88, break_on_hyphens=False)
 

@@ -54,6 +54,7 @@ def outbound(
     pk = workflow.key(instance_id)
     moment = clock.parse(now)
     for i, effect in enumerate(effects):
+        _runnable(workflow, effect)
         message_id = f"{pk}.v{version}.{i}".replace("#", ".")
         if effect.kind == "invoke":
             command = workflow.commands[effect.type]
@@ -84,6 +85,27 @@ def outbound(
                 out.add.pop(token, None)
     out.drop &= set(pending)
     return out
+
+
+class ActorsNotRun(WorkflowError):
+    """The chart asked for an actor action the durable runtime does not carry out yet."""
+
+    code = "ActorsNotRun"
+
+
+ACTOR_EFFECTS = frozenset({"spawn", "stop", "send_to", "send_parent"})
+
+
+def _runnable(workflow: Workflow, effect: Effect) -> None:
+    """Refuse, before anything is committed, an effect the runtime would drop or misdeliver:
+    the engine resolves spawnChild, stopChild, sendTo and sendParent (README, "Child
+    workflows and fan-out"), but until instances run as durable actors nothing would carry
+    them out, and a delayed send to another actor would come back to the sender."""
+    if effect.kind in ACTOR_EFFECTS or (effect.kind == "schedule" and effect.to is not None):
+        raise ActorsNotRun(
+            f"{workflow.name}: {effect.type} ({effect.kind}) is an actor action the runtime "
+            "does not run yet (only the in-memory ActorSystem does); nothing was changed"
+        )
 
 
 def seq(message_id: str, entry: Entry) -> tuple[int, int]:
