@@ -38,7 +38,7 @@ class Payments(Station):
         for a cancel without a valid complaint id or with refund ids not a list of ids."""
         event = bus.parse(body)
         if event["type"] != self.cancel:
-            return super().accept(body) and self._listed(event)
+            return super().accept(body)
         data = event.get("data") or {}
         subject = data.get(self.subject_field) if isinstance(data, dict) else None
         keys = data.get("refundIds", []) if isinstance(data, dict) else None
@@ -51,14 +51,16 @@ class Payments(Station):
         self.close_subject(subject, keys)
         return False
 
-    def _listed(self, event: dict[str, Any]) -> bool:
-        """List newly held work in its complaint's ledger item; False (and the work closed)
-        when the complaint was settled already (paid by another attempt, or cancelled)."""
-        data = event["data"]
-        key = data.get(self.key_field) or event["subject"]
-        subject = self._subject(
-            {self.key_field: key, self.subject_field: data.get(self.subject_field)}
-        )
+    def _hold(self, order_id: str, work: dict[str, Any]) -> bool:
+        """List the attempt in its complaint's ledger item, then hold it (Station._hold).
+        Listed first: a crash in between is redelivered and lists it again, and a winner
+        settling in between closes it before it is held. Held first, a crash left it held
+        but never listed (its redelivery is a duplicate), so no winner closed it."""
+        return self._listed(order_id, self._subject(work)) and super()._hold(order_id, work)
+
+    def _listed(self, key: str, subject: str) -> bool:
+        """List ``key`` in its complaint's ledger item; False (and the work closed) when
+        the complaint was settled already (paid by another attempt, or cancelled)."""
         ledger = store.call(
             client("dynamodb").update_item,
             Key=store.key(self._ledger_pk(subject), ORDER),

@@ -141,6 +141,33 @@ def test_a_crash_after_the_payment_leaves_no_attempt_held_for_ever(aws, monkeypa
     assert len({r["id"] for r in published}) == 1
 
 
+def test_an_attempt_whose_arrival_crashed_half_way_is_still_closed_by_the_winner(aws, monkeypatch):
+    """make test's chaos run, seed 53247151: the REFUND's invocation died after the
+    attempt was held and before it was listed in the complaint's ledger; its redelivery
+    was a duplicate (held already), so it was never listed, the winner did not close it,
+    and it stayed at Payments for ever. Listed first now, a redelivery lists it again."""
+    from chalicelib.stations import payments as module
+
+    PAYMENTS.accept(_refund(1))
+    real_call, writes = module.store.call, []
+
+    def dies_after_the_first_write(operation, **kwargs):
+        result = real_call(operation, **kwargs)
+        if operation.__name__ == "update_item":
+            writes.append(kwargs["Key"])
+            raise ConnectionError("the invocation died")
+        return result
+
+    monkeypatch.setattr(module.store, "call", dies_after_the_first_write)
+    with pytest.raises(ConnectionError):
+        PAYMENTS.accept(_refund(2))
+    monkeypatch.setattr(module.store, "call", real_call)
+    assert len(writes) == 1
+    PAYMENTS.accept(_refund(2))  # SQS delivers it again
+    assert PAYMENTS.finish("o1.1")["reported"] == "REFUND_SUCCEEDED"
+    assert PAYMENTS.orders() == []  # the other attempt is closed: never listed for ever
+
+
 def test_an_attempt_arriving_after_the_complaint_was_settled_is_closed_at_once(aws):
     PAYMENTS.accept(_refund(1))
     PAYMENTS.finish("o1.1")
