@@ -185,7 +185,7 @@ class Station:
             values = {":held": {"S": "held"}}
         else:
             condition, values = "attribute_not_exists(pk) OR #st = :rejecting", {}
-        marked = self._update(
+        mark = (
             self._pk(order_id),
             "SET #st = :rejecting, #why = if_not_exists(#why, :why), expiresAt = :exp",
             condition,
@@ -196,7 +196,17 @@ class Station:
                 ":exp": store.expires_in(settings().event_id_ttl_seconds),
             },
         )
-        if not marked:
+        if held and self.once_per_subject:  # never reject what the ledger says it paid
+            ledger = self._ledger_pk(self._subject(work))
+            unpaid = ("attribute_not_exists(#why) OR #why <> :k", {":k": {"S": order_id}})
+            if not self._together(mark, (ledger, *unpaid)):
+                if self._settled_by(ledger) == order_id:
+                    raise AlreadySettled(
+                        f"{self.noun} {order_id!r} was paid already (its report may not have "
+                        "gone out): finish it again to report it; it cannot be rejected"
+                    )
+                return False
+        elif not self._update(*mark):
             return False
         at = now()
         fields = {"station": self.name, "reason": problem, "at": at}
@@ -264,13 +274,68 @@ class Station:
         record is kept (no TTL): it is the station's ledger of settled subjects."""
         key = work[self.key_field]
         pk = self._ledger_pk(self._subject(work))
-        if self._update(pk, "SET #why = :why", "attribute_not_exists(#why) OR #why = :why",
-                        {":why": {"S": key}}):  # fmt: skip
+        settle = (pk, "SET #why = :why", "attribute_not_exists(#why) OR #why = :why",
+                  {":why": {"S": key}})  # fmt: skip
+        # work settles only while it is held: staff rejecting it at the same moment (it is
+        # then ``rejecting``) must not leave the ledger saying it paid what was reported
+        # failed; a mark (``!cancelled``) is no work and settles unconditionally
+        held = (self._pk(key), "#st = :held", {":held": {"S": "held"}})
+        if self._update(*settle) if key.startswith("!") else self._together(settle, held):
             return None
+        settled_by = self._settled_by(pk)
+        if settled_by is None or settled_by == key:
+            raise NotFound(f"the {self.name} does not hold {self.noun} {key!r} any more")
+        return settled_by
+
+    def _settled_by(self, ledger_pk: str) -> str | None:
+        """Whose key the ledger item says settled its subject (None: not settled)."""
         item = store.call(
-            client("dynamodb").get_item, Key=store.key(pk, ORDER), ConsistentRead=True
+            client("dynamodb").get_item, Key=store.key(ledger_pk, ORDER), ConsistentRead=True
         ).get("Item", {})
-        return item.get("why", {}).get("S", "?")
+        return item.get("why", {}).get("S")
+
+    @staticmethod
+    def _together(
+        write: tuple[str, str, str, dict[str, Any]], check: tuple[str, str, dict[str, Any]]
+    ) -> bool:
+        """``write`` (as ``_update`` takes it) only if ``check`` (pk, condition, values) holds
+        of another item, in one transaction; False when either condition failed. A
+        transaction that lost to a concurrent one raises Unavailable (try again)."""
+        ClientError = load("botocore.exceptions").ClientError
+
+        names = {"#st": "status", "#d": "data", "#why": "why", "#at": "closedAt"}
+        pk, expression, condition, values = write
+        check_pk, check_condition, check_values = check
+        table = settings().table_name
+
+        def used(*texts: str) -> dict[str, str]:
+            return {k: v for k, v in names.items() if any(k in text for text in texts)}
+
+        try:
+            store.call(
+                client("dynamodb").transact_write_items,
+                with_table=False,
+                TransactItems=[
+                    {"Update": {
+                        "TableName": table, "Key": store.key(pk, ORDER),
+                        "UpdateExpression": expression, "ConditionExpression": condition,
+                        "ExpressionAttributeNames": used(expression, condition),
+                        "ExpressionAttributeValues": values,
+                    }},
+                    {"ConditionCheck": {
+                        "TableName": table, "Key": store.key(check_pk, ORDER),
+                        "ConditionExpression": check_condition,
+                        "ExpressionAttributeNames": used(check_condition),
+                        "ExpressionAttributeValues": check_values,
+                    }},
+                ],
+            )  # fmt: skip
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons") or []
+            if any(r.get("Code") == "TransactionConflict" for r in reasons):
+                raise Unavailable("another change to this work was under way; try again") from error
+            return False
+        return True
 
     @staticmethod
     def _update(pk: str, expression: str, condition: str, values: dict[str, Any]) -> bool:

@@ -168,6 +168,52 @@ def test_an_attempt_whose_arrival_crashed_half_way_is_still_closed_by_the_winner
     assert PAYMENTS.orders() == []  # the other attempt is closed: never listed for ever
 
 
+def test_a_paid_attempt_whose_report_failed_cannot_then_be_rejected(aws, monkeypatch):
+    """An outside review: the settle wrote the ledger (paid by o1.1), its report failed
+    (503), staff then rejected o1.1 (REFUND_FAILED went out), and when the complaint gave
+    up, Payments answered from the ledger that o1.1 was paid: "refunded", nobody paid.
+    Now the paid attempt can only be finished again, which sends its report."""
+    from chalicelib.runtime import Unavailable
+
+    PAYMENTS.accept(_refund(1))
+
+    def down(event):
+        raise Unavailable("the bus is down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(bus, "publish", down)
+        with pytest.raises(Unavailable):
+            PAYMENTS.finish("o1.1", by="pat")
+    with pytest.raises(AlreadySettled, match="finish it again"):
+        PAYMENTS.reject("o1.1", "the card was refused", by="pat")
+    assert PAYMENTS._item("o1.1")["status"]["S"] == "held"  # the refusal changed nothing
+    assert PAYMENTS.finish("o1.1", by="pat")["reported"] == "REFUND_SUCCEEDED"
+    assert [r["type"] for r in _published(aws)] == ["REFUND_SUCCEEDED"]
+
+
+def test_a_settle_racing_a_rejection_of_the_same_attempt_does_not_pay_it(aws, monkeypatch):
+    """The same review, raced: staff reject o1.1 (it is marked ``rejecting``) after a
+    settle read it as held and before the settle wrote the ledger. The settle is refused
+    (404) and the ledger stays unpaid, so only REFUND_FAILED is ever reported."""
+    from chalicelib.stations.station import Station
+
+    PAYMENTS.accept(_refund(1))
+    work = PAYMENTS.held("o1.1")
+    real_held = Station.held
+
+    def read_then_rejected(self, key):
+        found = real_held(self, key)
+        PAYMENTS._update(PAYMENTS._pk(key), "SET #st = :r", "#st = :h",
+                         {":r": {"S": "rejecting"}, ":h": {"S": "held"}})  # fmt: skip
+        return found
+
+    monkeypatch.setattr(Station, "held", read_then_rejected)
+    with pytest.raises(NotFound, match="any more"):
+        PAYMENTS.finish("o1.1", by="pat")
+    assert work is not None and PAYMENTS._settled_by(PAYMENTS._ledger_pk("o1")) is None
+    assert _published(aws) == []
+
+
 def test_an_attempt_arriving_after_the_complaint_was_settled_is_closed_at_once(aws):
     PAYMENTS.accept(_refund(1))
     PAYMENTS.finish("o1.1")
