@@ -64,6 +64,9 @@ class Function:
 TABLE_ACTIONS = {
     # commits (a transaction), reads, queries indexes, drops a gone websocket's record
     "table": ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+    # staff settling or rejecting a station's work: a transaction whose ConditionCheck
+    # item is authorised as dynamodb:ConditionCheckItem
+    "table-settle": ("ConditionCheckItem",),
     # a station's conditional update, the read of who settled a subject first, and the
     # work feed's listeners it announces to
     "table-station": ("GetItem", "UpdateItem", "Query"),
@@ -74,7 +77,7 @@ TABLE_ACTIONS = {
 }
 COMMITS = ("table", "publish", "timers", "websockets")  # commits and sends after them
 FIXED = (
-    Function("APIHandler", "api", COMMITS),
+    Function("APIHandler", "api", (*COMMITS, "table-settle")),
     Function("JwtAuthorizer", "authorizer", ("verify",)),
     Function("WebsocketConnect", "ws-connect", ("table-follow", "verify")),
     Function("WebsocketMessage", "ws-message", ("table-unfollow", "websockets")),
