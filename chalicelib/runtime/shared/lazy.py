@@ -7,7 +7,9 @@ the package half initialised ("cannot import name ... from partially initialized
 module"): Powertools' package and its metrics module import each other, so the local
 stack's first concurrent requests (threads, where Lambda runs one request per container)
 failed after their commit. Every deferred import goes through ``load``, which takes one
-process-wide lock unless the module is already fully imported.
+process-wide lock unless the module is already fully imported. Limit: a module loaded
+this way must not, while it is imported, wait for another thread that calls ``load``
+(that thread would wait for the lock for ever); boto3, Powertools and PyJWT do not.
 """
 
 from __future__ import annotations
