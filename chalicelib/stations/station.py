@@ -303,14 +303,9 @@ class Station:
         transaction that lost to a concurrent one raises Unavailable (try again)."""
         ClientError = load("botocore.exceptions").ClientError
 
-        names = {"#st": "status", "#d": "data", "#why": "why", "#at": "closedAt"}
         pk, expression, condition, values = write
         check_pk, check_condition, check_values = check
         table = settings().table_name
-
-        def used(*texts: str) -> dict[str, str]:
-            return {k: v for k, v in names.items() if any(k in text for text in texts)}
-
         try:
             store.call(
                 client("dynamodb").transact_write_items,
@@ -319,13 +314,13 @@ class Station:
                     {"Update": {
                         "TableName": table, "Key": store.key(pk, ORDER),
                         "UpdateExpression": expression, "ConditionExpression": condition,
-                        "ExpressionAttributeNames": used(expression, condition),
+                        "ExpressionAttributeNames": _names_in(expression, condition),
                         "ExpressionAttributeValues": values,
                     }},
                     {"ConditionCheck": {
                         "TableName": table, "Key": store.key(check_pk, ORDER),
                         "ConditionExpression": check_condition,
-                        "ExpressionAttributeNames": used(check_condition),
+                        "ExpressionAttributeNames": _names_in(check_condition),
                         "ExpressionAttributeValues": check_values,
                     }},
                 ],
@@ -342,15 +337,13 @@ class Station:
         """One conditional write of the order's item; False when the condition refused it."""
         ClientError = load("botocore.exceptions").ClientError
 
-        names = {"#st": "status", "#d": "data", "#why": "why", "#at": "closedAt"}
-        used = {k: v for k, v in names.items() if k in expression or k in condition}
         try:
             store.call(
                 client("dynamodb").update_item,
                 Key=store.key(pk, ORDER),
                 UpdateExpression=expression,
                 ConditionExpression=condition,
-                ExpressionAttributeNames=used,
+                ExpressionAttributeNames=_names_in(expression, condition),
                 ExpressionAttributeValues=values,
             )
         except ClientError:
@@ -424,6 +417,14 @@ class Station:
         except Unavailable as error:  # reported: finishing it again sends the same report
             journal.problem("closing finished work failed", work=key, error=str(error))
         return {**work, "reported": self.report, "eventId": event_id}
+
+
+_NAMES = {"#st": "status", "#d": "data", "#why": "why", "#at": "closedAt"}
+
+
+def _names_in(*expressions: str) -> dict[str, str]:
+    """The attribute names (``#st``...) the ``expressions`` use, for ExpressionAttributeNames."""
+    return {k: v for k, v in _NAMES.items() if any(k in text for text in expressions)}
 
 
 def _kitchen_check(data: dict[str, Any]) -> str | None:
