@@ -389,7 +389,7 @@ def test_bus_only_events_are_forbidden_to_clients():
 
 
 def test_workflow_spec_refuses_what_the_runtime_cannot_run():
-    with pytest.raises(ValueError, match="has no Command"):
+    with pytest.raises(ValueError, match="neither a Command nor a child workflow"):
         Workflow(
             "w",
             Machine({"id": "w", "initial": "a", "states": {"a": {"invoke": {"src": "svc"}}}}),

@@ -49,7 +49,7 @@ def decide(
     """
     initial: list[Effect] = []
     if instance is None:
-        running, upgrade = workflow.versions.latest, None
+        running, upgrade = workflow.starting, None
         first = running.machine.initial_transition(context=create)
         snapshot, initial = first.snapshot, first.effects
         before, version, pending, timers, invokes = None, None, {}, {}, {}

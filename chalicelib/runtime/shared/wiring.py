@@ -159,6 +159,9 @@ def queues(
     if len({q.name for q in made}) != len(made):
         raise ValueError(f"two queues share a name: {sorted(q.name for q in made)}")
     for workflow in workflows.values():
+        for child in getattr(workflow, "children", ()):
+            if child not in workflows:
+                raise ValueError(f"{workflow.name} starts {child!r}, which is no registered workflow")
         for command in workflow.commands.values():
             if command.type not in owners:
                 raise ValueError(

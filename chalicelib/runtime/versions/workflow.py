@@ -94,6 +94,12 @@ class Workflow:
 
     ``concurrency`` is the most concurrent invocations the event source of the
     workflow's bus-events queue starts (SQS's ``MaximumConcurrency``: 2-1000).
+
+    ``children`` names the registered workflows this one may start as child instances:
+    an ``invoke`` or ``spawnChild`` whose ``src`` is one of them starts a durable child
+    (README, "Child workflows and fan-out"); any other invoke ``src`` must be a Command.
+    ``start_on`` is the declared version new instances start on (None: the latest); a
+    deploy may pin new instances to an older one while a newer one is rolled out.
     """
 
     def __init__(
@@ -111,6 +117,8 @@ class Workflow:
         lock: Path | None = None,
         worklist: Callable[[Snapshot], bool] | None = None,
         concurrency: int = 5,
+        children: Sequence[str] = (),
+        start_on: int | None = None,
     ) -> None:
         if "#" in name:
             raise ValueError("a workflow name cannot contain '#'")
@@ -123,8 +131,16 @@ class Workflow:
         for declared in self.versions.by_number.values():
             for node in declared.machine.definition.nodes:
                 for invoke in node.invoke:
-                    if invoke.src not in commands:
-                        raise ValueError(f"#{node.id} invokes '{invoke.src}', which has no Command")
+                    if invoke.src not in commands and invoke.src not in children:
+                        raise ValueError(
+                            f"#{node.id} invokes '{invoke.src}', which is neither a Command nor"
+                            " a child workflow it declares"
+                        )
+        overlap = set(commands) & set(children)
+        if overlap:
+            raise ValueError(f"{name}: {sorted(overlap)} name both a Command and a child workflow")
+        if start_on is not None and start_on not in self.versions.by_number:
+            raise ValueError(f"{name}: start_on={start_on} is not a declared version")
         if lock is not None:
             check_lock(name, self.versions, lock)
         self.name = name
@@ -136,6 +152,8 @@ class Workflow:
         self.view = view
         self.worklist = worklist
         self.concurrency = concurrency
+        self.children = tuple(children)
+        self.starting = self.versions.by_number[start_on] if start_on else self.versions.latest
 
     def machine_of(self, number: int | None) -> Machine | None:
         """The machine of declared version ``number`` (None: the oldest), or None."""
