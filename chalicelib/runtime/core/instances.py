@@ -38,10 +38,20 @@ class Outcome:
         return {"definition": number, "mermaid": machine.to_mermaid(self.snapshot)}
 
     def view(self) -> dict[str, Any]:
-        """The client's view of the instance (the workflow's renderer)."""
+        """The client's view of the instance (the workflow's renderer), with its parent
+        and children when it has them."""
         if self.response is not None:
             return self.response
-        return self.workflow.view(self.snapshot, self.meta)
+        view = self.workflow.view(self.snapshot, self.meta)
+        actors = self.meta.get("actors") or {}
+        if actors.get("parent"):
+            view["parent"] = dict(actors["parent"])
+        if actors.get("children"):
+            view["children"] = [
+                {"actor": a, "workflow": c["workflow"], "id": c["id"], "status": c["status"]}
+                for a, c in actors["children"].items()
+            ]
+        return view
 
 
 @dataclass(slots=True, frozen=True)
@@ -64,6 +74,8 @@ class Incoming:
     timer: tuple[str, str] | None = None
     invoke: tuple[str, str] | None = None
     published: tuple[str, ...] = ()
+    # a message from another instance (messaging/actors.py): its parsed data
+    message: Mapping[str, Any] | None = None
 
 
 def client_next_events(workflow: Workflow, snapshot: Snapshot) -> list[str]:
@@ -143,4 +155,5 @@ def instance_meta(instance_id: str, instance: store.Instance) -> dict[str, Any]:
         "definition": instance.definition,
         "createdAt": instance.created_at,
         "updatedAt": instance.updated_at,
+        "actors": instance.actors,
     }

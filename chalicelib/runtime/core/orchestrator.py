@@ -43,7 +43,7 @@ from ..shared import (
 )
 from ..versions import Workflow, state_key
 from . import commit
-from .decide import Decision, decide
+from .decide import Decision, Early, decide
 from .idempotency import answered, current, first_answer, redelivered, stale
 from .instances import Incoming, Outcome, load_for
 from .validation import RUNTIME
@@ -153,6 +153,14 @@ def _decide_and_commit(
             return current(workflow, instance_id, instance, reload=False)  # its state was left
         try:
             decision = decide(workflow, instance_id, instance, incoming, create, owner)
+        except Early:
+            left = give_up_at - time.monotonic()
+            if left <= 0:
+                raise
+            time.sleep(min(left, random.uniform(0, min(RACE_CAP, RACE_BASE * 2**attempt))))
+            continue  # its predecessor may be applied by now
+        except store.DuplicateEvent:
+            return current(workflow, instance_id, instance, reload=False)
         except EventNotAllowed:
             if redelivered(workflow, instance_id, instance, incoming):
                 return current(workflow, instance_id, instance, reload=False)
