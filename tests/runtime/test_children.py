@@ -279,3 +279,23 @@ def test_reading_a_parent_shows_each_childs_state_and_its_followers_see_children
     pushed = kit.pushes(watching)[before]
     assert pushed["children"][0]["value"] == "finished"
     assert pushed["children"][0]["status"] == "done"
+
+
+def test_a_start_left_by_a_bus_outage_is_sent_by_the_sweeper(workflow_kit):
+    kit = workflow_kit(parent(), child())
+    with kit.bus_outage():
+        kit.start("b1", "GO", workflow="boss")
+    assert kit.deliver() == []  # nothing reached the bus
+    assert [e["kind"] for e in _pending(kit)] == ["message"]
+    assert kit.sweep() == 1
+    kit.deliver()
+    job = _the_child(kit)
+    assert kit.read(job, "job").snapshot.status == "active"
+    assert kit.read("b1", "boss").snapshot.context["ready"] == 1
+    assert _pending(kit) == []
+
+
+def _pending(kit) -> list[dict]:
+    from chalicelib.runtime.entrypoints import inspection
+
+    return inspection.instance(kit.workflow("boss"), "b1")["outbox"]
