@@ -49,7 +49,7 @@ def _state(message: str, entry: tuple[Any, ...] = (), **config: Any) -> dict[str
 def _fail(reason: str) -> dict[str, Any]:
     return {
         "target": "#pizza.failed",
-        "actions": [{"type": "setReason", "params": {"reason": reason}}],
+        "actions": [{"type": "recordFailure", "params": {"reason": reason}}],
     }
 
 
@@ -153,7 +153,7 @@ PIZZA_ACTIONS: dict[str, Any] = {
         lambda ctx, ev: {"baked": True, "by": _report(ev).get("by"), "at": _report(ev).get("at")}
     ),
     "recordBurn": assign(lambda ctx, ev: {"reason": _report(ev).get("reason") or "burnt"}),
-    "setReason": assign(lambda ctx, ev, params: {"reason": params["reason"]}),
+    "recordFailure": assign(lambda ctx, ev, params: {"reason": params["reason"]}),
     "explainFailure": assign(lambda ctx, ev: {"status": f"Could not be baked: {ctx['reason']}."}),
 }
 
