@@ -201,6 +201,8 @@ def test_version_3_is_declared_beside_version_1_which_new_orders_still_start_on(
     assert sorted(ORDERS.versions.by_number) == [1, 3]
     assert ORDERS.starting.number == 1
     assert ORDERS.versions.by_number[3].migration is None  # v1 orders finish on v1
+    waiting = ORDERS.versions.by_number[1].machine.initial_transition().snapshot.to_dict()
+    assert ORDERS.versions.upgrade(1, waiting).number == 1  # pinned: never moved to 3
     assert ORDERS.children == ("pizza",)
     assert order_workflow_v3(fan_out=FanOut(start_version=3)).starting.number == 3
     assert "compensating" in ORDER_CHART["states"]
