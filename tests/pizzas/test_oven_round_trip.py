@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.pizzas.service import PIZZAS
-from chalicelib.runtime import BUS, Incoming, read, start
+from chalicelib.runtime import BUS, Incoming, read, start, worklist
 
 ORDER_ID = "0123456789abcdef0123456789abcdef"
 PIZZA = {"name": "Mango Tango", "size": "large", "toppings": ["mango"]}
@@ -37,6 +37,7 @@ def test_a_pizza_is_baked_on_the_board_and_hears_it(shop):
     shop.settle()
     [work] = shop.call("GET", "/stations/oven/work", "staff").json_body["work"]
     assert (work["bakeId"], work["pizzaId"]) == (f"{ORDER_ID}.item-1.1", instance)
+    assert [o.view()["pizzaId"] for o in worklist(PIZZAS)] == [instance]  # in the oven
     assert work["pizza"] == PIZZA
     done = shop.call("POST", f"/stations/oven/work/{work['bakeId']}/finished", "staff")
     assert done.status_code == 200, done.body
@@ -44,6 +45,7 @@ def test_a_pizza_is_baked_on_the_board_and_hears_it(shop):
     view = _pizza(instance)
     assert (view["state"], view["done"], view["status"]) == ("baked", True, "Baked.")
     assert view["output"]["baked"] is True and view["output"]["by"] == "sam"
+    assert worklist(PIZZAS) == []  # a baked pizza leaves the kitchen's worklist
 
 
 def test_a_burnt_pizza_is_baked_again_then_a_second_burn_fails_it(shop):
