@@ -23,11 +23,12 @@ from chalicelib.runtime import (
 from chalicelib.stations import STATIONS, Station
 
 from . import menu as menu_
+from .fanout import FanOut, order_workflow_v3
 from .models import FRUIT_TOPPINGS, CompleteWork, OrdersPage
 from .timeline import customer_timeline
-from .workflow import MAX_ITEMS, Timing, order_workflow
+from .workflow import MAX_ITEMS, Timing
 
-ORDERS = order_workflow(Timing.from_environment())
+ORDERS = order_workflow_v3(Timing.from_environment(), FanOut.from_environment())
 _IDS = uuid.UUID("6f1c3e52-7d0a-4b8e-9a55-2f7c1d9e8b40")
 
 

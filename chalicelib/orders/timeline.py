@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .fanout import ORDER_CHART_V3
 from .workflow import ORDER_CHART
 
 CUSTOMER_ACTIONS = {
@@ -32,7 +33,7 @@ def _messages(node: Mapping[str, Any], path: str = "") -> dict[str, str]:
     return found
 
 
-MESSAGES = _messages(ORDER_CHART)
+MESSAGES = {**_messages(ORDER_CHART_V3), **_messages(ORDER_CHART)}
 
 
 def _action(record: Mapping[str, Any]) -> str | None:

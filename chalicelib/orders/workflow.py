@@ -342,6 +342,9 @@ def order_view(snapshot: Snapshot, meta: Mapping[str, Any]) -> dict[str, Any]:
         "version": meta["version"],
         "createdAt": meta.get("createdAt"),
         "updatedAt": meta.get("updatedAt"),
+        # version 3 (``fanout``): each pizza's state (queued, inOven, baked, failed,
+        # stopped) and output
+        **({"pizzas": ctx["pizzas"]} if "pizzas" in ctx else {}),
     }
 
 
@@ -359,7 +362,12 @@ BUS_EVENTS = {
 
 
 def _work_order(ctx: Mapping[str, Any], _input: Any) -> dict[str, Any]:
-    return {"orderId": ctx["orderId"], "customerId": ctx["customerId"], "items": ctx["items"]}
+    """The order for a station; with each pizza's output once pizzas were baked one by
+    one (version 3: ``fanout``)."""
+    work = {"orderId": ctx["orderId"], "customerId": ctx["customerId"], "items": ctx["items"]}
+    if ctx.get("pizzas"):
+        work["pizzas"] = [p["output"] for p in ctx["pizzas"]]
+    return work
 
 
 COMMANDS = {

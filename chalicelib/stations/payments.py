@@ -20,6 +20,7 @@ from typing import Any
 
 from chalicelib.runtime import BadRequest, bus, client, is_instance_id, now, store
 
+from .oven import OVEN
 from .station import DELIVERY, KITCHEN, ORDER, Station
 
 CANCELLED = "!cancelled"  # the ledger's mark of a cancelled complaint (no refund id has '!')
@@ -128,4 +129,4 @@ PAYMENTS = Payments(
     keep=("orderId", "complaintId", "amount", "attempt"), report_fields=("refundId",),
     noun="refund", once_per_subject=True, cancelled_report="REFUNDS_CANCELLED",
 )  # fmt: skip
-STATIONS: dict[str, Station] = {s.name: s for s in (KITCHEN, DELIVERY, PAYMENTS)}
+STATIONS: dict[str, Station] = {s.name: s for s in (KITCHEN, DELIVERY, PAYMENTS, OVEN)}

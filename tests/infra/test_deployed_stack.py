@@ -26,9 +26,9 @@ PARAMETERS = {"AuthMode": "hs256", "Environment": "development", "RolesClaim": "
 # API instead (local/cloudformation.py), with AuthMode=hs256 and no AlarmEmail: the Cognito
 # pool and the alarm e-mail subscription are not made by such a stack
 MADE_BY_API = {
-    # 7 dead-letter queues, outbox age, sweeper idle, API 5xx, table, 12 functions' throttles
-    "AWS::CloudWatch::Alarm": 23,
-    "AWS::SNS::Subscription": 5,
+    # 9 dead-letter queues, outbox age, sweeper idle, API 5xx, table, 14 functions' throttles
+    "AWS::CloudWatch::Alarm": 27,
+    "AWS::SNS::Subscription": 7,
     "AWS::ApiGatewayV2::Integration": 3,
     "AWS::ApiGatewayV2::Route": 3,
     "AWS::Lambda::Permission": 2,  # the REST API's: they follow it out of the stack
@@ -76,7 +76,9 @@ def test_what_moto_cloudformation_cannot_create_is_named_and_made_another_way(st
     no_model = {t for t in types if t not in get_model_map()}
     assert no_model == {t for t, why in OUTSIDE.items() if why.startswith(UNSUPPORTED)}
     assert Counter(deployed.by_api.values()) == MADE_BY_API
-    assert len(deployed.by_stack) == 65  # with the REST API's access log group
+    # with the REST API's access log group; each queue adds 6 (queue, DLQ, function, role,
+    # log group, event source mapping): the pizza events and oven commands 12
+    assert len(deployed.by_stack) == 77
     assert not set(deployed.by_stack) & set(deployed.by_api)
 
 
@@ -95,7 +97,7 @@ def test_handlers_are_wired_as_the_stack_wired_them(stack):
     assert "JWT_SECRET_ARN" not in wiring.functions["order_events"].environment  # needs no key
     assert sorted(wiring.sources) == [
         "complaint_events", "delivery_commands", "kitchen_commands", "order_events",
-        "payments_commands", "timer_events",
+        "oven_commands", "payments_commands", "pizza_events", "timer_events",
     ]  # fmt: skip
     for source in wiring.sources.values():
         assert source.response_types == ["ReportBatchItemFailures"]
@@ -110,7 +112,7 @@ def test_handlers_are_wired_as_the_stack_wired_them(stack):
     assert set(by_queue) == {
         wiring.sources[h].queue_arn
         for h in ("complaint_events", "delivery_commands", "kitchen_commands", "order_events",
-                  "payments_commands")
+                  "oven_commands", "payments_commands", "pizza_events")
     }  # fmt: skip
 
 

@@ -32,12 +32,12 @@ def test_transform_leaves_no_serverless_resource_and_code_points_at_the_packaged
     assert not [k for k in kinds if k.startswith("AWS::Serverless::")]
     assert "Transform" not in expanded
     functions = [r for r in expanded["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    assert len(functions) == 12
+    assert len(functions) == 14
     codes = {json.dumps(f["Properties"]["Code"], sort_keys=True) for f in functions}
     digest = hashlib.md5((packaged / "deployment.zip").read_bytes()).hexdigest()
     assert codes == {json.dumps({"S3Bucket": BUCKET, "S3Key": digest}, sort_keys=True)}
     # one event source mapping per SQS queue a function drains, the sweeper's schedule
-    assert kinds["AWS::Lambda::EventSourceMapping"] == 6
+    assert kinds["AWS::Lambda::EventSourceMapping"] == 8
     assert kinds["AWS::Events::Rule"] == 1
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.orders.fanout import order_workflow_v3
 from chalicelib.orders.versions import ORDER_CHART_V2, migrate_v1_to_v2, order_workflow_v2
 from chalicelib.orders.workflow import LOCK, ORDER_ACTIONS, ORDER_CHART, ORDER_GUARDS, Timing
 from chalicelib.orders.workflow import order_workflow as served
@@ -34,7 +35,11 @@ def test_every_declared_version_is_in_the_lock_with_its_hash():
     for workflow in (served(), order_workflow_v2()):
         for number, version in workflow.versions.by_number.items():
             assert locked[str(number)] == version.hash
-    assert WORKFLOWS["order"].versions.latest.number == 1  # make run serves version 1
+    served_now = WORKFLOWS["order"]
+    assert sorted(served_now.versions.by_number) == [1, 3]  # 2 is the tests' example only
+    for number, version in served_now.versions.by_number.items():
+        assert locked[str(number)] == version.hash
+    assert served_now.starting.number == 1  # make run starts new orders on version 1
 
 
 def test_an_edited_chart_under_a_locked_number_fails_at_start_up(tmp_path):
@@ -54,6 +59,7 @@ def test_record_lock_adds_new_versions_and_never_rewrites_one(tmp_path):
     assert versions.record_lock("order", served().versions, lock) == [1]
     assert versions.record_lock("order", order_workflow_v2().versions, lock) == [2]
     assert versions.record_lock("order", order_workflow_v2().versions, lock) == []
+    assert versions.record_lock("order", order_workflow_v3().versions, lock) == [3]
     assert versions.read_lock(lock) == versions.read_lock(LOCK)
 
 

@@ -5,7 +5,7 @@
 // stdout: [{steps: [{tree, trace}]} | {error}] (step 0 is the start).
 'use strict';
 const { setup, createActor } = require('xstate');
-const { actions, guards, delays, convertMachine } = require('./vocabulary.js');
+const vocabulary = require('./vocabulary.js');
 
 function names(node, into) {
   if (Array.isArray(node)) { node.forEach((n) => names(n, into)); return; }
@@ -68,7 +68,10 @@ function tree(root, rootSrc) {
   return out;
 }
 
-function runCase({ machines, root, input, commands }) {
+// `vocab` ({actions, guards, delays, convertMachine}): the test vocabulary unless a
+// caller runs machines of its own (tests/orders/xstate/fanout.js).
+function runCase({ machines, root, input, commands }, vocab = vocabulary) {
+  const { actions, guards, delays, convertMachine } = vocab;
   const registry = {};
   const used = new Set();
   names(machines, used);
@@ -110,12 +113,19 @@ function runCase({ machines, root, input, commands }) {
   return { steps };
 }
 
-const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
-const results = input.map((c) => {
-  try {
-    return runCase(c);
-  } catch (err) {
-    return { error: String(err && err.message) };
-  }
-});
-process.stdout.write(JSON.stringify(results));
+function runCases(cases, vocabFor = () => vocabulary) {
+  return cases.map((c) => {
+    try {
+      return runCase(c, vocabFor(c));
+    } catch (err) {
+      return { error: String(err && err.message) };
+    }
+  });
+}
+
+if (require.main === module) {
+  const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+  process.stdout.write(JSON.stringify(runCases(input)));
+}
+
+module.exports = { runCase, runCases };
