@@ -41,6 +41,7 @@ from chalicelib.statechart import (
 from chalicelib.statechart.system import ActorSystem
 
 FINAL = {"type": "final"}
+PARTS = ("value", "context", "output")
 KIND = {actors.START: "xstate.init", actors.STOP: "xstate.stop"}
 DELIVERIES = [
     pytest.param(None, id="in-order"),
@@ -99,11 +100,11 @@ class Memory(ActorSystem):
         return actor
 
     def final_tree(self) -> dict[str, dict[str, Any]]:
-        return {
-            path: _node(a.status, a.snapshot.value, a.snapshot.context, a.snapshot.output,
-                        a.error)
-            for path, a in self.made.items()
-        }  # fmt: skip
+        tree = {}
+        for path, actor in self.made.items():
+            s = actor.snapshot  # None: its start raised
+            tree[path] = _node(actor.status, *(getattr(s, k, None) for k in PARTS), actor.error)
+        return tree
 
     def sent(self) -> dict[str, list[tuple[str, str]]]:
         """(target, type) of each event an actor sent another, by sender, in order."""
@@ -601,6 +602,53 @@ def test_a_failing_child_s_unhandled_error_fails_its_parent(workflow_kit, quick_
     for path in memory:  # the same tree but for the error's text
         memory[path]["error"] = durable[path]["error"] = None
     assert durable == memory
+    assert host.sent() == system.sent()
+    host.replay()
+
+
+@pytest.mark.parametrize("seed", DELIVERIES)
+def test_a_child_whose_start_raises_fails_and_its_parent_gets_the_error(
+    workflow_kit, quick_races, seed
+):
+    """The errors capability again, at a child's start: its initial entry raises, so it
+    is in error from the start and its parent takes ``xstate.error.actor.<id>`` (XState 5
+    in Node does this; the runtime used to raise on the start message for ever)."""
+
+    def explode(context, event):
+        raise RuntimeError("failed")
+
+    worker = Machine(
+        {"id": "worker", "initial": "working", "entry": ["explode"],
+         "states": {"working": {"on": {"PING": {}}}}},
+        actions={"explode": assign(explode)},
+    )  # fmt: skip
+    machine = Machine(
+        hosted({
+            "id": "root",
+            "initial": "running",
+            "invoke": {"id": "worker", "src": "worker",
+                       "onError": {"target": ".failed", "actions": ["keepError"]}},
+            "context": {"error": None},
+            "states": {"running": {}, "failed": {}},
+        }),
+        actions={"keepError": assign(error=lambda c, e: e["error"])},
+    )  # fmt: skip
+    kit = workflow_kit(flow("root", machine, children=("worker",)), flow("worker", worker, "PING"))
+    host = Durable(kit, seed)
+    kit.start("r1", "BEGIN")
+    host.deliver()
+    root = kit.read("r1").snapshot
+    assert (root.value, root.context) == ("failed", {"error": "RuntimeError: failed"})
+    assert host.applied("root") == ["BEGIN", "xstate.error.actor.worker"]
+    worker_now = kit.read(host.id_of("root/worker"), "worker").snapshot
+    assert (worker_now.status, worker_now.error) == ("error", "RuntimeError: failed")
+    with pytest.raises(EventNotAllowed):  # a failed child takes no more events
+        kit.send(host.id_of("root/worker"), "PING", workflow="worker")
+    assert kit.read("r1").meta["actors"]["children"]["worker"]["status"] == "error"
+    system = Memory({"root": machine, "worker": worker})
+    memory = system.final_tree()
+    assert memory["root"]["value"] == "failed"
+    assert (memory["root/worker"]["status"], memory["root/worker"]["error"]) == ("error", "failed")
     assert host.sent() == system.sent()
     host.replay()
 
