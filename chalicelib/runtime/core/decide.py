@@ -55,9 +55,7 @@ def decide(
     if instance is None:
         running, upgrade = workflow.starting, None
         start = message if incoming.event["type"] == actors_.START else None
-        first = running.machine.initial_transition(
-            context=None if start else create, input=start["input"] if start else None
-        )
+        first = _first_step(running.machine, create, start)
         snapshot, initial = first.snapshot, first.effects
         before, version, pending, timers, invokes = None, None, {}, {}, {}
         actors = actors_.Actors({"parent": start["parent"]} if start else None)
@@ -222,6 +220,25 @@ def _in_order(
             f"{workflow.name} {instance_id!r}: a message from {message['from']} sent before "
             f"seq {message['seq']} has not arrived yet"
         )
+
+
+def _first_step(
+    machine: Any, create: Mapping[str, Any] | None, start: Mapping[str, Any] | None
+) -> Step:
+    """A new instance's initial step. A child whose initial step raises is in error from
+    its start, and tells its parent (XState 5: an actor whose initial state fails has
+    status 'error' and its parent receives ``xstate.error.actor.<id>``); a root's error
+    is raised. The failed child reached no state: its stored value is empty (restored, it
+    reads as its initial state's, with status 'error')."""
+    if start is None:
+        return machine.initial_transition(context=create)
+    try:
+        return machine.initial_transition(input=start["input"])
+    except WorkflowError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the child fails with it, as XState's does
+        failed = Snapshot(machine.id, {}, {}, "error", error=f"{type(error).__name__}: {error}")
+        return Step(failed, [], True)
 
 
 def _step(
