@@ -3,6 +3,7 @@ import {
   ApiError, BASE, activePaths, api, clockTime, connectionWords, drawChart, follow, markDrawn,
   money, pizzaWords, say, signIn, takeTokenFromFragment, token, who,
 } from "./console.js";
+import { pizzaProgress, progressSummary } from "./pizzas.js";
 import { pathsOfKey, stepFacts, stepper } from "./travel.js";
 
 const $ = (id) => document.getElementById(id);
@@ -17,6 +18,8 @@ const STOPPED = new Set(["compensating", "cancellingDelivery", "cancelled"]);
 
 let chartText = null;
 let shown = null; // the view on screen
+let historyOf = null; // the version whose history was read (a pizza's push keeps it)
+let pizzas = []; // each pizza's progress as shown (pizzas.js)
 let transitions = [];
 let timeline = []; // the same steps in the customer's words
 let refreshing = Promise.resolve();
@@ -63,18 +66,7 @@ function drawView(view) {
   $("status").textContent = view.status;
   $("status").dataset.version = view.version;
   drawProgress(view);
-  $("items").replaceChildren(
-    ...view.items.map((item) => {
-      const line = document.createElement("li");
-      const words = document.createElement("span");
-      words.textContent = pizzaWords(item);
-      const price = document.createElement("span");
-      price.className = "price";
-      price.textContent = money(item.priceCents);
-      line.append(words, price);
-      return line;
-    }),
-  );
+  drawPizzas(view);
   $("total").textContent = `Total: ${money(view.totalCents)}`;
   for (const limit of document.querySelectorAll(".refund-limit")) {
     limit.textContent = `A refund is at most the order's total, ${money(view.totalCents)}.`;
@@ -82,7 +74,41 @@ function drawView(view) {
   $("cancel").disabled = !view.nextEvents.includes("CANCEL_ORDER");
   drawComplaintPanel(view);
   markDrawn(view.version);
+  if (view.version === historyOf) return; // a pizza moved on: the order itself did not
+  historyOf = view.version;
   refreshing = refreshing.then(() => refreshHistory(view.version));
+}
+
+/** The order's pizzas, each with its price and, once the order bakes them one by one
+ * (version 3), where it is: waiting for an oven, in the oven, baked, could not be baked
+ * (with the reason) or stopped. A pizza's own commit pushes the order's view. */
+function drawPizzas(view) {
+  pizzas = pizzaProgress(view, pizzas);
+  const progress = new Map(pizzas.map((p) => [p.itemId, p]));
+  $("items").replaceChildren(
+    ...view.items.map((item) => {
+      const line = document.createElement("li");
+      line.dataset.item = item.itemId;
+      const words = document.createElement("span");
+      words.textContent = pizzaWords(item);
+      const price = document.createElement("span");
+      price.className = "price";
+      price.textContent = money(item.priceCents);
+      const where = progress.get(item.itemId);
+      if (where) {
+        const mark = document.createElement("span");
+        mark.className = "pizza-progress";
+        mark.dataset.progress = where.progress;
+        mark.textContent = where.words;
+        line.append(words, mark, price);
+      } else {
+        line.append(words, price);
+      }
+      return line;
+    }),
+  );
+  $("pizza-summary").textContent = progressSummary(pizzas);
+  $("pizza-summary").hidden = !pizzas.length;
 }
 
 async function refreshHistory(version) {
