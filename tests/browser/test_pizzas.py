@@ -4,6 +4,7 @@ alone, and a pizza burnt twice stops the others and says why."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -170,3 +171,46 @@ def test_a_pizzas_progress_never_goes_back_when_pushes_arrive_out_of_order(stack
         }"""
     )
     assert progress == ["Baked", "Baked", "Waiting for a free oven", "Waiting for a free oven", 0]
+
+
+def test_the_inspector_walks_an_order_and_its_pizzas_each_on_its_own_chart(stack, watched):
+    order_id = confirmed_order(stack)
+    first = bake(stack, order_id, "item-1")
+    pizza_id = first["pizzaId"]
+    staff = watched()
+    page = staff.page
+    page.goto(f"/app/inspect/order/{order_id}#token={stack.staff}")
+    tree = page.locator("#tree")
+    expect(tree.locator("[aria-current=page]")).to_have_text(f"order {order_id[:8]} (this one)")
+    expect(tree.get_by_role("link")).to_have_text(["pizza item-1", "pizza item-2", "pizza item-3"])
+    child = tree.locator(f"li[data-instance='{pizza_id}']")
+    expect(child).to_contain_text("baking.inOven · active")
+    active = page.locator("#chart svg g.active")
+    expect(active).to_have_attribute("id", re.compile("-state-s_order_bakePizza-"))
+    expect(page.locator("#connection")).to_have_text("Live: changes show as they happen.")
+
+    finish(stack, first)  # the pizza's commit pushes the order's view to its followers
+    expect(child).to_contain_text("baked · done")
+    assert staff.axe_violations() == []
+
+    child.get_by_role("link", name="pizza item-1").click()
+    page.wait_for_url(f"**/app/inspect/pizza/{pizza_id}")
+    expect(page.locator("#title")).to_have_text(f"pizza item-1 of order {order_id[:8]}")
+    expect(active).to_have_attribute("id", re.compile("-state-s_pizza_baked-"))  # its own chart
+    expect(tree.locator("[aria-current=page]")).to_have_text("pizza item-1 (this one)")
+    parent = tree.get_by_role("link", name=f"order {order_id[:8]}")  # a pizza shows its parent
+    expect(parent).to_have_count(1)
+    expect(tree.get_by_role("link")).to_have_text(
+        [f"order {order_id[:8]}", "pizza item-2", "pizza item-3"]  # and its siblings
+    )
+    expect(page.locator("#history tr", has_text="PIZZA_BAKED")).to_have_count(1)
+    assert staff.axe_violations() == []
+    page.set_viewport_size(PHONE)
+    _check_phone_page(staff, "inspector of a pizza")
+    staff.screenshot("inspector-pizza-390")
+
+    parent.click()
+    page.wait_for_url(f"**/app/inspect/order/{order_id}")
+    expect(active).to_have_attribute("id", re.compile("-state-s_order_bakePizza-"))
+    expect(tree.locator("[aria-current=page]")).to_have_text(f"order {order_id[:8]} (this one)")
+    assert staff.problems == []
