@@ -214,3 +214,51 @@ def test_the_inspector_walks_an_order_and_its_pizzas_each_on_its_own_chart(stack
     expect(active).to_have_attribute("id", re.compile("-state-s_order_bakePizza-"))
     expect(tree.locator("[aria-current=page]")).to_have_text(f"order {order_id[:8]} (this one)")
     assert staff.problems == []
+
+
+def test_staff_bake_the_pizzas_one_by_one_on_the_board(stack, watched):
+    order_id = confirmed_order(stack)
+    first, second = bake(stack, order_id, "item-1"), bake(stack, order_id, "item-2")
+    customer = _tracker(watched, stack, order_id)
+    staff = watched()
+    board = staff.page
+    board.goto("/app/staff")
+    staff.sign_in("staff-1")
+    expect(board.locator("#feed")).to_have_attribute("data-status", "live")
+    row = board.locator(f"#oven tr[data-bake='{first['bakeId']}']")
+    expect(row).to_contain_text("Hawaii deluxe (large: pineapple, mango)")
+    expect(row).to_contain_text("first bake")
+    expect(board.locator("#summary")).to_contain_text("pizzas in the oven")
+    assert staff.axe_violations() == []
+    row.get_by_role("button", name=re.compile("^Baked")).click()
+    expect(row).to_have_count(0)
+    expect(_progress(customer.page, "item-1")).to_have_text("Baked")
+    third = board.locator(f"#oven tr[data-bake='{order_id}.item-3.1']")  # its slot freed
+    expect(third).to_contain_text("Papaya (medium: mango)")
+
+    row = board.locator(f"#oven tr[data-bake='{second['bakeId']}']")
+    row.get_by_role("button", name=re.compile("^Burnt")).click()
+    dialog = board.get_by_role("dialog", name=f"Burnt: pizza item-2 of order {order_id[:8]}")
+    expect(board.get_by_label("What went wrong")).to_be_focused()
+    dialog.get_by_role("button", name="Report burnt").click()  # no reason yet: refused
+    expect(dialog.get_by_role("alert")).to_have_text(
+        "What went wrong is needed (up to 200 characters)."
+    )
+    assert staff.axe_violations() == []
+    board.get_by_label("What went wrong").fill("dropped on the floor")
+    dialog.get_by_role("button", name="Report burnt").click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_have_count(0)
+    again = board.locator(f"#oven tr[data-bake='{order_id}.item-2.2']")
+    expect(again).to_contain_text("baked again (bake 2)")  # a burnt pizza is baked again once
+    expect(_progress(customer.page, "item-2")).to_have_text("In the oven")
+    staff.screenshot("board-oven")
+    board.set_viewport_size(PHONE)
+    _check_phone_page(staff, "board with pizzas in the oven")
+
+    again.get_by_role("button", name=re.compile("^Baked")).click()
+    third.get_by_role("button", name=re.compile("^Baked")).click()
+    expect(customer.page.locator("#pizza-summary")).to_have_text("Pizzas: 3 of 3 baked.")
+    expect(board.locator(f"#oven tr[data-bake^='{order_id}.']")).to_have_count(0)
+    expect(board.locator(f"#delivery tr[data-order='{order_id}']")).to_have_count(1)
+    assert customer.problems == [] and staff.problems == []

@@ -1,5 +1,5 @@
-// The staff board: the kitchen and delivery queues, the complaints and the refunds to
-// settle, oldest first, with their actions. Nothing is polled: the board's feed (a
+// The staff board: the kitchen, oven and delivery queues, the complaints and the refunds
+// to settle, oldest first, with their actions. Nothing is polled: the board's feed (a
 // websocket) announces work and complaints that arrive or leave, each listed complaint is
 // followed over its own websocket, and the lists are read again only when the feed
 // (re)connects (to catch up) and after the board's own actions.
@@ -216,6 +216,45 @@ async function rejectOrder(queue, orderId, control) {
   await run(control, () => api("POST", `/${queue.station}/orders/${orderId}/rejected`, { reason: answer.text }));
 }
 
+// -- the oven: one pizza at a time ---------------------------------------------------------
+
+const OVEN = "/stations/oven/work";
+
+/** A bake the oven holds (a pizza of an order on version 3): *Baked* reports it baked,
+ * *Burnt* reports it burnt with a reason (the pizza is baked again once, then fails). */
+function bakeRow(work) {
+  const id = work.bakeId;
+  const pizza = work.pizza || {};
+  const name = `${pizza.name} (${pizza.size}: ${(pizza.toppings || []).join(", ") || "no toppings"})`;
+  const which = `${work.itemId} of order ${short(work.orderId)}`;
+  const link = inspectLink("pizza", work.pizzaId);
+  link.textContent = name;
+  link.setAttribute("aria-label", `Inspect pizza ${which}: ${name}`);
+  const bake = work.attempt > 1 ? `baked again (bake ${work.attempt})` : "first bake";
+  const route = `${OVEN}/${encodeURIComponent(id)}`;
+  const actions = [
+    act("Baked", `Baked: pizza ${which}`, (control) => run(control, () => api("POST", `${route}/finished`, {}))),
+    " ",
+    act("Burnt", `Burnt: pizza ${which}`, (control) => burnt(work, which, control)),
+  ];
+  const row = line(id, [link, inspectLink("order", work.orderId), bake, ageCell(work.receivedAt), actions]);
+  row.dataset.bake = id;
+  return row;
+}
+
+async function burnt(work, which, control) {
+  const answer = await ask({
+    title: `Burnt: pizza ${which}`,
+    help: work.attempt > 1
+      ? "This was its second bake: the order is cancelled and the customer sees your reason."
+      : "The pizza is baked again; a second burn cancels the order with the reason.",
+    okLabel: "Report burnt",
+    text: { label: "What went wrong", required: true, max: 200 },
+  });
+  if (!answer) return;
+  await run(control, () => api("POST", `${OVEN}/${encodeURIComponent(work.bakeId)}/rejected`, { reason: answer.text }));
+}
+
 // -- complaints ----------------------------------------------------------------------------
 
 function reviewWords(paths) {
@@ -325,9 +364,9 @@ function refundRow(refund) {
 // -- what the board holds, kept by its feed ------------------------------------------------
 
 // each list by key, as the last read or the station feed left it
-const held = { kitchen: new Map(), delivery: new Map(), payments: new Map(), complaints: new Map() };
-const FEED_LISTS = { kitchen: "kitchen", delivery: "delivery", payments: "payments", complaint: "complaints" };
-const KEYS = { kitchen: "orderId", delivery: "orderId", payments: "refundId", complaints: "orderId" };
+const held = { kitchen: new Map(), oven: new Map(), delivery: new Map(), payments: new Map(), complaints: new Map() };
+const FEED_LISTS = { kitchen: "kitchen", oven: "oven", delivery: "delivery", payments: "payments", complaint: "complaints" };
+const KEYS = { kitchen: "orderId", oven: "bakeId", delivery: "orderId", payments: "refundId", complaints: "orderId" };
 const since = (item) => item.receivedAt || item.createdAt || "";
 
 function open(view) {
@@ -374,15 +413,18 @@ function sorted(list) {
 /** Redraw every table from what the board holds (no request). */
 function draw() {
   const kitchen = sorted(held.kitchen);
+  const oven = sorted(held.oven);
   const delivery = sorted(held.delivery);
   const complaints = sorted(held.complaints).filter(open);
   const refunds = sorted(held.payments);
   sync("kitchen", kitchen, (w) => w.orderId, (w) => JSON.stringify(w), (w) => orderRow(STATIONS[0], w), 5);
+  sync("oven", oven, (w) => w.bakeId, (w) => JSON.stringify(w), bakeRow, 5);
   sync("delivery", delivery, (w) => w.orderId, (w) => JSON.stringify(w), (w) => orderRow(STATIONS[1], w), 5);
   sync("complaints", complaints, (c) => c.orderId, (c) => `${c.version}`, complaintRow, 6);
   sync("payments", refunds, (r) => r.refundId, (r) => r.refundId, refundRow, 6);
   $("summary").textContent =
-    `${kitchen.length} in the kitchen, ${delivery.length} out for delivery, ` +
+    `${kitchen.length} in the kitchen, ${oven.length} ${oven.length === 1 ? "pizza" : "pizzas"} in the oven, ` +
+    `${delivery.length} out for delivery, ` +
     `${complaints.length} ${complaints.length === 1 ? "complaint" : "complaints"} open, ` +
     `${refunds.length} ${refunds.length === 1 ? "refund" : "refunds"} to settle ` +
     `(updated ${clockTime(new Date().toISOString())}).`;
@@ -407,16 +449,18 @@ function followComplaints(complaints) {
  * was announced while it was down is caught up, and after the board's own actions). */
 const refresh = coalesced(async () => {
   try {
-    const [kitchen, delivery, complaints, refunds] = await Promise.all([
+    const [kitchen, delivery, complaints, refunds, oven] = await Promise.all([
       ...STATIONS.map((q) => api("GET", q.path)),
       api("GET", "/complaints"),
       api("GET", "/payments/refunds"),
+      api("GET", OVEN),
     ]);
     const fill = (list, items, key) => {
       list.clear();
       for (const item of items) list.set(item[key], item);
     };
     fill(held.kitchen, kitchen.orders, KEYS.kitchen);
+    fill(held.oven, oven.work, KEYS.oven);
     fill(held.delivery, delivery.orders, KEYS.delivery);
     fill(held.payments, refunds.refunds, KEYS.payments);
     for (const c of complaints.complaints) {
