@@ -76,10 +76,11 @@ class Watched:
         self.page.get_by_role("button", name="Sign in").click()
         self.page.get_by_text(f"Signed in as {user}").wait_for()
 
-    def screenshot(self, name: str) -> Path:
+    def screenshot(self, name: str, full_page: bool = True) -> Path:
+        """The page (all of it, or what the viewport shows) as ``artifacts/<name>.png``."""
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
     def axe_violations(self) -> list[str]:

@@ -109,6 +109,7 @@ def test_the_tracker_shows_each_pizza_baked_live_from_pushes_only(stack, watched
     expect(_progress(page, "item-1")).to_have_text("Baked")
     expect(_progress(page, "item-1")).to_have_attribute("data-progress", "baked")
     expect(_progress(page, "item-3")).to_have_text("In the oven")  # the slot it freed
+    customer.screenshot("tracker-pizzas")
     finish(stack, second)
     finish(stack, bake(stack, order_id, "item-3"))
     expect(page.locator("#pizza-summary")).to_have_text("Pizzas: 3 of 3 baked.")
@@ -207,7 +208,7 @@ def test_the_inspector_walks_an_order_and_its_pizzas_each_on_its_own_chart(stack
     assert staff.axe_violations() == []
     page.set_viewport_size(PHONE)
     _check_phone_page(staff, "inspector of a pizza")
-    staff.screenshot("inspector-pizza-390")
+    staff.screenshot("inspector-pizza-390", full_page=False)
 
     parent.click()
     page.wait_for_url(f"**/app/inspect/order/{order_id}")
