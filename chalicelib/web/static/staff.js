@@ -4,9 +4,10 @@
 // followed over its own websocket, and the lists are read again only when the feed
 // (re)connects (to catch up) and after the board's own actions.
 import {
-  ApiError, BASE, activePaths, api, button, clockTime, coalesced, connectionWords, follow, followFeed, say, signIn,
-  takeTokenFromFragment, token, who,
+  ApiError, BASE, activePaths, api, button, clockTime, coalesced, connectionWords, follow, followFeed, money, say,
+  signIn, takeTokenFromFragment, token, who,
 } from "./console.js";
+import { ask } from "./ask.js";
 
 const $ = (id) => document.getElementById(id);
 const STATIONS = [
@@ -30,11 +31,6 @@ function showError(error) {
 
 function short(id) {
   return id.slice(0, 8);
-}
-
-/** 2450 cents -> "24.50". */
-function money(cents) {
-  return typeof cents === "number" ? (cents / 100).toFixed(2) : "";
 }
 
 /** How long ago an ISO time was, in words ("40 s", "12 min", "3 h 5 min"). */
@@ -109,70 +105,6 @@ function ageCell(iso) {
   text.textContent = age(iso);
   text.title = clockTime(iso);
   return text;
-}
-
-// -- the dialog that asks for a reason, a question or an amount ---------------------------
-
-/** Ask in the page's dialog; resolves to { text, amount } or null when cancelled.
- * `text`: { label, required, max } or null; `amount`: { total } or null. */
-function ask({ title, help, okLabel, text = null, amount = null }) {
-  const dialog = $("ask");
-  $("ask-title").textContent = title;
-  $("ask-help").textContent = help || "";
-  $("ask-ok").textContent = okLabel;
-  say($("ask-error"), "");
-  $("ask-text-field").hidden = !text;
-  $("ask-amount-field").hidden = !amount;
-  $("ask-text").value = "";
-  if (text) {
-    $("ask-text-label").textContent = text.label;
-    $("ask-text").maxLength = text.max;
-    $("ask-text").required = Boolean(text.required);
-  }
-  if (amount) {
-    $("ask-amount").max = String(amount.total);
-    $("ask-amount").value = String(amount.total);
-    $("ask-amount-help").textContent =
-      `From 1 to ${amount.total} cents (${money(amount.total)}, the order's total, refunds all of it).`;
-  }
-  return new Promise((resolve) => {
-    const form = $("ask-form");
-    const done = (answer) => {
-      form.removeEventListener("submit", submit);
-      $("ask-cancel").removeEventListener("click", cancel);
-      dialog.removeEventListener("cancel", cancel);
-      if (dialog.open) dialog.close();
-      resolve(answer);
-    };
-    const cancel = (event) => {
-      event?.preventDefault();
-      done(null);
-    };
-    const submit = (event) => {
-      event.preventDefault();
-      const said = $("ask-text").value.trim();
-      if (text?.required && !said) {
-        say($("ask-error"), `${text.label} is needed (up to ${text.max} characters).`);
-        $("ask-text").focus();
-        return;
-      }
-      let cents = null;
-      if (amount) {
-        cents = Number($("ask-amount").value);
-        if (!Number.isInteger(cents) || cents < 1 || cents > amount.total) {
-          say($("ask-error"), `The refund must be a whole number of cents from 1 to ${amount.total}.`);
-          $("ask-amount").focus();
-          return;
-        }
-      }
-      done({ text: said, amount: cents });
-    };
-    form.addEventListener("submit", submit);
-    $("ask-cancel").addEventListener("click", cancel);
-    dialog.addEventListener("cancel", cancel);
-    dialog.showModal();
-    (amount ? $("ask-amount") : $("ask-text")).focus();
-  });
 }
 
 /** Run one board action: the control is disabled while it runs; errors are said in words
