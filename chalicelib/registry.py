@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from chalicelib.complaints.service import COMPLAINTS
 from chalicelib.orders.service import ORDERS
-from chalicelib.runtime import Queue, Service, Workflow, queues
+from chalicelib.runtime import Queue, Service, Workflow, link, queues
 from chalicelib.runtime.shared.wiring import MAX_CONCURRENCY, MIN_CONCURRENCY
 from chalicelib.stations import STATIONS
 
@@ -84,7 +84,7 @@ def scaled(made: list[Queue], concurrency: Mapping[str, int], budget: int) -> li
     return out
 
 
-WORKFLOWS: dict[str, Workflow] = {workflow.name: workflow for workflow in (ORDERS, COMPLAINTS)}
+WORKFLOWS: dict[str, Workflow] = dict(link({w.name: w for w in (ORDERS, COMPLAINTS)}))
 SERVICES: dict[str, Service] = dict(STATIONS)
 _CONCURRENCY, SQS_CONCURRENCY_BUDGET = concurrency_settings(
     os.environ, SQS_CONCURRENCY, SQS_CONCURRENCY_BUDGET

@@ -404,7 +404,7 @@ def kit_factory(monkeypatch: Any) -> Iterator[Any]:
             raise RuntimeError("one workflow kit per test: pass every workflow at once")
         if not workflows:
             raise ValueError("give the kit the workflow(s) to run")
-        kit = WorkflowKit({wf.name: wf for wf in workflows}, start)
+        kit = WorkflowKit(runtime.link({wf.name: wf for wf in workflows}), start)
         clock.use(kit.clock)
         monkeypatch.setattr(durable, "send", kit._schedule)
         broadcast.use_sender(kit.sender)

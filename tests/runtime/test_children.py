@@ -139,7 +139,7 @@ def test_an_invoked_workflow_starts_once_answers_its_parent_and_completes_it(wor
     [done] = [h for h in kit.history("b1", "boss") if h["eventType"].startswith("xstate.done")]
     assert done["eventType"] == "xstate.done.actor.worker"
     assert boss.view()["children"] == [
-        {"actor": "worker", "workflow": "job", "id": job, "status": "done"}
+        {"actor": "worker", "workflow": "job", "id": job, "value": "finished", "status": "done"}
     ]
     with pytest.raises(EventNotAllowed):  # a finished child takes no more events
         kit.send(job, "PING", workflow="job")
@@ -258,3 +258,44 @@ def test_spawned_children_from_a_list_complete_through_a_wildcard(workflow_kit):
     fan_now = kit.read("f1", "fan")
     assert state_key(fan_now.snapshot.value) == "joined"
     assert fan_now.snapshot.context["results"] == [10, 20, 30]
+
+
+def test_reading_a_parent_shows_each_childs_state_and_its_followers_see_children_move(
+    workflow_kit,
+):
+    from chalicelib.runtime import core
+
+    kit = workflow_kit(parent(), child())
+    kit.start("b1", "GO", workflow="boss")
+    kit.deliver()
+    watching = kit.follow("b1", workflow="boss")
+    job = _the_child(kit)
+    seen = core.read(kit.workflow("boss"), "b1", None).view()["children"]
+    assert seen == [
+        {"actor": "worker", "workflow": "job", "id": job, "value": "waiting", "status": "active"}
+    ]
+    before = len(kit.pushes(watching))
+    kit.send(job, "FINISH", workflow="job")  # the child's own commit pushes to the parent's
+    pushed = kit.pushes(watching)[before]
+    assert pushed["children"][0]["value"] == "finished"
+    assert pushed["children"][0]["status"] == "done"
+
+
+def test_a_start_left_by_a_bus_outage_is_sent_by_the_sweeper(workflow_kit):
+    kit = workflow_kit(parent(), child())
+    with kit.bus_outage():
+        kit.start("b1", "GO", workflow="boss")
+    assert kit.deliver() == []  # nothing reached the bus
+    assert [e["kind"] for e in _pending(kit)] == ["message"]
+    assert kit.sweep() == 1
+    kit.deliver()
+    job = _the_child(kit)
+    assert kit.read(job, "job").snapshot.status == "active"
+    assert kit.read("b1", "boss").snapshot.context["ready"] == 1
+    assert _pending(kit) == []
+
+
+def _pending(kit) -> list[dict]:
+    from chalicelib.runtime.entrypoints import inspection
+
+    return inspection.instance(kit.workflow("boss"), "b1")["outbox"]
