@@ -95,7 +95,9 @@ def _chart_v3() -> dict[str, Any]:
     # a pizza that fails after the order stopped waiting for it (its failure was on its
     # way when the order left bakePizza): noted, not fatal (XState fails a parent that
     # leaves an actor's error unhandled); bakePizza's own handler comes first
-    chart["on"] = {"xstate.error.actor.*": {"actions": [_log("pizza failed late")]}}
+    chart["on"] = {
+        "xstate.error.actor.*": {"guard": "isPizza", "actions": [_log("pizza failed late")]}
+    }
     chart["states"]["compensating"] = _state(
         "Cancelling your order...",
         invoke={
@@ -207,6 +209,9 @@ def _actions_v3(fan_out: FanOut) -> dict[str, Any]:
 
 GUARDS_V3: dict[str, Any] = {
     **ORDER_GUARDS,
+    "isPizza": lambda ctx, ev: (
+        ev["type"].removeprefix("xstate.error.actor.") in {p["itemId"] for p in ctx["pizzas"]}
+    ),
     "pizzaFailed": lambda ctx, ev: any(p["state"] == "failed" for p in ctx["pizzas"]),
     "allPizzasBaked": lambda ctx, ev: (
         bool(ctx["pizzas"]) and all(p["state"] == "baked" for p in ctx["pizzas"])

@@ -219,3 +219,16 @@ def test_version_3_is_declared_beside_version_1_which_new_orders_still_start_on(
     assert ORDER_CHART_V3["states"]["compensating"]["invoke"]["src"] == "cancelBakesAtOven"
     command = ORDERS.commands["cancelBakesAtOven"]
     assert (command.type, command.persistent) == ("CANCEL_BAKES", True)
+
+
+def test_only_a_pizzas_late_failure_is_noted_any_other_actor_error_still_fails_the_order():
+    system = confirmed(1)
+    bake(system, "item-1")
+    delivering = system.root.snapshot
+    assert delivering.matches("deliverPizza.waitingForDelivery")
+    machine = system.root.machine
+    late = machine.transition(delivering, {"type": "xstate.error.actor.item-1", "error": "x"})
+    assert late.handled and late.snapshot.status == "active"
+    assert [e.params for e in late.effects if e.type == "log"] == [{"what": "pizza failed late"}]
+    stray = machine.transition(delivering, {"type": "xstate.error.actor.nobody", "error": "x"})
+    assert stray.snapshot.status == "error"  # XState's rule, unchanged for non-pizzas
