@@ -16,7 +16,7 @@ from dataclasses import replace
 from chalicelib.complaints.service import COMPLAINTS
 from chalicelib.orders.service import ORDERS
 from chalicelib.pizzas.service import PIZZAS
-from chalicelib.runtime import Queue, Service, Workflow, queues
+from chalicelib.runtime import Queue, Service, Workflow, link, queues
 from chalicelib.runtime.shared.wiring import MAX_CONCURRENCY, MIN_CONCURRENCY
 from chalicelib.stations import STATIONS
 
@@ -85,7 +85,7 @@ def scaled(made: list[Queue], concurrency: Mapping[str, int], budget: int) -> li
     return out
 
 
-WORKFLOWS: dict[str, Workflow] = {w.name: w for w in (ORDERS, COMPLAINTS, PIZZAS)}
+WORKFLOWS: dict[str, Workflow] = dict(link({w.name: w for w in (ORDERS, COMPLAINTS, PIZZAS)}))
 SERVICES: dict[str, Service] = dict(STATIONS)
 _CONCURRENCY, SQS_CONCURRENCY_BUDGET = concurrency_settings(
     os.environ, SQS_CONCURRENCY, SQS_CONCURRENCY_BUDGET

@@ -288,6 +288,41 @@ class WorkflowKit:
                 outcomes.append(intake.receive(self.workflows, name, json.dumps(event)))
         return outcomes
 
+    def deliver(
+        self, arrange: Any = None, *, twice: bool = False, rounds: int = 100
+    ) -> list[Outcome | None]:
+        """Deliver the messages instances sent each other (starts, stops, events) through
+        the bus intake until none is left, as each target's queue would; ``arrange``
+        reorders each round's batch (e.g. ``reversed``), ``twice`` delivers each message
+        twice. A message refused as early (``Early``) stays for the next round. Returns
+        the outcomes, in delivery order."""
+        from chalicelib.runtime.core import Early
+        from chalicelib.runtime.messaging import actors
+
+        outcomes: list[Outcome | None] = []
+        waiting: list[dict[str, Any]] = []
+        for _ in range(rounds):
+            fresh = [
+                e for e in self.commands()
+                if e["type"] in actors.MESSAGE_TYPES and e["id"] not in self._handed
+            ]  # fmt: skip
+            self._handed.update(e["id"] for e in fresh)
+            batch = [*waiting, *fresh]
+            if not batch:
+                return outcomes
+            batch = list(arrange(batch)) if arrange else batch
+            waiting = []
+            for event in batch:
+                for _ in range(2 if twice else 1):
+                    try:
+                        outcomes.append(
+                            intake.receive(self.workflows, event["workflow"], json.dumps(event))
+                        )
+                    except Early:
+                        waiting.append(event)
+                        break
+        raise AssertionError(f"messages still undelivered after {rounds} rounds: {waiting}")
+
     def _reply_event(
         self, command: Mapping[str, Any], type_: str, data: Mapping[str, Any] | None
     ) -> dict[str, Any]:
@@ -369,7 +404,7 @@ def kit_factory(monkeypatch: Any) -> Iterator[Any]:
             raise RuntimeError("one workflow kit per test: pass every workflow at once")
         if not workflows:
             raise ValueError("give the kit the workflow(s) to run")
-        kit = WorkflowKit({wf.name: wf for wf in workflows}, start)
+        kit = WorkflowKit(runtime.link({wf.name: wf for wf in workflows}), start)
         clock.use(kit.clock)
         monkeypatch.setattr(durable, "send", kit._schedule)
         broadcast.use_sender(kit.sender)

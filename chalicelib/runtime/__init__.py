@@ -83,7 +83,7 @@ from .shared import (
 )
 from .shared.clock import now
 from .shared.wiring import PREFIX, Queue, Service, queues, subscribed
-from .versions import Command, Version, Workflow, is_instance_id, state_key
+from .versions import Command, Version, Workflow, is_instance_id, link, state_key
 
 __all__ = [
     "BUS",
@@ -135,6 +135,7 @@ __all__ = [
     "journal",
     "json_object",
     "jwks",
+    "link",
     "load",
     "metrics",
     "now",

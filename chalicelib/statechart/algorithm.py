@@ -29,6 +29,7 @@ __all__ = [
     "microstep",
     "resolve_actions",
     "select_transitions",
+    "stop_children",
 ]
 
 TYPE_CHECKING = False  # typing stays out of the Lambda's import path (cold start)
@@ -230,7 +231,7 @@ def macrostep(work: Work, event: Mapping[str, Any], initial: bool = False) -> bo
         if not transitions and event["type"].startswith("xstate.error.actor"):
             work.status = "error"
             work.error = event.get("error")
-            _stop_children(work, event)
+            stop_children(work, event)
             work.children = {}  # XState keeps no children in this error snapshot
             return True
         if transitions:
@@ -261,11 +262,11 @@ def macrostep(work: Work, event: Mapping[str, Any], initial: bool = False) -> bo
         select_eventless_next = True
         handled = handled or bool(enabled)
     if work.status != "active":
-        _stop_children(work, current)
+        stop_children(work, current)
     return handled
 
 
-def _stop_children(work: Work, event: Mapping[str, Any]) -> None:
+def stop_children(work: Work, event: Mapping[str, Any]) -> None:
     """Stop every child; the snapshot keeps listing them, as XState's done one does."""
     for child_id, src in work.children.items():
         work.effects.append(Effect(stop_kind(work, child_id), src, id=child_id, event=event))

@@ -120,6 +120,27 @@ class Machine:
             return Step(snapshot, work.effects, False)
         return Step(self._snapshot_of(work), work.effects, True)
 
+    def halt(self, snapshot: Snapshot | Mapping[str, Any], status: str, error: Any = None) -> Step:
+        """XState's ``xstate.stop`` (``status`` "stopped") or an actor failing with
+        ``error`` (``status`` "error"): the snapshot gets the status, and every child is
+        stopped (the effects). A snapshot that is not active is returned unhandled. Pure."""
+        if status not in ("stopped", "error"):
+            raise ValueError(f"halt to 'stopped' or 'error', not {status!r}")
+        snapshot = self.bind(
+            snapshot if isinstance(snapshot, Snapshot) else Snapshot.from_dict(snapshot)
+        )
+        if snapshot.status != "active":
+            return Step(snapshot, [], False)
+        work = algorithm.Work(
+            self.definition, snapshot.context, snapshot._nodes,
+            self._history_nodes(snapshot.history) if snapshot.history else {}, snapshot.children,
+        )  # fmt: skip
+        work.status, work.error = status, error
+        algorithm.stop_children(work, {"type": "xstate.stop"})
+        if status == "error":
+            work.children = {}  # XState keeps no children in an error snapshot
+        return Step(self._snapshot_of(work), work.effects, True)
+
     # -- snapshots -----------------------------------------------------------
 
     def restore(self, data: Mapping[str, Any]) -> Snapshot:

@@ -205,7 +205,7 @@ class Snapshot:
         except KeyError:
             missing = [k for k in ("machine", "value", "context", "status") if k not in data]
             raise SnapshotError(f"snapshot is missing {missing}") from None
-        if status not in ("active", "done", "error"):
+        if status not in ("active", "done", "error", "stopped"):
             raise SnapshotError(f"bad snapshot status {status!r}")
         history = data.get("history")
         children = data.get("children")

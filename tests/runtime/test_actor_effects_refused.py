@@ -1,7 +1,8 @@
-"""The engine resolves XState's actor actions (spawnChild, stopChild, sendTo, sendParent),
-but the durable runtime does not carry them out yet: a step that would need one is
-refused before its commit (nothing stored changes), instead of the send being dropped or
-a delayed send to another actor coming back to the sender."""
+"""Actor actions the durable runtime cannot carry out are refused before the commit
+(nothing stored changes), instead of a send being dropped or a delayed send to another
+actor coming back to the sender: sendParent from an instance with no parent, a spawn of
+a workflow it does not declare, a delayed send to another actor. A send to itself is a
+message through the bus."""
 
 from __future__ import annotations
 
@@ -10,14 +11,26 @@ import pytest
 from chalicelib import runtime
 from chalicelib.orders.models import NoPayload
 from chalicelib.runtime import CLIENT, Incoming, Workflow, store
+from chalicelib.runtime.messaging.actors import ActorRefused
 from chalicelib.runtime.messaging.outbox import ActorsNotRun
 from chalicelib.statechart import Machine
 
 SENDS = {
-    "parent": {"type": "xstate.sendParent", "event": {"type": "HELLO"}},
-    "self now": {"type": "xstate.sendTo", "to": "#_internal", "event": {"type": "HELLO"}},
-    "parent later": {"type": "xstate.sendParent", "event": {"type": "HELLO"}, "delay": 1000},
-    "spawn": {"type": "xstate.spawnChild", "src": "sender", "id": "kid"},
+    "parent": (
+        {"type": "xstate.sendParent", "event": {"type": "HELLO"}},
+        ActorRefused,
+        "no parent",
+    ),
+    "parent later": (
+        {"type": "xstate.sendParent", "event": {"type": "HELLO"}, "delay": 1000},
+        ActorsNotRun,
+        "delayed send to another actor",
+    ),
+    "spawn": (
+        {"type": "xstate.spawnChild", "src": "sender", "id": "kid"},
+        ActorRefused,
+        "not one of the child workflows",
+    ),
 }
 
 
@@ -36,10 +49,11 @@ def _sender(action: dict) -> Workflow:
 
 @pytest.mark.parametrize("kind", sorted(SENDS))
 def test_a_step_needing_an_actor_action_is_refused_and_changes_nothing(aws, kind):
-    wf = _sender(SENDS[kind])
+    action, error, message = SENDS[kind]
+    wf = _sender(action)
     runtime.start(wf, "s1", "alice", {}, Incoming({"type": "START"}, "s1.start", CLIENT))
     before = store.load(wf.key("s1"))
-    with pytest.raises(ActorsNotRun, match="does not run yet") as refused:
+    with pytest.raises(error, match=message) as refused:
         runtime.send(wf, "s1", Incoming({"type": "GO"}, "s1.go", CLIENT))
     assert refused.value.status == 500
     after = store.load(wf.key("s1"))
@@ -53,3 +67,11 @@ def test_a_delayed_send_to_itself_is_still_a_durable_timer(aws):
     runtime.start(wf, "s1", "alice", {}, Incoming({"type": "START"}, "s1.start", CLIENT))
     runtime.send(wf, "s1", Incoming({"type": "GO"}, "s1.go", CLIENT))
     assert len(store.load(wf.key("s1")).timers) == 1
+
+
+def test_a_send_to_itself_is_a_message_through_the_bus(aws):
+    wf = _sender({"type": "xstate.sendTo", "to": "#_internal", "event": {"type": "HELLO"}})
+    runtime.start(wf, "s1", "alice", {}, Incoming({"type": "START"}, "s1.start", CLIENT))
+    runtime.send(wf, "s1", Incoming({"type": "GO"}, "s1.go", CLIENT))
+    stored = store.load(wf.key("s1"))
+    assert stored.actors["out"] == {"sender#s1": [2, 0]}

@@ -93,7 +93,10 @@ def _registered() -> tuple[dict[str, Workflow], dict]:
 def test_the_registry_wires_it_within_the_concurrency_budget():
     made = queues(*_registered(), budget=registry.SQS_CONCURRENCY_BUDGET)
     by_owner = {q.owner: q for q in made}
-    assert by_owner["reservation"].types == ("TABLE_HELD",)
+    assert by_owner["reservation"].types == (
+        "@reservation",
+        "TABLE_HELD",
+    )  # its bus events and messages from instances
     assert by_owner["tables"].types == ("HOLD_TABLE",)
     assert sum(q.concurrency for q in made) <= registry.SQS_CONCURRENCY_BUDGET
 
@@ -108,7 +111,7 @@ def test_the_template_makes_its_queues_subscriptions_roles_and_alarms():
         for r in resources.values()
         if r.get("Type") == "AWS::SNS::Subscription" and r["Properties"]["Protocol"] == "sqs"
     }
-    assert policies["ReservationEventsQueue"] == ["TABLE_HELD"]
+    assert policies["ReservationEventsQueue"] == ["@reservation", "TABLE_HELD"]
     assert policies["TablesQueue"] == ["HOLD_TABLE"]
     # each new consumer is granted what the same kind of consumer is proven to call
     granted = grants_of(resources, functions(made))

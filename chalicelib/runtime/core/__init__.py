@@ -12,6 +12,7 @@ call it.
 from __future__ import annotations
 
 from . import orchestrator
+from .decide import Early
 from .idempotency import answered
 from .instances import Incoming, Outcome, client_next_events, history, read, worklist
 from .orchestrator import dispatch_outbox, send, start, time_budget
@@ -23,6 +24,7 @@ __all__ = [
     "CLIENT",
     "RUNTIME",
     "TIMER",
+    "Early",
     "Incoming",
     "Outcome",
     "answered",

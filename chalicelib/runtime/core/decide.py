@@ -9,12 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.statechart import Effect
+from chalicelib.statechart import Effect, Snapshot, Step
 
 from .. import store, versions
+from ..messaging import actors as actors_
 from ..messaging import outbox as outbox_
 from ..ops import journal
-from ..shared import EventNotAllowed, PayloadTooLarge, clock, settings
+from ..shared import Conflict, EventNotAllowed, PayloadTooLarge, WorkflowError, clock, settings
 from ..versions import Workflow, state_key
 from .idempotency import fingerprint
 from .instances import Incoming, Outcome, client_next_events, restore, version_of
@@ -45,36 +46,68 @@ def decide(
     """The next version: its snapshot, effects and everything its commit writes.
 
     Raises EventNotAllowed when the state does not accept the event, PayloadTooLarge
-    when the instance would outgrow what one item may hold.
+    when the instance would outgrow what one item may hold, Early for a message from
+    another instance that one sent before it must be applied first, and DuplicateEvent
+    for one applied before.
     """
     initial: list[Effect] = []
+    message = incoming.message
     if instance is None:
         running, upgrade = workflow.starting, None
-        first = running.machine.initial_transition(context=create)
+        start = message if incoming.event["type"] == actors_.START else None
+        first = _first_step(running.machine, create, start)
         snapshot, initial = first.snapshot, first.effects
         before, version, pending, timers, invokes = None, None, {}, {}, {}
+        actors = actors_.Actors({"parent": start["parent"]} if start else None)
+        owner = start.get("owner") if start else owner
     else:
         running, upgrade = upgraded(workflow, instance_id, instance)
         snapshot = restore(workflow, instance, running, upgrade.snapshot)
         before, version = state_key(snapshot.value), instance.version
         pending, timers, invokes = instance.outbox, instance.timers, instance.invokes
-    step = running.machine.transition(snapshot, incoming.event)
-    if not step.handled:
+        actors = actors_.Actors(instance.actors)
+    if message is not None:
+        _in_order(workflow, instance_id, actors, message)
+        actors.inbox[message["from"]] = message["seq"]
+    step = _step(running.machine, snapshot, incoming, actors, instance is None)
+    # XState drops an event its state does not take; a message from another instance
+    # still moves its channel on (committed), or the sender's next one would wait for ever
+    if not step.handled and (message is None or snapshot.status != "active"):
         raise EventNotAllowed(
             f"{incoming.event['type']} is not allowed in state {state_key(snapshot.value)}",
             state=snapshot.value,
             nextEvents=client_next_events(workflow, snapshot),
         )
+    if message is not None and message.get("child"):
+        child = actors.children[incoming.event["actorId"]]
+        child["status"] = actors_.FINISHED.get(incoming.event["type"].split(".")[1], "done")
+        actors.inbox.pop(message["from"], None)  # a finished child sends nothing more
+    if step.snapshot.status in ("stopped", "error") and snapshot.status == "active":
+        # stopped or failed: its timers are dropped (XState's stop procedure)
+        timers_left = [Effect("cancel_schedule", "xstate.cancel", id=t) for t in timers]
+        step = Step(step.snapshot, [*step.effects, *timers_left], step.handled)
     now = clock.now()
     new_version = (version or 0) + 1
     effects = [*initial, *step.effects]  # a new instance also runs its initial entry
     out = outbox_.outbound(
-        workflow, instance_id, new_version, effects, now, timers, invokes, pending
-    )
+        workflow, instance_id, new_version, effects, now, timers, invokes, pending, actors,
+        owner if instance is None else instance.owner,
+    )  # fmt: skip
+    finished = step.snapshot.status if snapshot.status == "active" or instance is None else None
+    if finished in ("done", "error"):  # a child tells its parent, after its step's messages
+        index = len(effects)
+        message_id = f"{workflow.key(instance_id)}.v{new_version}.{index}".replace("#", ".")
+        told = actors_.Message(workflow.name, instance_id, new_version, actors).finished(
+            finished, step.snapshot.output, step.snapshot.error, message_id,
+            [new_version, index], now,
+        )  # fmt: skip
+        if told is not None:
+            out.add[message_id] = told
     gone = out.drop | (set(incoming.published) & set(pending))
     remaining = {m: e for m, e in pending.items() if m not in gone}
     after = state_key(step.snapshot.value)
     meta = {
+        "actors": actors.record(),
         "id": instance_id,
         "version": new_version,
         "definition": running.number,
@@ -113,6 +146,7 @@ def decide(
         owner=owner,
         timers=out.timers,
         invokes=out.invokes,
+        actors=actors.record(),
         add_outbox=out.add,
         remove_outbox=sorted(gone),
         pending_after=bool(remaining or out.add),
@@ -155,3 +189,76 @@ def upgraded(
             instance=instance_id, definition=upgrade.number, why=upgrade.refused,
         )  # fmt: skip
     return workflow.versions.by_number[upgrade.number], upgrade
+
+
+class Early(Conflict):
+    """A message from another instance arrived before one its sender sent earlier: it is
+    decided again after a backoff, and left for the queue to deliver again after that."""
+
+
+def _in_order(
+    workflow: Workflow, instance_id: str, actors: actors_.Actors, message: Mapping[str, Any]
+) -> None:
+    """Raise DuplicateEvent for a message applied before, Early for one ahead of its turn,
+    EventNotAllowed for a child's completion the instance no longer waits for."""
+    sent = message.get("event") or {}
+    for actor, child in actors.children.items():
+        if actors_.key(child["workflow"], child["id"]) == message["from"]:
+            if child["status"] != "active":  # its last message was applied: late twins
+                raise EventNotAllowed(f"{sent.get('type')} comes from a finished child")
+            if message.get("child") and sent.get("actorId") != actor:
+                raise EventNotAllowed(f"{sent['type']} names another child than its sender")
+            break
+    else:
+        if message.get("child"):  # a completion from a child of an earlier incarnation
+            raise EventNotAllowed(f"{sent['type']} comes from a child that is no longer running")
+    verdict = actors_.order(actors, message["from"], message["seq"], message.get("prev"))
+    if verdict == "duplicate":
+        raise store.DuplicateEvent(message["from"])
+    if verdict == "early":
+        raise Early(
+            f"{workflow.name} {instance_id!r}: a message from {message['from']} sent before "
+            f"seq {message['seq']} has not arrived yet"
+        )
+
+
+def _first_step(
+    machine: Any, create: Mapping[str, Any] | None, start: Mapping[str, Any] | None
+) -> Step:
+    """A new instance's initial step. A child whose initial step raises is in error from
+    its start, and tells its parent (XState 5: an actor whose initial state fails has
+    status 'error' and its parent receives ``xstate.error.actor.<id>``); a root's error
+    is raised. The failed child reached no state: its stored value is empty (restored, it
+    reads as its initial state's, with status 'error')."""
+    if start is None:
+        return machine.initial_transition(context=create)
+    try:
+        return machine.initial_transition(input=start["input"])
+    except WorkflowError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the child fails with it, as XState's does
+        failed = Snapshot(machine.id, {}, {}, "error", error=f"{type(error).__name__}: {error}")
+        return Step(failed, [], True)
+
+
+def _step(
+    machine: Any, snapshot: Snapshot, incoming: Incoming, actors: actors_.Actors, new: bool
+) -> Step:
+    """The machine's step for the event; a started child's step is its initial one, a
+    stop is XState's ``xstate.stop``; a child whose step raises fails (XState: the
+    parent receives ``xstate.error.actor.<id>``), a root's error is raised."""
+    kind = incoming.event["type"]
+    if kind == actors_.START:
+        if not new:
+            raise store.DuplicateEvent(incoming.id)
+        return Step(snapshot, [], True)
+    if kind == actors_.STOP:
+        return machine.halt(snapshot, "stopped")
+    try:
+        return machine.transition(snapshot, incoming.event)
+    except WorkflowError:
+        raise
+    except Exception as error:
+        if actors.parent is None:
+            raise
+        return machine.halt(snapshot, "error", f"{type(error).__name__}: {error}")

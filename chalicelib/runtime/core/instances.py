@@ -38,10 +38,26 @@ class Outcome:
         return {"definition": number, "mermaid": machine.to_mermaid(self.snapshot)}
 
     def view(self) -> dict[str, Any]:
-        """The client's view of the instance (the workflow's renderer)."""
+        """The client's view of the instance (the workflow's renderer), with its parent
+        and children when it has them."""
         if self.response is not None:
             return self.response
-        return self.workflow.view(self.snapshot, self.meta)
+        view = self.workflow.view(self.snapshot, self.meta)
+        actors = self.meta.get("actors") or {}
+        if actors.get("parent"):
+            view["parent"] = dict(actors["parent"])
+        if actors.get("children"):
+            view["children"] = [
+                {
+                    "actor": a,
+                    "workflow": c["workflow"],
+                    "id": c["id"],
+                    "value": c.get("value"),
+                    "status": c["status"],
+                }
+                for a, c in actors["children"].items()
+            ]
+        return view
 
 
 @dataclass(slots=True, frozen=True)
@@ -64,6 +80,8 @@ class Incoming:
     timer: tuple[str, str] | None = None
     invoke: tuple[str, str] | None = None
     published: tuple[str, ...] = ()
+    # a message from another instance (messaging/actors.py): its parsed data
+    message: Mapping[str, Any] | None = None
 
 
 def client_next_events(workflow: Workflow, snapshot: Snapshot) -> list[str]:
@@ -72,12 +90,31 @@ def client_next_events(workflow: Workflow, snapshot: Snapshot) -> list[str]:
 
 
 def read(workflow: Workflow, instance_id: str, caller: str | None) -> Outcome:
-    """The instance as stored; NotFound when it does not exist or is someone else's."""
+    """The instance as stored, with its children's states; NotFound when it does not
+    exist or is someone else's."""
     instance = load_for(workflow, instance_id, caller, creating=False)
     assert instance is not None
-    return Outcome(
-        workflow, instance_id, restore(workflow, instance), instance_meta(instance_id, instance)
-    )
+    meta = instance_meta(instance_id, instance)
+    meta["actors"] = with_children(instance.actors)
+    return Outcome(workflow, instance_id, restore(workflow, instance), meta)
+
+
+def with_children(actors: Mapping[str, Any]) -> dict[str, Any]:
+    """``actors`` with each child's state value and status as its own record has them
+    (one BatchGetItem; at most MAX_CHILDREN), for reading, not for deciding."""
+    children = (actors or {}).get("children") or {}
+    if not children:
+        return dict(actors or {})
+    pks = [f"{c['workflow']}#{c['id']}" for c in children.values()]
+    found = dict(zip(pks, store.load_many(pks), strict=True))
+    merged = {}
+    for actor, child in children.items():
+        stored = found.get(f"{child['workflow']}#{child['id']}")
+        snapshot = stored.snapshot if stored else {}
+        status = snapshot.get("status", child["status"]) if stored else child["status"]
+        value = versions.state_key(snapshot["value"]) if "value" in snapshot else None
+        merged[actor] = {**child, "status": status, "value": value}
+    return {**actors, "children": merged}
 
 
 def worklist(workflow: Workflow) -> list[Outcome]:
@@ -143,4 +180,5 @@ def instance_meta(instance_id: str, instance: store.Instance) -> dict[str, Any]:
         "definition": instance.definition,
         "createdAt": instance.created_at,
         "updatedAt": instance.updated_at,
+        "actors": instance.actors,
     }

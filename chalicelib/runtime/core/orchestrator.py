@@ -30,7 +30,6 @@ from typing import Any
 from chalicelib.statechart import Effect
 
 from .. import store
-from ..live import broadcast, connections, feeds
 from ..messaging import outbox as outbox_
 from ..ops import journal, metrics
 from ..shared import (
@@ -42,8 +41,8 @@ from ..shared import (
     settings,
 )
 from ..versions import Workflow, state_key
-from . import commit
-from .decide import Decision, decide
+from . import commit, pushes
+from .decide import Decision, Early, decide
 from .idempotency import answered, current, first_answer, redelivered, stale
 from .instances import Incoming, Outcome, load_for
 from .validation import RUNTIME
@@ -153,6 +152,14 @@ def _decide_and_commit(
             return current(workflow, instance_id, instance, reload=False)  # its state was left
         try:
             decision = decide(workflow, instance_id, instance, incoming, create, owner)
+        except Early:
+            left = give_up_at - time.monotonic()
+            if left <= 0:
+                raise
+            time.sleep(min(left, random.uniform(0, min(RACE_CAP, RACE_BASE * 2**attempt))))
+            continue  # its predecessor may be applied by now
+        except store.DuplicateEvent:
+            return current(workflow, instance_id, instance, reload=False)
         except EventNotAllowed:
             if redelivered(workflow, instance_id, instance, incoming):
                 return current(workflow, instance_id, instance, reload=False)
@@ -199,9 +206,12 @@ def _after_commit(workflow: Workflow, decision: Decision, watchers: int) -> None
             _run_action(workflow, outcome, effect)
     steps = []
     if watchers > 0:  # before the outbox: its feedback commits push later versions
-        steps.append(lambda: _broadcast(workflow, outcome))
+        steps.append(lambda: pushes.broadcast_view(workflow, outcome))
+    parent = (decision.write.actors or {}).get("parent")
+    if parent:  # a child's progress shows on its parent's live views
+        steps.append(lambda: pushes.push_parent(workflow, parent))
     if decision.write.listed or decision.was_listed:
-        steps.append(lambda: _announce(workflow, decision))
+        steps.append(lambda: pushes.announce(workflow, decision))
     if decision.outbox:
         steps.append(
             lambda: dispatch_outbox(
@@ -216,24 +226,6 @@ def _after_commit(workflow: Workflow, decision: Decision, watchers: int) -> None
                 "after-commit step failed; the sweeper will finish it", workflow=workflow.name,
                 instance=outcome.instance_id, version=outcome.meta["version"], error=repr(error),
             )  # fmt: skip
-
-
-def _announce(workflow: Workflow, decision: Decision) -> None:
-    """Tell the work feed that an instance joined, changed on or left its worklist."""
-    outcome = decision.outcome
-    change = "arrived" if decision.write.listed else "left"
-    feeds.announce(feeds.WORK, {
-        "feed": feeds.WORK, "list": workflow.name, "change": change,
-        "id": outcome.instance_id, "item": outcome.view() if change == "arrived" else None,
-    })  # fmt: skip
-
-
-def _broadcast(workflow: Workflow, outcome: Outcome) -> None:
-    # the watcher count only says whether to look: it may stay above zero after records
-    # expired without a $disconnect (one query per commit then), never below the truth
-    pk = workflow.key(outcome.instance_id)
-    for connection_id in broadcast.broadcast(connections.following(pk), outcome.view()):
-        connections.remove(connection_id, pk)
 
 
 def _run_action(workflow: Workflow, outcome: Outcome, effect: Effect) -> None:

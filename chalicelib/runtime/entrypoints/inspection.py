@@ -40,6 +40,8 @@ def instance(workflow: Workflow, instance_id: str) -> dict[str, Any]:
         "outbox": _outbox(stored.outbox),
         "timers": stored.timers,
         "invokes": stored.invokes,
+        # its parent, its children with their states, the message channels' last seqs
+        "actors": outcome.meta["actors"],
         "watchers": stored.watchers,
         "createdAt": stored.created_at,
         "updatedAt": stored.updated_at,
@@ -56,7 +58,7 @@ def _outbox(entries: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
         listed.append(
             {
                 "messageId": message_id,
-                "kind": "timer" if timer else "command",
+                "kind": "timer" if timer else "message" if entry.get("peer") else "command",
                 "type": timer["event"]["type"] if timer else entry["event"]["type"],
                 "seq": list(outbox_.seq(message_id, entry)),
                 "attempts": int(entry.get("attempts", 0)),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from ..core import BUS, TIMER, Incoming, Outcome, send, validate_payload
-from ..messaging import bus
+from ..core import BUS, TIMER, Early, Incoming, Outcome, send, start, validate_payload
+from ..messaging import actors, bus
 from ..messaging import timers as durable
 from ..ops import journal, metrics
-from ..shared import BadRequest, EventNotAllowed, NotFound, clock
+from ..shared import BadRequest, EventNotAllowed, InstanceExists, NotFound, clock
 from ..versions import Workflow
 
 
@@ -24,6 +25,8 @@ def receive(workflows: Mapping[str, Workflow], workflow_name: str, body: str) ->
     subject = event.get("subject")
     if not isinstance(subject, str) or not subject:
         raise BadRequest("CloudEvent has no subject (the instance id)")
+    if event["type"] in actors.MESSAGE_TYPES:
+        return _message(workflow, subject, event)
     data = validate_payload(workflow, event["type"], event.get("data"), BUS)
     machine_event = {"type": event["type"], "data": data, "time": event.get("time") or clock.now()}
     with journal.correlated(workflow=workflow.name, instance=subject, cloudEventId=event["id"]):
@@ -38,6 +41,35 @@ def receive(workflows: Mapping[str, Workflow], workflow_name: str, body: str) ->
     if outcome.duplicate:
         metrics.count("BusEventsDuplicate", workflow=workflow.name)
     return outcome
+
+
+def _message(workflow: Workflow, subject: str, event: Mapping[str, Any]) -> Outcome | None:
+    """Apply a message from another instance: start the child it names, stop it, or
+    deliver an event to it, in its sender's order (``actors.order``). A start sent
+    twice starts one instance; a message to an instance that is not there yet (its
+    start has not arrived) is raised, for the queue to deliver again."""
+    data = actors.parse(event)
+    if event["workflow"] != workflow.name:
+        raise BadRequest(f"{event['type']} for {event['workflow']!r} reached {workflow.name!r}")
+    kind = event["type"]
+    sent = data["event"] if kind == actors.SEND else {"type": kind}
+    incoming = Incoming(sent, event["id"], BUS, message=data)
+    with journal.correlated(workflow=workflow.name, instance=subject, cloudEventId=event["id"]):
+        try:
+            if kind == actors.START:
+                return start(workflow, subject, data.get("owner") or "", {}, incoming)
+            return send(workflow, subject, incoming)
+        except InstanceExists:
+            metrics.count("BusEventsDuplicate", workflow=workflow.name)
+            return None
+        except NotFound:
+            raise Early(f"{workflow.name} {subject!r} is not started yet ({kind} waits)") from None
+        except EventNotAllowed as stale:
+            journal.problem(
+                "message not applied", event=sent["type"], id=event["id"], why=str(stale)
+            )
+            metrics.count("BusEventsIgnored", workflow=workflow.name)
+            return None
 
 
 def fire_timer(workflows: Mapping[str, Workflow], body: str) -> Outcome | None:

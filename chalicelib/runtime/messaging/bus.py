@@ -62,15 +62,20 @@ def parse(body: str) -> dict[str, Any]:
     return dict(event)
 
 
-def publish(event: Mapping[str, Any]) -> str:
-    """Publish one CloudEvent to the topic; returns the SNS message id. Unavailable on failure."""
+def publish(event: Mapping[str, Any], route: str | None = None) -> str:
+    """Publish one CloudEvent to the topic; returns the SNS message id. Unavailable on failure.
+
+    The message attribute ``type`` the subscriptions filter on is the event's type, or
+    ``route`` (a message to a workflow instance: ``@<workflow>``)."""
     BotoCoreError, ClientError = imported("botocore.exceptions", "BotoCoreError", "ClientError")
 
     try:
         response = client("sns").publish(
             TopicArn=settings().topic_arn,
             Message=json.dumps(event, separators=(",", ":")),
-            MessageAttributes={"type": {"DataType": "String", "StringValue": event["type"]}},
+            MessageAttributes={
+                "type": {"DataType": "String", "StringValue": route or event["type"]}
+            },
         )
     except (BotoCoreError, ClientError) as error:
         raise Unavailable(f"publishing {event['type']} failed: {error}") from error

@@ -21,6 +21,7 @@ from .. import store
 from ..ops import journal, metrics
 from ..shared import WorkflowError, clock, settings
 from ..versions import Workflow
+from . import actors as actors_
 from . import bus
 from . import timers as durable
 
@@ -47,16 +48,57 @@ def outbound(
     timers: Mapping[str, str],
     invokes: Mapping[str, str],
     pending: Mapping[str, Entry],
+    actors: actors_.Actors | None = None,
+    owner: str | None = None,
 ) -> Outbound:
-    """The outbox entries of the step committing ``version`` (commands, timers), the
-    pending entries it cancels, and the active timers and invokes after it."""
+    """The outbox entries of the step committing ``version`` (commands, timers, messages
+    to other instances), the pending entries it cancels, and the active timers and
+    invokes after it; ``actors`` (the instance's actors record) is changed in place."""
     out = Outbound(timers=dict(timers), invokes=dict(invokes))
     pk = workflow.key(instance_id)
     moment = clock.parse(now)
+    actors = actors if actors is not None else actors_.Actors()
+    messages = actors_.Message(workflow.name, instance_id, version, actors)
+    effects = list(effects)
+    waiting: dict[str, list[tuple[int, Effect]]] = {}  # sends to a child this step starts
     for i, effect in enumerate(effects):
         _runnable(workflow, effect)
         message_id = f"{pk}.v{version}.{i}".replace("#", ".")
-        if effect.kind == "invoke":
+        kind = effect.kind
+        if kind in ("invoke", "spawn") and effect.type in workflow.children:
+            out.add[message_id] = messages.start(
+                effect.id, effect.type, effect.input, owner, message_id, [version, i], now
+            )
+            for k, (j, send) in enumerate(waiting.pop(effect.id, ()), start=1):
+                later = f"{pk}.v{version}.{j}".replace("#", ".")
+                out.add[later] = messages.send(effect.id, send.event, later, [version, i, k], now)
+        elif kind == "spawn":
+            raise actors_.ActorRefused(
+                f"{workflow.name}: spawnChild of {effect.type!r}, which is not one of the child "
+                f"workflows it declares ({', '.join(workflow.children) or 'none'}); nothing was"
+                " changed"
+            )
+        elif kind in ("cancel_invoke", "stop") and effect.id in actors.children:
+            if effect.id in messages.started:  # started and stopped in one step: never starts
+                peer = actors_.key(
+                    actors.children[effect.id]["workflow"], actors.children[effect.id]["id"]
+                )
+                out.add = {m: e for m, e in out.add.items() if e.get("peer") != peer}
+                del actors.children[effect.id], messages.started[effect.id]
+                actors.out.pop(peer, None)
+                continue
+            entry = messages.stop(effect.id, message_id, [version, i], now)
+            if entry is not None:
+                out.add[message_id] = entry
+        elif kind in ("send_to", "send_parent"):
+            to = "#_parent" if kind == "send_parent" else effect.to
+            if to not in (None, "#_parent") and _starts_later(effects, i, to, effect, actors):
+                waiting.setdefault(to, []).append((i, effect))
+                continue
+            entry = messages.send(to, effect.event, message_id, [version, i], now)
+            if entry is not None:
+                out.add[message_id] = entry
+        elif kind == "invoke":
             command = workflow.commands[effect.type]
             data = command.data(effect.context, effect.input)
             out.add[message_id] = {
@@ -66,53 +108,62 @@ def outbound(
                 **({"persistent": True} if command.persistent else {}),
             }
             out.invokes[effect.id] = message_id
-        elif effect.kind == "cancel_invoke":
+        elif kind == "cancel_invoke":
             out.invokes.pop(effect.id, None)
             for pool in (pending, out.add):
                 out.drop |= {m for m, e in pool.items() if e.get("invoke") == effect.id}
             out.add = {m: e for m, e in out.add.items() if m not in out.drop}
-        elif effect.kind == "schedule":
+        elif kind == "schedule":
             out.timers[effect.id] = message_id
             body = durable.timer(
                 workflow.name, instance_id, effect.id, effect.event, effect.delay_ms,
                 message_id, moment,
             )  # fmt: skip
             out.add[message_id] = {"timer": body, "seq": [version, i]}
-        elif effect.kind == "cancel_schedule":
+        elif kind == "cancel_schedule":
             token = out.timers.pop(effect.id, None)
             if token is not None:
                 out.drop.add(token)
                 out.add.pop(token, None)
+    if waiting:
+        raise actors_.ActorRefused(
+            f"{workflow.name}: sendTo {sorted(waiting)}, which this step starts no actor as;"
+            " nothing was changed"
+        )
     out.drop &= set(pending)
     return out
 
 
+def _starts_later(
+    effects: list[Effect], i: int, to: str, effect: Effect, actors: actors_.Actors
+) -> bool:
+    """Whether the send is to the child that a later effect of this step starts (XState:
+    a state's entry may send to its own invoke, which starts after the entry actions)."""
+    later = any(e.kind in ("invoke", "spawn") and e.id == to for e in effects[i + 1 :])
+    return later and (effect.starting or to not in actors.active())
+
+
 class ActorsNotRun(WorkflowError):
-    """The chart asked for an actor action the durable runtime does not carry out yet."""
+    """The chart asked for an actor action the durable runtime does not carry out."""
 
     code = "ActorsNotRun"
 
 
-ACTOR_EFFECTS = frozenset({"spawn", "stop", "send_to", "send_parent"})
-
-
 def _runnable(workflow: Workflow, effect: Effect) -> None:
-    """Refuse, before anything is committed, an effect the runtime would drop or misdeliver:
-    the engine resolves spawnChild, stopChild, sendTo and sendParent (README, "Child
-    workflows and fan-out"), but until instances run as durable actors nothing would carry
-    them out, and a delayed send to another actor would come back to the sender."""
-    if effect.kind in ACTOR_EFFECTS or (effect.kind == "schedule" and effect.to is not None):
+    """Refuse, before anything is committed, an effect the runtime would misdeliver: a
+    delayed send to another actor (the durable timer would come back to the sender)."""
+    if effect.kind == "schedule" and effect.to is not None:
         raise ActorsNotRun(
-            f"{workflow.name}: {effect.type} ({effect.kind}) is an actor action the runtime "
-            "does not run yet (only the in-memory ActorSystem does); nothing was changed"
+            f"{workflow.name}: {effect.type} is a delayed send to another actor, which the "
+            'durable runtime does not run (README, "Child workflows and fan-out"); nothing '
+            "was changed"
         )
 
 
-def seq(message_id: str, entry: Entry) -> tuple[int, int]:
-    """The commit order of an entry: (version, effect index)."""
+def seq(message_id: str, entry: Entry) -> tuple[int, ...]:
+    """The commit order of an entry: (version, effect index[, order after a start])."""
     if "seq" in entry:
-        version, index = entry["seq"]
-        return int(version), int(index)
+        return tuple(int(n) for n in entry["seq"])
     _, version, index = message_id.rsplit(".", 2)  # entries written before ``seq``
     return int(version.lstrip("v")), int(index)
 
@@ -143,7 +194,8 @@ def send(pk: str, entries: Mapping[str, Entry], deadline: float | None = None) -
             if "timer" in entry:
                 durable.send(entry["timer"])
             else:
-                bus.publish(entry["event"])
+                route = entry.get("route")  # a message to another instance
+                bus.publish(entry["event"], route) if route else bus.publish(entry["event"])
         except WorkflowError as error:
             attempts = int(entry.get("attempts", 0)) + 1
             journal.problem(

@@ -6,7 +6,8 @@ stack and the tests find the queues by them. Adding a workflow or a service adds
 queue everywhere at once.
 
 - a workflow ``<name>`` receives the bus events it declares (``Workflow.bus_events``)
-  on ``tropical-<name>-events``, drained by the handler ``<name>_events``;
+  and the messages its instances get from other instances (type ``@<name>``) on
+  ``tropical-<name>-events``, drained by the handler ``<name>_events``;
 - a service ``<name>`` receives its commands on ``tropical-<name>-commands``, drained by
   ``<name>_commands``;
 - durable timers of every workflow share ``tropical-timers`` (``timer_events``).
@@ -99,10 +100,17 @@ def _concurrency(declared: int, owner: str) -> int:
     return declared
 
 
+def actor_route(workflow: str) -> str:
+    """The message type that reaches ``workflow``'s events queue for a message from
+    another instance (messaging/actors.py): no event type starts with ``@``."""
+    return f"@{workflow}"
+
+
 def workflow_queue(workflow: Workflow) -> Queue:
-    """The queue the workflow's bus events arrive on."""
+    """The queue the workflow's bus events arrive on, and the messages other instances
+    send its instances (starts, stops, events: ``actor_route``)."""
     name = _checked(workflow.name, "workflow")
-    types = tuple(sorted(workflow.bus_events))
+    types = tuple(sorted([*workflow.bus_events, actor_route(name)]))
     return Queue(
         kind="events",
         owner=name,
@@ -161,7 +169,9 @@ def queues(
     for workflow in workflows.values():
         for child in getattr(workflow, "children", ()):
             if child not in workflows:
-                raise ValueError(f"{workflow.name} starts {child!r}, which is no registered workflow")
+                raise ValueError(
+                    f"{workflow.name} starts {child!r}, which is no registered workflow"
+                )
         for command in workflow.commands.values():
             if command.type not in owners:
                 raise ValueError(

@@ -28,6 +28,8 @@ class Instance:
     invokes: dict[str, str] = field(default_factory=dict)
     watchers: int = 0
     definition: int | None = None  # the workflow version it runs on (None: before versions)
+    # its parent, children and message channels (messaging/actors.py), or empty
+    actors: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Instance:
@@ -48,6 +50,7 @@ class Instance:
             invokes=json.loads(item["invokes"]["S"]) if "invokes" in item else {},
             watchers=int(item.get("watchers", {}).get("N", "0")),
             definition=int(item["definition"]["N"]) if "definition" in item else None,
+            actors=json.loads(item["actors"]["S"]) if "actors" in item else {},
         )
 
 

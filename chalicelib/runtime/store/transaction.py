@@ -68,6 +68,8 @@ class Commit:
     owner: str | None = None
     timers: Mapping[str, str] = field(default_factory=dict)
     invokes: Mapping[str, str] = field(default_factory=dict)
+    # parent, children and channel tails (messaging/actors.py); empty: none
+    actors: Mapping[str, Any] = field(default_factory=dict)
     add_outbox: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     remove_outbox: Iterable[str] = ()
     pending_after: bool = False
@@ -110,6 +112,7 @@ def instance_bytes(instance: Instance | None, commit: Commit) -> int:
     size = 400  # names and small scalars: version, owner, times, shard, watchers
     size += len(commit.snapshot_text.encode())
     size += len(encode(dict(commit.timers))) + len(encode(dict(commit.invokes)))
+    size += len(encode(dict(commit.actors)))
     for message_id, message in outbox.items():
         text = commit.messages_text.get(message_id) or encode(message)
         size += len(OUTBOX_PREFIX) + len(message_id) + len(text.encode())
@@ -212,7 +215,7 @@ def _raise_cancelled(write: Commit, reasons: list[str | None]) -> None:
 def _instance_update(write: Commit) -> dict[str, Any]:
     names = {
         "#s": "snapshot", "#v": "version", "#st": "state", "#u": "updatedAt", "#t": "timers",
-        "#i": "invokes",
+        "#i": "invokes", "#a": "actors",
     }  # fmt: skip
     values: dict[str, Any] = {
         ":s": {"S": write.snapshot_text},
@@ -226,16 +229,12 @@ def _instance_update(write: Commit) -> dict[str, Any]:
         names.update({"#d": "definition", "#dh": "definitionHash"})
         values.update({":d": {"N": str(write.definition)}, ":dh": {"S": write.definition_hash}})
         sets += ["#d = :d", "#dh = :dh"]
-    if write.timers:
-        values[":t"] = {"S": encode_sorted(dict(write.timers))}
-        sets.append("#t = :t")
-    else:
-        removes.append("#t")
-    if write.invokes:
-        values[":i"] = {"S": encode_sorted(dict(write.invokes))}
-        sets.append("#i = :i")
-    else:
-        removes.append("#i")
+    for name, held in (("t", write.timers), ("i", write.invokes), ("a", write.actors)):
+        if held:  # JSON maps, removed when empty
+            values[f":{name}"] = {"S": encode_sorted(dict(held))}
+            sets.append(f"#{name} = :{name}")
+        else:
+            removes.append(f"#{name}")
     for i, message_id in enumerate(write.add_outbox):
         names[f"#ob{i}"] = OUTBOX_PREFIX + message_id
         values[f":ob{i}"] = {"S": write.messages_text[message_id]}

@@ -34,6 +34,7 @@ from .workflow import (
     Command,
     Workflow,
     is_instance_id,
+    link,
     state_key,
 )
 
@@ -56,6 +57,7 @@ __all__ = [
     "counter_shard",
     "effect_summary",
     "is_instance_id",
+    "link",
     "read_lock",
     "record_lock",
     "snapshot_digest",

@@ -153,6 +153,7 @@ class Workflow:
         self.worklist = worklist
         self.concurrency = concurrency
         self.children = tuple(children)
+        self.peers: Mapping[str, Workflow] = {}  # the registry it runs in (``link``)
         self.starting = self.versions.by_number[start_on] if start_on else self.versions.latest
 
     def machine_of(self, number: int | None) -> Machine | None:
@@ -163,3 +164,11 @@ class Workflow:
     def key(self, instance_id: str) -> str:
         """The table partition key of an instance."""
         return f"{self.name}#{instance_id}"
+
+
+def link(workflows: Mapping[str, Workflow]) -> Mapping[str, Workflow]:
+    """Tell each workflow the registry it runs in (a child's progress is pushed on its
+    parent's live views, rendered by the parent's workflow); returns ``workflows``."""
+    for workflow in workflows.values():
+        workflow.peers = workflows
+    return workflows
