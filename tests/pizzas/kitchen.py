@@ -17,7 +17,12 @@ ORDER_ID = "o1"
 # so the trace shows each command sent as that child's xstate.init.
 SENT = Machine({"id": "sent", "initial": "out", "states": {"out": {"type": "final"}}})
 FINISHED = ("xstate.done.actor.", "xstate.error.actor.")
-COMMAND_SRCS = ("bakeInOven", "orderDeliveryFromDelivery", "cancelDeliveryAtDelivery")
+COMMAND_SRCS = (
+    "bakeInOven",
+    "orderDeliveryFromDelivery",
+    "cancelDeliveryAtDelivery",
+    "cancelBakesAtOven",
+)
 
 
 def with_context(machine: Machine, **context: Any) -> Machine:

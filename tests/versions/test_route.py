@@ -12,10 +12,10 @@ def test_the_route_counts_instances_in_flight_per_version(shop):
     cancelled_while_ordering(shop)
     body = shop.call("GET", "/workflows/order").json_body
     # version 3 (pizzas baked one by one) is declared, new orders still start on 1
-    assert body["latest"] == 3 and body["inFlight"] == 3
+    assert body["latest"] == 3 and body["inFlight"] == 3 and body["startsOn"] == 1
     v1, v3 = body["versions"]
-    assert (v1["version"], v1["latest"], v1["inFlight"]) == (1, False, 3)
-    assert (v3["version"], v3["latest"], v3["inFlight"]) == (3, True, 0)
+    assert (v1["version"], v1["latest"], v1["startsOn"], v1["inFlight"]) == (1, False, True, 3)
+    assert (v3["version"], v3["latest"], v3["startsOn"], v3["inFlight"]) == (3, True, False, 0)
     assert body["definition"]["initial"] == "orderPizza"
     shards = {versions.counter_shard(f"order#{o}", settings().counter_shards) for o in open_orders}
     assert sum(store.in_flight("order").values()) == 3 and len(shards) >= 1

@@ -14,7 +14,8 @@ from .inspection import workflow_named
 
 def describe(workflows: Mapping[str, Workflow], name: str) -> dict[str, Any]:
     """The latest chart (XState JSON and Mermaid) with every declared version, the one new
-    instances start on and the instances in flight per version; NotFound for an unknown
+    instances start on (``startsOn``: the latest unless a deploy pins an older one) and
+    the instances in flight per version; NotFound for an unknown
     name. Counts of versions no longer declared are listed too (instances stranded there
     cannot run until their version is declared again)."""
     workflow = workflow_named(workflows, name)
@@ -22,6 +23,7 @@ def describe(workflows: Mapping[str, Workflow], name: str) -> dict[str, Any]:
     declared = workflow.versions.describe()
     versions = [
         {**v, "latest": v["version"] == workflow.versions.latest.number,
+         "startsOn": v["version"] == workflow.starting.number,
          "inFlight": counts.get(v["version"], 0)}
         for v in declared
     ]  # fmt: skip
@@ -36,6 +38,7 @@ def describe(workflows: Mapping[str, Workflow], name: str) -> dict[str, Any]:
         "name": workflow.name,
         "id": machine.id,
         "latest": workflow.versions.latest.number,
+        "startsOn": workflow.starting.number,
         "versions": versions,
         "inFlight": sum(counts.values()),
         "definition": machine.to_dict(),

@@ -93,6 +93,8 @@ const guards = {
   hasRoom: ({ context }) => context.items.length < MAX_ITEMS,
   hasItem: ({ context, event }) => context.items.some((i) => i.itemId === event.itemId),
   attemptsExhausted: ({ context }, params) => context[params.key] >= MAX_ATTEMPTS,
+  isPizza: ({ context, event }) =>
+    context.pizzas.some((p) => p.itemId === event.type.slice('xstate.error.actor.'.length)),
   pizzaFailed: ({ context }) => context.pizzas.some((p) => p.state === 'failed'),
   allPizzasBaked: ({ context }) => context.pizzas.length > 0 && context.pizzas.every((p) => p.state === 'baked'),
   isCurrentBake: ({ context, event }) => report(event).bakeId === context.bakeId,
