@@ -183,26 +183,28 @@ def timed(sizes: Iterable[int] = SIZES, rounds: int = 3) -> dict[tuple[int, int]
     quiet = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
     saved = {k: os.environ.get(k) for k in quiet}
     os.environ.update(quiet)
-    with system.local_aws() as made:
-        os.environ["JWT_SECRET"] = SECRET
-        shop = Bakery(made, SimpleNamespace(calls=[], function="?"))
-        shop.sqs = _client("sqs")
-        for version in VERSIONS:
-            shop.baked(version, 2)
-        for n in sizes:
-            for r in range(rounds):
-                for version in VERSIONS if r % 2 == 0 else VERSIONS[::-1]:
-                    order_id = shop._placed(version, n)
-                    started = time.perf_counter()
-                    shop.http("POST", f"/orders/{order_id}/confirm")
-                    shop.drive(order_id)
-                    took.setdefault((version, n), []).append(time.perf_counter() - started)
-                    shop.drop("DeliveryQueue")  # its timers are delayed: never delivered here
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    try:
+        with system.local_aws() as made:
+            os.environ["JWT_SECRET"] = SECRET
+            shop = Bakery(made, SimpleNamespace(calls=[], function="?"))
+            shop.sqs = _client("sqs")
+            for version in VERSIONS:
+                shop.baked(version, 2)
+            for n in sizes:
+                for r in range(rounds):
+                    for version in VERSIONS if r % 2 == 0 else VERSIONS[::-1]:
+                        order_id = shop._placed(version, n)
+                        started = time.perf_counter()
+                        shop.http("POST", f"/orders/{order_id}/confirm")
+                        shop.drive(order_id)
+                        took.setdefault((version, n), []).append(time.perf_counter() - started)
+                        shop.drop("DeliveryQueue")  # its timers are delayed: never delivered
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return took
 
 
