@@ -49,6 +49,7 @@ def figures(usage: Usage, pizzas: int) -> dict[str, Any]:
     """One metered order's figures: its calls by name, units by key pattern, the usage
     the cost model prices, and its cost (ours and Step Functions Standard's), per order."""
     rows = capacity.key_rows(usage)  # UnknownPattern for a key the scale model lacks
+    queried = Counter(t.partition for c in usage.calls if c.operation == "Query" for t in c.touches)
     order = capacity.per_order({usage.kind: [usage]}, {usage.kind: 1.0})
     batches = sum(n for f, n in order.invocations.items() if f not in (API, AUTHORIZER))
     invocations = sum(order.invocations.values())
@@ -72,6 +73,7 @@ def figures(usage: Usage, pizzas: int) -> dict[str, Any]:
     return {
         "pizzas": pizzas,
         "calls": Counter(call_name(c) for c in usage.calls),
+        "queried": queried,  # Query calls by the partition key they read
         "units": rows,
         "wcu": wcu,
         "rcu": rcu,
@@ -172,6 +174,15 @@ def report(
         "the square of its pizzas: `order#<id>` "
         f"{_per(small['units'][order_key]['wcu'], sizes[0])} WCU per pizza at {sizes[0]}, "
         f"{_per(big['units'][order_key]['wcu'], sizes[-1])} at {sizes[-1]}."
+    )
+    n = sizes[-1]
+    queries = ", ".join(f"`{key}` {_per(count, n)}" for key, count in big["queried"].most_common())
+    grows += (
+        f" The Queries per pizza, by the key they read (at {n}): {queries}; a pizza's "
+        "commits each read the order's followers (`order#<id>`: a child's commit pushes its "
+        "parent's view, one strongly consistent query when nobody follows), and each change "
+        "of the pizza worklist or of the oven's held work reads the work feed's listeners "
+        "(`feed#work`)."
     )
     return f"""{SECTION}
 
