@@ -61,8 +61,10 @@ format: $(BIN)/.installed
 test: install lint
 	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=10
 
+# the local stack starts new orders on the order chart's version 3 (each pizza a child
+# workflow); a deploy starts them on ORDER_START_VERSION (1 until the rollout sets 3)
 run: $(BIN)/.installed
-	$(BIN)/python -m local.stack $(ARGS)
+	ORDER_START_VERSION=$(or $(ORDER_START_VERSION),3) $(BIN)/python -m local.stack $(ARGS)
 
 demo: $(BIN)/.installed
 	$(BIN)/python -m local.demo

@@ -1,8 +1,13 @@
-"""`make demo`: place an order with two pizzas, confirm it, and follow it live over
-the websocket until it is delivered; then complain about it, have staff approve a
-refund, and follow the complaint until Payments has refunded it. Exit code 0 when the
-order is ``done`` and its complaint ``refunded`` (the stack's automatic stations settle
-refunds; with ``--stations manual`` settle it at POST /payments/refunds/next/settled).
+"""`make demo`: place an order with three pizzas, confirm it, and follow it live over
+the websocket until it is delivered: on the order chart's version 3 (``make run``'s) the
+order fans out one ``pizza`` child workflow per pizza, at most ORDER_OVEN_SLOTS in the
+oven at once, and joins them before delivery. Then a second order is cancelled while its
+pizzas bake, and every pizza still running is stopped. Last, the customer complains
+about the first order, staff approve a refund, and the demo follows the complaint until
+Payments has refunded it. Exit code 0 when the first order is ``done``, the second
+``cancelled`` with no pizza left running, and the complaint ``refunded`` (the stack's
+automatic stations bake, deliver and settle; with ``--stations manual`` finish the work
+on the staff board).
 
 The tokens come from the running stack itself (its development sign-in, found through
 ``/app/config.json``), so the demo works whatever issuer or JWT_SECRET the stack uses;
@@ -23,8 +28,9 @@ API = os.environ.get("API_URL", f"http://127.0.0.1:{os.environ.get('PORT', 8000)
 WS = os.environ.get("WS_URL", f"ws://127.0.0.1:{os.environ.get('WS_PORT', 8001)}")
 STEPS = [
     "orderPizza",
-    "bakePizza.sendingOrderToKitchen",
+    "bakePizza.sendingOrderToKitchen",  # version 1: the kitchen bakes the whole order
     "bakePizza.waitingForPizzaToBeBaked",
+    "bakePizza",  # version 3: each pizza a child workflow
     "deliverPizza.sendingOrderToDelivery",
     "deliverPizza.waitingForDelivery",
     "done",
@@ -32,6 +38,7 @@ STEPS = [
 PIZZAS = [
     {"name": "Hawaii deluxe", "size": "large", "toppings": ["pineapple", "coconut"]},
     {"name": "Mango tango", "size": "medium", "toppings": ["mango", "passionfruit", "kiwi"]},
+    {"name": "Papaya punch", "size": "small", "toppings": ["papaya", "starfruit"]},
 ]
 
 
@@ -94,9 +101,22 @@ def _bar(state: str) -> str:
     return "[" + "#" * filled + "." * (24 - filled) + f"] {100 * step // (len(STEPS) - 1):3d}%"
 
 
-def _follow(socket: Any, started: float, deadline: float, bar: Any) -> dict[str, Any] | None:
-    """Print each view the websocket pushes until the instance is done; its last view, or
-    None when nothing came for too long."""
+def _pizzas(view: dict[str, Any]) -> str:
+    """Each child pizza's state, as the order's view lists its children."""
+    return ", ".join(
+        f"{child['actor']} {child.get('value') or 'starting'}"
+        + ("" if child["status"] == "active" else f" ({child['status']})")
+        for child in view.get("children", [])
+    )
+
+
+def _follow(
+    socket: Any, started: float, deadline: float, bar: Any, until: Any = None
+) -> dict[str, Any] | None:
+    """Print each view the websocket pushes (and its pizzas when they change) until the
+    instance is done (or ``until(view)``); its last view, or None when nothing came for
+    too long."""
+    said = ""
     while time.monotonic() < deadline:
         try:
             view = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
@@ -104,7 +124,10 @@ def _follow(socket: Any, started: float, deadline: float, bar: Any) -> dict[str,
             return None
         state = _state(view["state"])
         print(f"{time.monotonic() - started:6.1f}s  {bar(state)}  {state:<38} {view['status']}")
-        if view["done"]:
+        if _pizzas(view) and _pizzas(view) != said:
+            said = _pizzas(view)
+            print(f"{'':8}{'':32}  pizzas: {said}")
+        if view["done"] or (until is not None and until(view)):
             return view
     return None
 
@@ -130,6 +153,46 @@ def _complain(order_id: str, token: str, staff: str, started: float) -> int:
     return 0
 
 
+def _order(token: str, pizzas: list[dict[str, Any]]) -> str:
+    """A new order with ``pizzas``; its id."""
+    order = _call("POST", "/orders", token, {"pizza": pizzas[0]})
+    for pizza in pizzas[1:]:
+        _call("POST", f"/orders/{order['orderId']}/pizzas", token, {"pizza": pizza})
+    return order["orderId"]
+
+
+def _cancel_while_baking(token: str, started: float) -> int:
+    """A second order, cancelled once a pizza is in the oven: every pizza still running
+    is stopped (version 3), read back from the order's children."""
+    from websockets.sync.client import connect
+
+    order_id = _order(token, PIZZAS)
+    print(f"\norder {order_id}: 3 pizzas, cancelled while they bake\n")
+    in_oven = lambda view: any(  # noqa: E731 - a test on one pushed view
+        "inOven" in (child.get("value") or "") for child in view.get("children", [])
+    )
+    with connect(f"{WS}/?orderId={order_id}&token={token}", open_timeout=10) as socket:
+        _call("POST", f"/orders/{order_id}/confirm", token)
+        deadline = time.monotonic() + float(os.environ.get("DEMO_TIMEOUT", 120))
+        if _follow(socket, started, deadline, _bar, until=in_oven) is None:
+            print("no pizza reached the oven in time")
+            return 1
+        _call("POST", f"/orders/{order_id}/cancel", token, {"reason": "changed my mind"})
+        view = _follow(socket, started, deadline, _bar)
+    if view is None or view["state"] != "cancelled":
+        print(f"\nthe order did not end cancelled: {view and _state(view['state'])}")
+        return 1
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the stops are messages: they arrive in moments
+        view = _call("GET", f"/orders/{order_id}", token)
+        if not any(child["status"] == "active" for child in view.get("children", [])):
+            print(f"\n{view['status']}  pizzas: {_pizzas(view)}")
+            return 0
+        time.sleep(0.5)
+    print(f"\npizzas still running after the cancel: {_pizzas(view)}")
+    return 1
+
+
 def main() -> int:
     from websockets.sync.client import connect
 
@@ -140,17 +203,15 @@ def main() -> int:
         print(error)
         return 2
     try:
-        order = _call("POST", "/orders", token, {"pizza": PIZZAS[0]})
+        order_id = _order(token, PIZZAS)
     except urllib.error.HTTPError as error:
         print(f"The stack refused the order with {error.code}: {error.read().decode()}")
         return 3
     except (urllib.error.URLError, ConnectionError) as error:
         print(f"The stack is not running at {API} ({error}). Start it with `make run`.")
         return 2
-    order_id = order["orderId"]
-    _call("POST", f"/orders/{order_id}/pizzas", token, {"pizza": PIZZAS[1]})
     started = time.monotonic()
-    print(f"order {order_id}: 2 pizzas; following it live on {WS}\n")
+    print(f"order {order_id}: {len(PIZZAS)} pizzas; following it live on {WS}\n")
     with connect(f"{WS}/?orderId={order_id}&token={token}", open_timeout=10) as socket:
         _call("POST", f"/orders/{order_id}/confirm", token)
         deadline = started + float(os.environ.get("DEMO_TIMEOUT", 120))
@@ -162,6 +223,10 @@ def main() -> int:
         print(f"\nthe order ended in {_state(view['state'])}")
         return 1
     print("\ndelivered. enjoy!")
+    if "children" in _call("GET", f"/orders/{order_id}", token):
+        failed = _cancel_while_baking(token, started)
+        if failed:
+            return failed
     return _complain(order_id, token, staff, started)
 
 

@@ -286,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             _stations(
                 {
                     "kitchen": args.bake_seconds,
+                    "oven": args.bake_seconds,
                     "delivery": args.deliver_seconds,
                     "payments": float(os.environ.get("REFUND_SECONDS", 2)),
                 },

@@ -170,3 +170,11 @@ def external_stack():
     yield stack, endpoint
     assert stack.stop() == 0
     endpoint.stop()
+
+
+@pytest.fixture
+def fanout_stack():
+    """The stack as `make run` starts it: new orders on the order chart's version 3."""
+    stack = _start("auto", env={"ORDER_START_VERSION": "3", "ORDER_OVEN_SLOTS": "2"})
+    yield stack
+    assert stack.stop() == 0, "\n".join(stack.output[-20:])

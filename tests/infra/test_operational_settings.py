@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from chalicelib import registry
 from local.provision import load_template
@@ -296,3 +297,23 @@ def test_provisioned_pending_index_returns_work_items_with_their_data(aws):
     assert len(found) == 1
     assert found[0]["data"] == {"M": {"orderId": {"S": "1"}}}
     assert "secret" not in found[0]
+
+
+def test_the_order_chart_rollout_is_a_stack_parameter_every_function_reads(template):
+    from chalicelib.orders.fanout import FanOut
+
+    parameters = template["Parameters"]
+    assert parameters["OrderStartVersion"]["AllowedValues"] == ["1", "3"]
+    assert parameters["OrderStartVersion"]["Default"] == "1"
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["ORDER_START_VERSION"] == {"Ref": "OrderStartVersion"}
+    assert variables["ORDER_OVEN_SLOTS"] == {"Ref": "OrderOvenSlots"}
+    # what a function makes of the values the parameters allow (CloudFormation passes a
+    # parameter to an environment variable as a string)
+    for value in parameters["OrderStartVersion"]["AllowedValues"]:
+        environ = {"ORDER_START_VERSION": value, "ORDER_OVEN_SLOTS": "4"}
+        with pytest.MonkeyPatch.context() as patch:
+            for key, text in environ.items():
+                patch.setenv(key, text)
+            chosen = FanOut.from_environment()
+        assert (chosen.start_version, chosen.oven_slots) == (int(value), 4)

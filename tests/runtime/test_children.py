@@ -83,6 +83,11 @@ def parent(children: tuple[str, ...] = ("job",)) -> Workflow:
                             {"type": "xstate.sendTo", "to": "worker", "event": {"type": "PING"}}
                         ]
                     },
+                    "NUDGE": {
+                        "actions": [
+                            {"type": "xstate.sendTo", "to": "worker", "event": {"type": "IGNORED"}}
+                        ]
+                    },
                     "CANCEL": "cancelled",
                 },
             },
@@ -100,7 +105,7 @@ def parent(children: tuple[str, ...] = ("job",)) -> Workflow:
             "countPong": assign(pongs=lambda c, e: c["pongs"] + 1),
         },
     )
-    events = {t: Nothing for t in ("GO", "CANCEL", "POKE")}
+    events = {t: Nothing for t in ("GO", "CANCEL", "POKE", "NUDGE")}
     return Workflow("boss", machine, events, {}, {}, _view, children=children)
 
 
@@ -299,3 +304,45 @@ def _pending(kit) -> list[dict]:
     from chalicelib.runtime.entrypoints import inspection
 
     return inspection.instance(kit.workflow("boss"), "b1")["outbox"]
+
+
+def _replays(kit, workflow: str, instance_id: str) -> str:
+    from chalicelib.runtime.entrypoints.check_versions import exported
+    from chalicelib.runtime.versions import replay
+
+    verdict = replay.replay(kit.workflow(workflow), exported(f"{workflow}#{instance_id}"))
+    return verdict.kind + (f" at {verdict.at}: {verdict.detail}" if verdict.detail else "")
+
+
+def test_the_replay_check_replays_parents_and_children_with_their_messages(workflow_kit):
+    kit = workflow_kit(parent(), child(grandchild=True), child("leaf"))
+    kit.start("b1", "GO", workflow="boss")  # started, then stopped with its grandchild
+    kit.deliver()
+    first = _the_child(kit)
+    kit.send("b1", "CANCEL", workflow="boss")
+    kit.deliver()
+    kit.start("b2", "GO", workflow="boss")  # a child that fails
+    kit.deliver()
+    failing = _the_child(kit, "b2")
+    kit.send(failing, "FAIL", workflow="job")
+    kit.deliver()
+    kit.start("b3", "GO", workflow="boss")  # a message its state does not take, dropped
+    kit.deliver()
+    dropping = _the_child(kit, "b3")
+    kit.send("b3", "NUDGE", workflow="boss")
+    kit.deliver()
+    kit.send(dropping, "FINISH", workflow="job")
+    kit.deliver()
+    [leaf] = [c["id"] for c in kit.read(first, "job").meta["actors"]["children"].values()]
+    histories = {
+        ("boss", "b1"), ("boss", "b2"), ("boss", "b3"), ("job", first), ("job", failing),
+        ("job", dropping), ("leaf", leaf),
+    }  # fmt: skip
+    kinds = {h["eventType"] for w, i in histories for h in kit.history(i, w)}
+    assert {"xstate.start", "xstate.stop", "IGNORED"} <= kinds
+    assert any(h.get("failed") for h in kit.history(failing, "job"))
+    steps = [(h["eventType"], bool(h.get("dropped"))) for h in kit.history(dropping, "job")]
+    assert ("IGNORED", True) in steps, steps
+    assert all(_replays(kit, w, i) == "identical" for w, i in histories), {
+        (w, i): _replays(kit, w, i) for w, i in histories
+    }

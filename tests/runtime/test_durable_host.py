@@ -8,7 +8,10 @@ timers fired by the test kit's clock. Each test runs the same machines on the in
 ActorSystem as well and compares the final trees: status, value, context, output and
 error of every actor either host started. Scenarios with messages between instances run
 again with each message delivered twice and each batch shuffled (3 seeds), client
-events all sent before anything is delivered, and must end the same.
+events all sent before anything is delivered, and must end the same; then every message
+is delivered once more, newest first, and must change nothing. Three more tests go past
+the ten: the error scenario with its error coming from a child that fails in a step or
+at its start, and send order on one channel with three messages in flight.
 
 How the host differs, not the charts: an instance is created by its first client event,
 so each root takes a no-op ``BEGIN`` (the ActorSystem gets it too), where XState's host

@@ -5,7 +5,8 @@ scenarios a durable host must pass, by capability (actions, timers, actors,
 actorCommunication, mailbox, errors, output). Each test below is one of them, named
 as there, written as a v5 JSON chart with Python actions and the test kit's clock
 (``ActorSystem.advance``); none of its code is copied. They pass in memory; the
-durable runtime (DynamoDB, bus, outbox) is to pass the same list later.
+durable runtime (DynamoDB, bus, outbox) passes the same list in
+tests/runtime/test_durable_host.py.
 """
 
 from __future__ import annotations

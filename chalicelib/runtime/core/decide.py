@@ -51,11 +51,11 @@ def decide(
     for one applied before.
     """
     initial: list[Effect] = []
-    message = incoming.message
+    message, failed = incoming.message, None
     if instance is None:
         running, upgrade = workflow.starting, None
         start = message if incoming.event["type"] == actors_.START else None
-        first = _first_step(running.machine, create, start)
+        first, failed = _first_step(running.machine, create, start)
         snapshot, initial = first.snapshot, first.effects
         before, version, pending, timers, invokes = None, None, {}, {}, {}
         actors = actors_.Actors({"parent": start["parent"]} if start else None)
@@ -69,7 +69,8 @@ def decide(
     if message is not None:
         _in_order(workflow, instance_id, actors, message)
         actors.inbox[message["from"]] = message["seq"]
-    step = _step(running.machine, snapshot, incoming, actors, instance is None)
+    step, raised = _step(running.machine, snapshot, incoming, actors, instance is None)
+    failed = failed or raised
     # XState drops an event its state does not take; a message from another instance
     # still moves its channel on (committed), or the sender's next one would wait for ever
     if not step.handled and (message is None or snapshot.status != "active"):
@@ -82,10 +83,7 @@ def decide(
         child = actors.children[incoming.event["actorId"]]
         child["status"] = actors_.FINISHED.get(incoming.event["type"].split(".")[1], "done")
         actors.inbox.pop(message["from"], None)  # a finished child sends nothing more
-    if step.snapshot.status in ("stopped", "error") and snapshot.status == "active":
-        # stopped or failed: its timers are dropped (XState's stop procedure)
-        timers_left = [Effect("cancel_schedule", "xstate.cancel", id=t) for t in timers]
-        step = Step(step.snapshot, [*step.effects, *timers_left], step.handled)
+    step = versions.timers_dropped(step, snapshot, timers)  # when it stopped or failed
     now = clock.now()
     new_version = (version or 0) + 1
     effects = [*initial, *step.effects]  # a new instance also runs its initial entry
@@ -133,6 +131,9 @@ def decide(
             "context": dict(create) if instance is None and create else None,
             "migratedFrom": upgrade.migrated_from if upgrade else None,
             "effects": versions.effect_summary(effects),
+            # how a replay takes a step the chart's transition did not make
+            **({"failed": failed} if failed else {}),
+            **({"dropped": True} if not step.handled else {}),
             "commands": versions.command_summary(workflow.commands, effects),
             "snapshotHash": versions.snapshot_digest(step.snapshot.to_dict()),
         },
@@ -224,41 +225,43 @@ def _in_order(
 
 def _first_step(
     machine: Any, create: Mapping[str, Any] | None, start: Mapping[str, Any] | None
-) -> Step:
+) -> tuple[Step, str | None]:
     """A new instance's initial step. A child whose initial step raises is in error from
     its start, and tells its parent (XState 5: an actor whose initial state fails has
     status 'error' and its parent receives ``xstate.error.actor.<id>``); a root's error
     is raised. The failed child reached no state: its stored value is empty (restored, it
     reads as its initial state's, with status 'error')."""
     if start is None:
-        return machine.initial_transition(context=create)
+        return machine.initial_transition(context=create), None
     try:
-        return machine.initial_transition(input=start["input"])
+        return machine.initial_transition(input=start["input"]), None
     except WorkflowError:
         raise
     except Exception as error:  # noqa: BLE001 - the child fails with it, as XState's does
-        failed = Snapshot(machine.id, {}, {}, "error", error=f"{type(error).__name__}: {error}")
-        return Step(failed, [], True)
+        why = f"{type(error).__name__}: {error}"
+        return versions.failed_start(machine, why), why
 
 
 def _step(
     machine: Any, snapshot: Snapshot, incoming: Incoming, actors: actors_.Actors, new: bool
-) -> Step:
+) -> tuple[Step, str | None]:
     """The machine's step for the event; a started child's step is its initial one, a
     stop is XState's ``xstate.stop``; a child whose step raises fails (XState: the
-    parent receives ``xstate.error.actor.<id>``), a root's error is raised."""
+    parent receives ``xstate.error.actor.<id>``), a root's error is raised. Returns the
+    step and, for a child that failed, why."""
     kind = incoming.event["type"]
     if kind == actors_.START:
         if not new:
             raise store.DuplicateEvent(incoming.id)
-        return Step(snapshot, [], True)
+        return Step(snapshot, [], True), None
     if kind == actors_.STOP:
-        return machine.halt(snapshot, "stopped")
+        return machine.halt(snapshot, "stopped"), None
     try:
-        return machine.transition(snapshot, incoming.event)
+        return machine.transition(snapshot, incoming.event), None
     except WorkflowError:
         raise
     except Exception as error:
         if actors.parent is None:
             raise
-        return machine.halt(snapshot, "error", f"{type(error).__name__}: {error}")
+        why = f"{type(error).__name__}: {error}"
+        return machine.halt(snapshot, "error", why), why

@@ -53,6 +53,8 @@ def _message(workflow: Workflow, subject: str, event: Mapping[str, Any]) -> Outc
         raise BadRequest(f"{event['type']} for {event['workflow']!r} reached {workflow.name!r}")
     kind = event["type"]
     sent = data["event"] if kind == actors.SEND else {"type": kind}
+    if kind == actors.START:  # kept in the history: a replay starts the child from it
+        sent["input"] = data["input"]
     incoming = Incoming(sent, event["id"], BUS, message=data)
     with journal.correlated(workflow=workflow.name, instance=subject, cloudEventId=event["id"]):
         try:

@@ -33,10 +33,10 @@ from typing import Any
 
 from ..shared import BadRequest, WorkflowError
 from ..shared.wiring import actor_route as route
-from ..versions import MAX_INSTANCE_ID
+from ..versions import MAX_INSTANCE_ID, START, STOP
 from . import bus
 
-START, STOP, SEND = "xstate.start", "xstate.stop", "xstate.send"
+SEND = "xstate.send"
 MESSAGE_TYPES = frozenset({START, STOP, SEND})
 MAX_CHILDREN = 100  # children one instance may start in its life (its record grows with them)
 ACTIVE, DONE, ERROR, STOPPED = "active", "done", "error", "stopped"

@@ -31,16 +31,22 @@ from .versions import (
 from .workflow import (
     MAX_INSTANCE_ID,
     RESERVED_FIELDS,
+    START,
+    STOP,
     Command,
     Workflow,
+    failed_start,
     is_instance_id,
     link,
     state_key,
+    timers_dropped,
 )
 
 __all__ = [
     "MAX_INSTANCE_ID",
     "RESERVED_FIELDS",
+    "START",
+    "STOP",
     "Command",
     "DefinitionChanged",
     "Migration",
@@ -56,10 +62,12 @@ __all__ = [
     "counter_changes",
     "counter_shard",
     "effect_summary",
+    "failed_start",
     "is_instance_id",
     "link",
     "read_lock",
     "record_lock",
     "snapshot_digest",
     "state_key",
+    "timers_dropped",
 ]

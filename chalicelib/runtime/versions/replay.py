@@ -23,10 +23,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.statechart import Effect, Snapshot
+from chalicelib.statechart import Effect, Machine, Snapshot, Step
 
 from .versions import Versions, command_summary, effect_summary, snapshot_digest
-from .workflow import Workflow, state_key
+from .workflow import START, STOP, Workflow, failed_start, state_key, timers_dropped
 
 IDENTICAL, DIVERGES, UNRESTORABLE = "identical", "diverges", "unrestorable"
 
@@ -110,14 +110,14 @@ def _replay_records(
             declared = versions.get(number)
             if declared is None:
                 raise _Stop(UNRESTORABLE, at, f"version {number} is not declared")
-            first = declared.machine.initial_transition(context=record.get("context"))
+            first = _initial(declared.machine, record, event)
             run = _Run(declared.number, first.snapshot)
             before = first.effects
         else:
             _move(versions, run, number, at)
             before = []
         machine = versions.by_number[run.number].machine
-        step = machine.transition(run.snapshot, event)
+        step = _transition(machine, run, record, event)
         if not step.handled:
             raise _Stop(DIVERGES, at, f"{event['type']} is no longer handled in this state")
         effects = [*before, *step.effects]
@@ -146,18 +146,49 @@ def steps(workflow: Workflow, records: Iterable[Mapping[str, Any]]) -> list[dict
                 declared = workflow.versions.get(record.get("definition"))
                 if declared is None:
                     break
-                first = declared.machine.initial_transition(context=record.get("context"))
+                first = _initial(declared.machine, record, event)
                 run = _Run(declared.number, first.snapshot)
                 run.track(first.effects)
             else:
                 _move(workflow.versions, run, record.get("definition"), at)
         except _Stop:
             break
-        step = workflow.versions.by_number[run.number].machine.transition(run.snapshot, event)
+        machine = workflow.versions.by_number[run.number].machine
+        step = _transition(machine, run, record, event)
         run.snapshot = step.snapshot
         run.track(step.effects)
         snapshots.append({"value": step.snapshot.value, "context": step.snapshot.context})
     return snapshots
+
+
+def _initial(machine: Machine, record: Mapping[str, Any], event: Mapping[str, Any]) -> Step:
+    """The first record's initial step: a root's from its context, a child's (started by
+    its parent's ``xstate.start``) from its input, or the failure it started in."""
+    if event.get("type") != START:
+        return machine.initial_transition(context=record.get("context"))
+    if record.get("failed"):
+        return failed_start(machine, record["failed"])
+    return machine.initial_transition(input=event.get("input"))
+
+
+def _transition(
+    machine: Machine, run: _Run, record: Mapping[str, Any], event: Mapping[str, Any]
+) -> Step:
+    """A record's step as the runtime took it: the chart's transition, or a step the
+    runtime takes for a message from another instance (a child's start, a stop, a child
+    failing, an event its state does not take, dropped)."""
+    kind, snapshot = event.get("type"), run.snapshot
+    if kind == START:
+        return Step(snapshot, [], True)
+    if kind == STOP:
+        step = machine.halt(snapshot, "stopped")
+    elif record.get("failed"):
+        step = machine.halt(snapshot, "error", record["failed"])
+    else:
+        step = machine.transition(snapshot, event)
+        if not step.handled and record.get("dropped"):
+            return Step(snapshot, [], True)
+    return timers_dropped(step, snapshot, run.timers)
 
 
 def _move(versions: Versions, run: _Run, number: int | None, at: int) -> None:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib.statechart import Machine, Snapshot
+from chalicelib.statechart import Effect, Machine, Snapshot, Step
 
 from .versions import Migration, Version, Versions, check_lock
 
 MAX_INSTANCE_ID = 128
+# the messages that start and stop a child instance (messaging/actors.py), as its
+# history records them
+START, STOP = "xstate.start", "xstate.stop"
 # What the runtime adds beside a client event's payload fields (``callers.client_event``):
 # a payload field of one of these names would be overwritten, or overwrite the event type.
 RESERVED_FIELDS = ("type", "time")
@@ -23,6 +26,22 @@ def is_instance_id(text: str) -> bool:
     by the runtime's callers; anything else would not fit a table key or a log line, so
     no such instance exists."""
     return 0 < len(text) <= MAX_INSTANCE_ID and text.isprintable()
+
+
+def failed_start(machine: Machine, why: str) -> Step:
+    """The step of a child whose initial step raised: status 'error', no state (XState 5:
+    an actor whose start fails is in error and its parent hears it)."""
+    return Step(Snapshot(machine.id, {}, {}, "error", error=why), [], True)
+
+
+def timers_dropped(step: Step, before: Snapshot, timers: Iterable[str]) -> Step:
+    """``step``, and when it stopped or failed an active instance, its active ``timers``
+    cancelled after the step's own effects, in id order (XState's stop procedure cancels
+    an actor's delayed events)."""
+    if before.status != "active" or step.snapshot.status not in ("stopped", "error"):
+        return step
+    cancels = [Effect("cancel_schedule", "xstate.cancel", id=t) for t in sorted(timers)]
+    return Step(step.snapshot, [*step.effects, *cancels], step.handled)
 
 
 def state_key(value: Any) -> str:
