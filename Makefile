@@ -1,5 +1,6 @@
 # make test   - create .venv, install everything, lint, run the whole test suite
-# make bench  - run the benchmarks and rewrite BENCHMARKS.md (make bench-scale: its "Scale")
+# make bench  - run the benchmarks and rewrite BENCHMARKS.md (make bench-scale: its "Scale",
+#               make bench-fanout: its "Fan-out")
 # make run    - the whole system locally: embedded AWS, API on http://127.0.0.1:8000
 # make demo   - (while make run is up) place an order and follow it live
 # make package - the deployable CloudFormation (SAM) template in dist/$(STAGE), offline
@@ -92,6 +93,13 @@ bench: $(BIN)/.bench-installed
 .PHONY: bench-scale
 bench-scale: $(BIN)/.installed
 	$(BIN)/python -m bench.scale
+
+# make bench-fanout - an order of 1, 10 and 50 pizzas on order chart v3 (one pizza child
+#                     workflow each) beside v1: AWS calls, write units, time and cost per
+#                     million orders against Step Functions -> BENCHMARKS.md's "Fan-out"
+.PHONY: bench-fanout
+bench-fanout: $(BIN)/.installed
+	$(BIN)/python -m bench.fanout $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(XSTATE)/node_modules $(BROWSER_TESTS)/node_modules $(BROWSER_TESTS)/artifacts .pytest_cache .ruff_cache .hypothesis

@@ -103,6 +103,22 @@ KNOWN: dict[tuple[str, str], Spread] = {
     ("worklist", "worklist#complaint#<shard>"): Spread(
         "shards", "WORKLIST_SHARDS", _setting("worklist_shards")
     ),
+    # order chart version 3 (bench/fanout.py): one pizza child instance per item, its id
+    # the order's and the item's; no pizza or oven key is written by every order. A
+    # pizza's item, history, dedupe and outbox records are under its own key; each bake
+    # is one piece of oven work (bakeId: order, item, attempt); a child's owner is its
+    # parent's, so "my pizzas" is one key per customer, written once per pizza; the
+    # counters, the oven's held work and the pizzas in the oven are spread over shards
+    (TABLE, "pizza#<id>"): Spread("instance", _ONE.format("pizza")),
+    (TABLE, "station#oven#<id>"): Spread("instance", _ONE.format("bake of a pizza")),
+    ("owner", "pizza#<id>"): Spread("instance", _ONE.format("customer")),
+    (TABLE, "inflight#pizza#<shard>"): Spread(
+        "shards", "COUNTER_SHARDS", _setting("counter_shards")
+    ),
+    ("pending", "oven#<shard>"): Spread("shards", "STATION_SHARDS", _setting("station_shards")),
+    ("worklist", "worklist#pizza#<shard>"): Spread(
+        "shards", "WORKLIST_SHARDS", _setting("worklist_shards")
+    ),
 }
 
 

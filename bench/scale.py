@@ -283,11 +283,12 @@ def _cell(limit: Limit, load: float) -> str:
     return f"**{text}**" if used > limit.capacity else text
 
 
-def write_section(text: str, target: Path = ROOT / "BENCHMARKS.md") -> None:
-    """Replace (or append) the Scale section of BENCHMARKS.md, leaving the rest."""
+def write_section(text: str, target: Path = ROOT / "BENCHMARKS.md", section: str = SECTION) -> None:
+    """Replace (or append) ``section`` (the Scale section) of BENCHMARKS.md, leaving the
+    rest."""
     current = target.read_text() if target.exists() else "# Benchmarks\n"
     sections = re.split(r"(?m)^(?=## )", current)
-    kept = [s for s in sections if not s.startswith(SECTION)]
+    kept = [s for s in sections if not s.startswith(section)]
     target.write_text("".join(kept).rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n")
 
 

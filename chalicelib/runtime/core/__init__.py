@@ -12,9 +12,9 @@ call it.
 from __future__ import annotations
 
 from . import orchestrator
-from .decide import Early
 from .idempotency import answered
 from .instances import Incoming, Outcome, client_next_events, history, read, worklist
+from .messages import Early
 from .orchestrator import dispatch_outbox, send, start, time_budget
 from .owned import owned
 from .validation import BUS, CLIENT, RUNTIME, TIMER, validate_model, validate_payload

@@ -9,14 +9,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.statechart import Effect, Snapshot, Step
+from chalicelib.statechart import Effect
 
 from .. import store, versions
 from ..messaging import actors as actors_
 from ..messaging import outbox as outbox_
 from ..ops import journal
-from ..shared import Conflict, EventNotAllowed, PayloadTooLarge, WorkflowError, clock, settings
+from ..shared import (
+    EventNotAllowed,
+    PayloadTooLarge,
+    clock,
+    settings,
+)
 from ..versions import Workflow, state_key
+from . import messages
 from .idempotency import fingerprint
 from .instances import Incoming, Outcome, client_next_events, restore, version_of
 from .validation import CLIENT
@@ -46,16 +52,44 @@ def decide(
     """The next version: its snapshot, effects and everything its commit writes.
 
     Raises EventNotAllowed when the state does not accept the event, PayloadTooLarge
-    when the instance would outgrow what one item may hold, Early for a message from
-    another instance that one sent before it must be applied first, and DuplicateEvent
-    for one applied before.
+    when the instance would outgrow what one item may hold (or a message what SNS takes),
+    Early for a message from another instance that one sent before it must be applied
+    first, and DuplicateEvent for one applied before.
+
+    A message from another instance that its step can never take (the chart raises, or
+    asks for what the runtime refuses: ActorRefused, ActorsNotRun, PayloadTooLarge) is
+    not raised, or it would reach the dead-letter queue and hold back every later message
+    of its channel: a child fails with it (its parent hears ``xstate.error.actor.<id>``),
+    a root commits it as refused (the snapshot unchanged) and the journal says why.
     """
+    try:
+        return _decide(workflow, instance_id, instance, incoming, create, owner, None)
+    except Exception as error:
+        if incoming.message is None or not messages.permanent(error):
+            raise
+        why = f"{type(error).__name__}: {error}"
+        journal.problem(
+            "message refused for good; its channel moves on", workflow=workflow.name,
+            instance=instance_id, event=incoming.event["type"], eventId=incoming.id, why=why,
+        )  # fmt: skip
+        return _decide(workflow, instance_id, instance, incoming, create, owner, why)
+
+
+def _decide(
+    workflow: Workflow,
+    instance_id: str,
+    instance: store.Instance | None,
+    incoming: Incoming,
+    create: Mapping[str, Any] | None,
+    owner: str | None,
+    refused: str | None,
+) -> Decision:
     initial: list[Effect] = []
     message, failed = incoming.message, None
     if instance is None:
         running, upgrade = workflow.starting, None
         start = message if incoming.event["type"] == actors_.START else None
-        first, failed = _first_step(running.machine, create, start)
+        first, failed = messages.first_step(running.machine, create, start, refused)
         snapshot, initial = first.snapshot, first.effects
         before, version, pending, timers, invokes = None, None, {}, {}, {}
         actors = actors_.Actors({"parent": start["parent"]} if start else None)
@@ -67,9 +101,11 @@ def decide(
         pending, timers, invokes = instance.outbox, instance.timers, instance.invokes
         actors = actors_.Actors(instance.actors)
     if message is not None:
-        _in_order(workflow, instance_id, actors, message)
+        messages.in_order(workflow, instance_id, actors, message)
         actors.inbox[message["from"]] = message["seq"]
-    step, raised = _step(running.machine, snapshot, incoming, actors, instance is None)
+    step, raised = messages.step(
+        running.machine, snapshot, incoming, actors, instance is None, refused
+    )
     failed = failed or raised
     # XState drops an event its state does not take; a message from another instance
     # still moves its channel on (committed), or the sender's next one would wait for ever
@@ -82,7 +118,7 @@ def decide(
     if message is not None and message.get("child"):
         child = actors.children[incoming.event["actorId"]]
         child["status"] = actors_.FINISHED.get(incoming.event["type"].split(".")[1], "done")
-        actors.inbox.pop(message["from"], None)  # a finished child sends nothing more
+        actors.forget(message["from"])  # a finished child sends and gets nothing more
     step = versions.timers_dropped(step, snapshot, timers)  # when it stopped or failed
     now = clock.now()
     new_version = (version or 0) + 1
@@ -101,6 +137,7 @@ def decide(
         )  # fmt: skip
         if told is not None:
             out.add[message_id] = told
+    messages.fits_the_bus(workflow, instance_id, out.add)
     gone = out.drop | (set(incoming.published) & set(pending))
     remaining = {m: e for m, e in pending.items() if m not in gone}
     after = state_key(step.snapshot.value)
@@ -134,6 +171,7 @@ def decide(
             # how a replay takes a step the chart's transition did not make
             **({"failed": failed} if failed else {}),
             **({"dropped": True} if not step.handled else {}),
+            **({"refused": refused} if refused else {}),
             "commands": versions.command_summary(workflow.commands, effects),
             "snapshotHash": versions.snapshot_digest(step.snapshot.to_dict()),
         },
@@ -181,8 +219,11 @@ def upgraded(
     """The version the instance continues on and its snapshot there: the declared
     migrations from its version on, up to the first refused one (logged)."""
     declared = version_of(workflow, instance)
+    invoked = declared.machine.definition.invoke_ids
+    children = actors_.Actors(instance.actors).active()
+    running = [*instance.invokes, *(a for a in children if a in invoked)]  # child workflows too
     upgrade = workflow.versions.upgrade(
-        declared.number, instance.snapshot, sorted(instance.timers), sorted(instance.invokes)
+        declared.number, instance.snapshot, sorted(instance.timers), sorted(running)
     )
     if upgrade.refused:
         journal.problem(
@@ -190,78 +231,3 @@ def upgraded(
             instance=instance_id, definition=upgrade.number, why=upgrade.refused,
         )  # fmt: skip
     return workflow.versions.by_number[upgrade.number], upgrade
-
-
-class Early(Conflict):
-    """A message from another instance arrived before one its sender sent earlier: it is
-    decided again after a backoff, and left for the queue to deliver again after that."""
-
-
-def _in_order(
-    workflow: Workflow, instance_id: str, actors: actors_.Actors, message: Mapping[str, Any]
-) -> None:
-    """Raise DuplicateEvent for a message applied before, Early for one ahead of its turn,
-    EventNotAllowed for a child's completion the instance no longer waits for."""
-    sent = message.get("event") or {}
-    for actor, child in actors.children.items():
-        if actors_.key(child["workflow"], child["id"]) == message["from"]:
-            if child["status"] != "active":  # its last message was applied: late twins
-                raise EventNotAllowed(f"{sent.get('type')} comes from a finished child")
-            if message.get("child") and sent.get("actorId") != actor:
-                raise EventNotAllowed(f"{sent['type']} names another child than its sender")
-            break
-    else:
-        if message.get("child"):  # a completion from a child of an earlier incarnation
-            raise EventNotAllowed(f"{sent['type']} comes from a child that is no longer running")
-    verdict = actors_.order(actors, message["from"], message["seq"], message.get("prev"))
-    if verdict == "duplicate":
-        raise store.DuplicateEvent(message["from"])
-    if verdict == "early":
-        raise Early(
-            f"{workflow.name} {instance_id!r}: a message from {message['from']} sent before "
-            f"seq {message['seq']} has not arrived yet"
-        )
-
-
-def _first_step(
-    machine: Any, create: Mapping[str, Any] | None, start: Mapping[str, Any] | None
-) -> tuple[Step, str | None]:
-    """A new instance's initial step. A child whose initial step raises is in error from
-    its start, and tells its parent (XState 5: an actor whose initial state fails has
-    status 'error' and its parent receives ``xstate.error.actor.<id>``); a root's error
-    is raised. The failed child reached no state: its stored value is empty (restored, it
-    reads as its initial state's, with status 'error')."""
-    if start is None:
-        return machine.initial_transition(context=create), None
-    try:
-        return machine.initial_transition(input=start["input"]), None
-    except WorkflowError:
-        raise
-    except Exception as error:  # noqa: BLE001 - the child fails with it, as XState's does
-        why = f"{type(error).__name__}: {error}"
-        return versions.failed_start(machine, why), why
-
-
-def _step(
-    machine: Any, snapshot: Snapshot, incoming: Incoming, actors: actors_.Actors, new: bool
-) -> tuple[Step, str | None]:
-    """The machine's step for the event; a started child's step is its initial one, a
-    stop is XState's ``xstate.stop``; a child whose step raises fails (XState: the
-    parent receives ``xstate.error.actor.<id>``), a root's error is raised. Returns the
-    step and, for a child that failed, why."""
-    kind = incoming.event["type"]
-    if kind == actors_.START:
-        if not new:
-            raise store.DuplicateEvent(incoming.id)
-        return Step(snapshot, [], True), None
-    if kind == actors_.STOP:
-        return machine.halt(snapshot, "stopped"), None
-    try:
-        return machine.transition(snapshot, incoming.event), None
-    except WorkflowError:
-        raise
-    except Exception as error:
-        if actors.parent is None:
-            raise
-        why = f"{type(error).__name__}: {error}"
-        return machine.halt(snapshot, "error", why), why

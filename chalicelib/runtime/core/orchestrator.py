@@ -42,9 +42,10 @@ from ..shared import (
 )
 from ..versions import Workflow, state_key
 from . import commit, pushes
-from .decide import Decision, Early, decide
+from .decide import Decision, decide
 from .idempotency import answered, current, first_answer, redelivered, stale
 from .instances import Incoming, Outcome, load_for
+from .messages import Early
 from .validation import RUNTIME
 
 __all__ = ["dispatch_outbox", "send", "start", "time_budget"]
@@ -53,6 +54,9 @@ __all__ = ["dispatch_outbox", "send", "start", "time_budget"]
 # backoff after a lost race, in seconds: full jitter, uniform in [0, min(cap, base * 2^n)]
 # ("Exponential Backoff And Jitter", AWS Architecture Blog), until commit_race_seconds
 RACE_BASE, RACE_CAP = 0.01, 1.0
+# how long a message from another instance that came before its predecessor waits for it
+# in the consumer before it is left to the queue (a batch of ten must not time out on it)
+EARLY_SECONDS = 1.0
 
 # when the request (or sweep) handling the outermost event must leave the rest to the
 # sweeper: a time.monotonic() value, shared by the events it feeds back in turn
@@ -142,6 +146,7 @@ def _decide_and_commit(
     ``commit_race_seconds``), then dispatch the effects."""
     budget = settings().commit_race_seconds
     give_up_at, attempt = time.monotonic() + budget, 0
+    early_until = time.monotonic() + EARLY_SECONDS
     while True:
         attempt += 1
         started = time.perf_counter()
@@ -152,8 +157,8 @@ def _decide_and_commit(
             return current(workflow, instance_id, instance, reload=False)  # its state was left
         try:
             decision = decide(workflow, instance_id, instance, incoming, create, owner)
-        except Early:
-            left = give_up_at - time.monotonic()
+        except Early:  # a short wait: the queue delivers it again (its consumer keeps going)
+            left = min(give_up_at, early_until) - time.monotonic()
             if left <= 0:
                 raise
             time.sleep(min(left, random.uniform(0, min(RACE_CAP, RACE_BASE * 2**attempt))))

@@ -52,6 +52,8 @@ def _message(workflow: Workflow, subject: str, event: Mapping[str, Any]) -> Outc
     if event["workflow"] != workflow.name:
         raise BadRequest(f"{event['type']} for {event['workflow']!r} reached {workflow.name!r}")
     kind = event["type"]
+    if kind == actors.START:
+        _started_by_its_parent(workflow, subject, data)
     sent = data["event"] if kind == actors.SEND else {"type": kind}
     if kind == actors.START:  # kept in the history: a replay starts the child from it
         sent["input"] = data["input"]
@@ -72,6 +74,19 @@ def _message(workflow: Workflow, subject: str, event: Mapping[str, Any]) -> Outc
             )
             metrics.count("BusEventsIgnored", workflow=workflow.name)
             return None
+
+
+def _started_by_its_parent(workflow: Workflow, subject: str, data: Mapping[str, Any]) -> None:
+    """BadRequest (the dead-letter queue) for a start not sent by the parent it names, for
+    an id not derived from it, or from a workflow that does not declare this one."""
+    parent = data["parent"]
+    if data["from"] != actors.key(parent["workflow"], parent["id"]):
+        raise BadRequest(f"xstate.start of {subject!r} not sent by the parent it names")
+    if subject != actors.child_id(parent["id"], parent["actor"], data["seq"][0]):
+        raise BadRequest(f"xstate.start of {subject!r}: not the id its parent's step derives")
+    starter = workflow.peers.get(parent["workflow"])
+    if workflow.peers and (starter is None or workflow.name not in starter.children):
+        raise BadRequest(f"{parent['workflow']} does not declare {workflow.name} a child")
 
 
 def fire_timer(workflows: Mapping[str, Workflow], body: str) -> Outcome | None:

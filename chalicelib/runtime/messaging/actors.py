@@ -10,10 +10,13 @@ queue receives them (``wiring.workflow_queue``).
 Each instance keeps an ``actors`` record with its commit:
 
 - ``parent``: ``{"workflow", "id", "actor"}`` of a child instance (none for a root);
-- ``children``: actor id -> ``{"workflow", "id", "status"}`` of every child it started
-  (status active, done, error or stopped), at most ``MAX_CHILDREN`` in its life;
+- ``children``: actor id -> ``{"workflow", "id", "status"}`` of the last child it started
+  under each actor id (status active, done, error or stopped), at most ``MAX_CHILDREN``
+  actor ids;
 - ``out``: peer key -> the ``seq`` of the last message sent to it;
-- ``in``: peer key -> the ``seq`` of the last message applied from it.
+- ``in``: peer key -> the ``seq`` of the last message applied from it (the channels with
+  a child are dropped once it is stopped or finished: the record does not grow with the
+  children an instance runs over time).
 
 Every message carries its ``seq`` (the sender's version and effect index) and ``prev``,
 the seq of the sender's previous message to the same receiver. A receiver applies a
@@ -33,12 +36,12 @@ from typing import Any
 
 from ..shared import BadRequest, WorkflowError
 from ..shared.wiring import actor_route as route
-from ..versions import MAX_INSTANCE_ID, START, STOP
+from ..versions import MAX_INSTANCE_ID, START, STOP, is_instance_id
 from . import bus
 
 SEND = "xstate.send"
 MESSAGE_TYPES = frozenset({START, STOP, SEND})
-MAX_CHILDREN = 100  # children one instance may start in its life (its record grows with them)
+MAX_CHILDREN = 100  # child actor ids of one instance (its record lists the last child of each)
 ACTIVE, DONE, ERROR, STOPPED = "active", "done", "error", "stopped"
 FINISHED = {"done": DONE, "error": ERROR}
 
@@ -90,6 +93,12 @@ class Actors:
         parts = {"parent": self.parent, "children": self.children, "out": self.out}
         return {k: v for k, v in {**parts, "in": self.inbox}.items() if v}
 
+    def forget(self, peer: str) -> None:
+        """Drop the channels with a child that will send and get nothing more (stopped or
+        finished), so the record does not grow with every child an instance ever ran."""
+        self.out.pop(peer, None)
+        self.inbox.pop(peer, None)
+
     def active(self) -> dict[str, dict[str, str]]:
         return {a: c for a, c in self.children.items() if c["status"] == ACTIVE}
 
@@ -126,15 +135,25 @@ class Message:
         self, actor_id: str, src: str, input_: Any, owner: str | None, message_id: str,
         seq: list[int], now: str,
     ) -> dict[str, Any]:  # fmt: skip
-        """Start the child ``actor_id`` (a workflow named ``src``)."""
-        if len(self.actors.children) >= MAX_CHILDREN and actor_id not in self.actors.children:
+        """Start the child ``actor_id`` (a workflow named ``src``). Refused (ActorRefused)
+        while a child of that actor id still runs (a durable child needs one id: XState
+        would leave the first one running, unreachable), over ``MAX_CHILDREN`` actor ids,
+        or for an id that could not name an instance."""
+        earlier = self.actors.children.get(actor_id)
+        if earlier is not None and earlier["status"] == ACTIVE:
             raise ActorRefused(
-                f"{self.sender} would start more than {MAX_CHILDREN} children; nothing was changed"
+                f"{self.sender} starts {actor_id!r} while its child {earlier['id']!r} still "
+                "runs: stop it first or use another id; nothing was changed"
+            )
+        if len(self.actors.children) >= MAX_CHILDREN and earlier is None:
+            raise ActorRefused(
+                f"{self.sender} would have more than {MAX_CHILDREN} child actor ids; nothing "
+                "was changed"
             )
         child = child_id(self.instance_id, actor_id, self.version)
-        if len(child) > MAX_INSTANCE_ID:
+        if not is_instance_id(child):
             raise ActorRefused(
-                f"child id {child[:40]!r}... would be over {MAX_INSTANCE_ID} characters: "
+                f"child id {child[:40]!r}... is not 1-{MAX_INSTANCE_ID} printable characters: "
                 "shorten the actor id or nest less deeply; nothing was changed"
             )
         self.actors.children[actor_id] = {"workflow": src, "id": child, "status": ACTIVE}
@@ -150,7 +169,9 @@ class Message:
         if child is None or child["status"] != ACTIVE:
             return None
         child["status"] = STOPPED
-        return self.entry(STOP, message_id, seq, child["workflow"], child["id"], now)
+        entry = self.entry(STOP, message_id, seq, child["workflow"], child["id"], now)
+        self.actors.forget(key(child["workflow"], child["id"]))  # its last message
+        return entry
 
     def send(
         self, to: str | None, event: Mapping[str, Any], message_id: str, seq: list[int],
