@@ -111,6 +111,8 @@ KNOWN: dict[tuple[str, str], Spread] = {
     # counters, the oven's held work and the pizzas in the oven are spread over shards
     (TABLE, "pizza#<id>"): Spread("instance", _ONE.format("pizza")),
     (TABLE, "station#oven#<id>"): Spread("instance", _ONE.format("bake of a pizza")),
+    # the bakes the oven held for one order (CANCEL_BAKES closes them): one key per order
+    (TABLE, "station#oven!order#<id>"): Spread("instance", _ONE.format("order")),
     ("owner", "pizza#<id>"): Spread("instance", _ONE.format("customer")),
     (TABLE, "inflight#pizza#<shard>"): Spread(
         "shards", "COUNTER_SHARDS", _setting("counter_shards")

@@ -346,3 +346,17 @@ def test_the_replay_check_replays_parents_and_children_with_their_messages(workf
     assert all(_replays(kit, w, i) == "identical" for w, i in histories), {
         (w, i): _replays(kit, w, i) for w, i in histories
     }
+
+
+def test_a_stopped_child_leaves_its_workflows_worklist(workflow_kit):
+    listed_child = child()
+    listed_child.worklist = lambda snapshot: snapshot.matches("waiting")
+    kit = workflow_kit(parent(), listed_child)
+    kit.start("b1", "GO", workflow="boss")
+    kit.deliver()
+    job = _the_child(kit)
+    assert [i.pk for i in store.listed("job")] == [f"job#{job}"]
+    kit.send("b1", "CANCEL", workflow="boss")
+    kit.deliver()
+    assert kit.read(job, "job").snapshot.value == "waiting"  # stopped where it was
+    assert list(store.listed("job")) == []

@@ -189,7 +189,12 @@ def _decide(
         add_outbox=out.add,
         remove_outbox=sorted(gone),
         pending_after=bool(remaining or out.add),
-        listed=workflow.worklist(step.snapshot) if workflow.worklist else None,
+        # a stopped, failed or finished instance waits on nobody
+        listed=(
+            workflow.worklist(step.snapshot) and step.snapshot.status == "active"
+            if workflow.worklist
+            else None
+        ),
         dedupe=None if incoming.source == CLIENT else incoming.id,
         idempotency=(
             store.Idempotency(
