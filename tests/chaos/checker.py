@@ -67,6 +67,7 @@ class Checker:
         self.history = history
         self.injector = injector
         self.violations: list[Violation] = []
+        self.family = Family(self)  # parents and children, read in ``check``
         self.deploy = history.deploys[0] if history.deploys else None
         self.views: dict[str, dict[str, Any]] = {}
         self.histories: dict[str, list[dict[str, Any]]] = {}
@@ -140,7 +141,7 @@ class Checker:
             self.money(order)
             self.escalations(order)
             self.order_shows_complaint(order)
-        self.family = Family(self)
+        self.family = Family(self).read()
         for pk in self.family.children:
             child = pk.partition("#")[2]
             self.contiguous(child, pk.partition("#")[0])

@@ -34,13 +34,19 @@ class Family:
     """Reads the children once; ``check`` flags through the checker."""
 
     def __init__(self, checker: Any) -> None:
-        from chalicelib.runtime import store
-        from chalicelib.runtime.store.records import Instance
-
         self.checker = checker
         self.children: dict[str, Any] = {}  # "pizza#<id>" -> Instance
         self.histories: dict[str, list[dict[str, Any]]] = {}
         self.parents: dict[str, Any] = {}  # "order#<id>" -> Instance
+        self.starts: dict[str, list[Any]] = defaultdict(list)  # message id -> publishes
+        self.sent: set[str] = set()  # every message id SNS accepted
+
+    def read(self) -> Family:
+        """Every instance with a parent or children, their histories, the messages sent."""
+        from chalicelib.runtime import store
+        from chalicelib.runtime.store.records import Instance
+
+        checker = self.checker
         kwargs: dict[str, Any] = {"TableName": "tropical-pizzas", "ConsistentRead": True}
         while True:
             page = checker.stack.ddb.scan(**kwargs)
@@ -60,12 +66,11 @@ class Family:
         for pk in self.parents:
             if pk not in self.histories:
                 self.histories[pk] = store.history(pk)
-        self.starts: dict[str, list[Any]] = defaultdict(list)  # message id -> publishes
-        self.sent: set[str] = set()
         for p in checker.injector.published:
             if p.type == START:
                 self.starts[p.id].append(p)
             self.sent.add(p.id)
+        return self
 
     def flag(self, pk: str, rule: str, evidence: str) -> None:
         order = pk.partition("#")[2].split(".", 1)[0]
