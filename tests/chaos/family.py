@@ -40,6 +40,8 @@ class Family:
         self.parents: dict[str, Any] = {}  # "order#<id>" -> Instance
         self.starts: dict[str, list[Any]] = defaultdict(list)  # message id -> publishes
         self.sent: set[str] = set()  # every message id SNS accepted
+        self.stops: set[str] = set()  # the xstate.stop messages SNS accepted
+        self.most_in_oven = 0  # the most pizzas of one order in the oven at once (checked)
 
     def read(self) -> Family:
         """Every instance with a parent or children, their histories, the messages sent."""
@@ -69,6 +71,8 @@ class Family:
         for p in checker.injector.published:
             if p.type == START:
                 self.starts[p.id].append(p)
+            elif p.type == "xstate.stop":
+                self.stops.add(p.id)
             self.sent.add(p.id)
         return self
 
@@ -78,13 +82,6 @@ class Family:
 
     def figures(self) -> dict[str, Any]:
         ends = Counter(c.snapshot.get("status", "?") for c in self.children.values())
-        stops = sum(
-            1
-            for pk in self.parents
-            for h in self.histories.get(pk, [])
-            for e in h.get("effects") or []
-            if e.startswith("stop:")
-        )
         stopped = sum(
             1
             for p in self.parents.values()
@@ -97,7 +94,10 @@ class Family:
             + ", ".join(f"{k} {n}" for k, n in ends.most_common())
             + ")",
             "start messages published (incl. copies)": sum(len(v) for v in self.starts.values()),
-            "stop effects / children stopped by their parent": f"{stops} / {stopped}",
+            "stop messages published / children stopped by their parent": (
+                f"{len(self.stops)} / {stopped}"
+            ),
+            "most pizzas of one order in the oven at once": self.most_in_oven,
         }
 
     def check(self) -> None:
@@ -231,6 +231,7 @@ class Family:
                 count += delta
                 if count > most:
                     most, at = count, [pk]
+            self.most_in_oven = max(self.most_in_oven, most)
             if most > slots:
                 self.checker.flag(
                     order,

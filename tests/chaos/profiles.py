@@ -1,11 +1,13 @@
 """Schedule profiles: the knobs of a chaos run that decide what its actors do.
 
-``DEFAULT`` is what ``make chaos`` runs. ``MONEY`` makes every order a delivered order
-with a complaint that is approved (in full and in part, alternating, so every run has
-partial approvals), REFUND publishes ambiguous more often and Payments staff slower:
-it reliably produces held attempts, late settles and given-up refunds in a short run
-(the checker's teeth, tests/chaos/test_teeth.py). A test derives others from it with
-``dataclasses.replace``.
+``DEFAULT`` is what ``make chaos`` runs: half its orders on order chart version 3
+(pizzas as child workflows, ``v3_share``), whose bakes oven staff work by ``oven``.
+``MONEY`` makes every order a delivered version 1 order with a complaint that is
+approved (in full and in part, alternating, so every run has partial approvals),
+REFUND publishes ambiguous more often and Payments staff slower: it reliably produces
+held attempts, late settles and given-up refunds in a short run (the checker's teeth,
+tests/chaos/test_teeth.py). A test derives others from them with
+``dataclasses.replace`` (``PARENTS`` in tests/chaos/test_teeth_children.py).
 """
 
 from __future__ import annotations
