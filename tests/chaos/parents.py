@@ -64,6 +64,7 @@ def choosing(workflow: Any, start: int | None = None) -> Any:
     the version ``START`` names; without it, on ``start`` (None: as built)."""
     base = workflow.__class__
     if "chaos_base" not in workflow.__dict__:
+        workflow.__dict__["chaos_built"] = workflow.__dict__["starting"]
         workflow.__class__ = type(f"Chaos{base.__name__}", (base,), {"starting": _Chosen()})
         workflow.__dict__["chaos_base"] = base
     if start is not None:
@@ -75,6 +76,7 @@ def unchoosing(workflow: Any) -> None:
     base = workflow.__dict__.pop("chaos_base", None)
     if base is not None:
         workflow.__class__ = base
+        workflow.starting = workflow.__dict__.pop("chaos_built")
 
 
 def mixed_workflow(migrate: bool) -> Any:
