@@ -136,7 +136,8 @@ chaos: $(BIN)/.installed
 #                    runs only the unmutated money run of it)
 .PHONY: chaos-teeth
 chaos-teeth: $(BIN)/.installed
-	CHAOS_TEETH=1 $(BIN)/python -m pytest -q -p no:xdist -m chaos_teeth tests/chaos/test_teeth.py
+	CHAOS_TEETH=1 $(BIN)/python -m pytest -q -p no:xdist -m chaos_teeth tests/chaos/test_teeth.py \
+		tests/chaos/test_teeth_children.py
 
 # the browser tests' dependencies: axe-core (npm) and a Chromium, installed with apt-get
 # on Debian as root (CI), or named in a clear error otherwise

@@ -5,6 +5,7 @@ retried with its Idempotency-Key after a 5xx, a dropped connection or a timeout.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
 import random
@@ -14,6 +15,7 @@ from typing import Any
 
 from tests.chaos.faults import Crash, FaultInjector
 from tests.chaos.history import Attempt, Poison, Request
+from tests.chaos.parents import START, VERSION_3
 from tests.chaos.profiles import DEFAULT, Profile
 from tests.chaos.stack import Stack
 
@@ -58,7 +60,8 @@ class Caller:
             twin = dataclasses.replace(request, attempts=[])
             twin_rng = random.Random(rng.getrandbits(64))
             other = threading.Thread(
-                target=self.send, args=(twin, token, twin_rng, may_time_out),
+                target=contextvars.copy_context().run,  # the order's start version too
+                args=(self.send, twin, token, twin_rng, may_time_out),
                 kwargs={"twins": False},
             )  # fmt: skip
             self.history.count("twins (one key, sent twice at once)")
@@ -155,12 +158,22 @@ class Customer:
         }
 
     def order(self, n: int) -> None:
+        """One order, on chart version 3 (pizzas as child workflows) for the profile's
+        ``v3_share`` of them (drawn apart, so the other plans stay what they were)."""
+        v3 = random.Random(f"{self.seed}:v3:{n}").random() < self.profile.v3_share
+        token = START.set(VERSION_3 if v3 else None)
+        try:
+            self._order(n, v3)
+        finally:
+            START.reset(token)
+
+    def _order(self, n: int, v3: bool) -> None:
         rng = random.Random(f"{self.seed}:order:{n}")
         user = f"c{n}"
         token = self.stack.token(user)
         fate = self._fate(n, rng)
         fate["user"], fate["complaint"] = user, complaint_plan(self.seed, n, self.profile)
-        fate["n"] = n
+        fate["n"], fate["v3"] = n, v3
         if n % 20 == 7:
             self._poison(n, rng)
         first = self._pizza(rng, f"o{n}-p0", fate["reject"])

@@ -12,6 +12,7 @@ from typing import Any
 
 from tests.chaos.faults import FaultInjector
 from tests.chaos.history import Delivery, History
+from tests.chaos.parents import oven_plan
 from tests.chaos.stack import STATIONS, Stack
 
 TIMERS = "TimersQueue"
@@ -23,7 +24,10 @@ CLEAN_RECEIVES = 4  # from this receive on, a message is handled without injecte
 class Bus:
     """SQS delivery for every queue plus the harness's held messages and timer wheel."""
 
-    def __init__(self, stack: Stack, injector: FaultInjector, history: History) -> None:
+    def __init__(
+        self, stack: Stack, injector: FaultInjector, history: History, profile: Any = None
+    ) -> None:
+        self.profile = profile  # the oven plans of pizzas (None: no slow oven)
         self.stack = stack
         self.injector = injector
         self.history = history
@@ -167,6 +171,10 @@ class Bus:
         if "Retry" in schedule:
             return rng.uniform(0.01, 0.3) if chaos else 0
         if not chaos:
+            return None
+        if "ovenTimeout" in schedule and self.profile is not None:
+            if oven_plan(self.injector.seed, order, self.profile) == "slow":
+                return rng.uniform(0.1, 1.0)  # the oven is slow: the pizza gives up first
             return None
         fate = self.history.fates.get(order, {})
         abandoned = fate.get("abandon")

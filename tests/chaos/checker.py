@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tests.chaos.family import Family
 from tests.chaos.faults import COMMANDS, FaultInjector
 from tests.chaos.history import History, Request
 from tests.chaos.stack import QUEUES, Stack
@@ -24,6 +25,7 @@ STATION_OF = {
     "CANCEL_DELIVERY": "delivery",
     "REFUND": "payments",
     "CANCEL_REFUNDS": "payments",
+    "BAKE_PIZZA": "oven",
 }
 CANCEL_OF = {"MAKE_PIZZA": "CANCEL_PIZZA", "DELIVER_PIZZA": "CANCEL_DELIVERY"}
 CLIENT_KINDS = {"PLACE", "ADD_PIZZA", "REMOVE_PIZZA", "CONFIRM_PIZZA", "CANCEL_ORDER"}
@@ -65,6 +67,7 @@ class Checker:
         self.history = history
         self.injector = injector
         self.violations: list[Violation] = []
+        self.family = Family(self)  # parents and children, read in ``check``
         self.deploy = history.deploys[0] if history.deploys else None
         self.views: dict[str, dict[str, Any]] = {}
         self.histories: dict[str, list[dict[str, Any]]] = {}
@@ -101,7 +104,8 @@ class Checker:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         token = self.stack.staff_token
-        for order in sorted(set(self.items) | {r.order for r in self.history.requests if r.order}):
+        asked = {r.order for r in self.history.requests if r.order and r.who != "oven-staff"}
+        for order in sorted(set(self.items) | asked):
             view = self.stack.http("GET", f"/orders/{order}", token)
             hist = self.stack.http("GET", f"/orders/{order}/history", token)
             if view.status != 200 or hist.status != 200:
@@ -137,6 +141,12 @@ class Checker:
             self.money(order)
             self.escalations(order)
             self.order_shows_complaint(order)
+        self.family = Family(self).read()
+        for pk in self.family.children:
+            child = pk.partition("#")[2]
+            self.contiguous(child, pk.partition("#")[0])
+            self.commands_committed(child, pk.partition("#")[0])
+        self.family.check()
         self.counters()
         self.published_handled()
         self.twins()
@@ -160,8 +170,11 @@ class Checker:
     def contiguous(self, order: str, workflow: str = "order") -> None:
         if workflow == "order":
             hist, view = self.histories[order], self.views[order]
-        else:
+        elif workflow == "complaint":
             hist, view = self.complaint_histories[order], self.complaints[order]
+        else:  # a child: its stored version
+            hist = self.family.histories[f"{workflow}#{order}"]
+            view = {"version": self.family.children[f"{workflow}#{order}"].version}
         versions = [h["version"] for h in hist]
         if versions != list(range(1, len(hist) + 1)) or view["version"] != len(hist):
             self.flag(
@@ -205,7 +218,10 @@ class Checker:
         """Each command a commit holds went out (at least once: a station drops the
         copies), unless its invoke ended before it was sent (cancelled by a later commit,
         or failed after its publishes failed); nothing went out that no commit holds."""
-        hist = (self.histories if workflow == "order" else self.complaint_histories)[order]
+        if workflow in ("order", "complaint"):
+            hist = (self.histories if workflow == "order" else self.complaint_histories)[order]
+        else:
+            hist = self.family.histories[f"{workflow}#{order}"]
         published = Counter(
             p.id
             for p in self.injector.published
@@ -256,6 +272,16 @@ class Checker:
         migration, and never back. The stored instance names its last version."""
         hist, deploy = self.histories[order], self.deploy
         numbers = [h.get("definition") for h in hist]
+        v3 = bool(self.history.fates.get(order, {}).get("v3"))
+        if numbers and (v3 or 3 in numbers):  # pizzas as children: 3 from start to end
+            if not v3 or set(numbers) != {3}:
+                self.flag(order, "a version 3 order is placed on 3 and stays there",
+                          f"planned on {'3' if v3 else '1'}, versions {numbers}")  # fmt: skip
+            stored = self.items.get(order, {}).get("definition", {}).get("N")
+            if stored is None or int(stored) != numbers[-1]:
+                why = f"instance on {stored}, last history record on {numbers[-1]}"
+                self.flag(order, "an instance records its version", why)
+            return
         if not hist:
             return
         stored = self.items.get(order, {}).get("definition", {}).get("N")
@@ -635,6 +661,7 @@ class Checker:
             ("kitchen", "/kitchen/orders", "orders"),
             ("delivery", "/delivery/orders", "orders"),
             ("payments", "/payments/refunds", "refunds"),
+            ("oven", "/stations/oven/work", "work"),
         ):
             listing = self.stack.http("GET", path, token)
             for work in listing.body.get(field, []) if listing.status == 200 else []:

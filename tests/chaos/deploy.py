@@ -20,6 +20,7 @@ from typing import Any
 from tests.chaos.checker import _state
 from tests.chaos.faults import FaultInjector
 from tests.chaos.history import Deploy, History
+from tests.chaos.parents import mixed_workflow
 from tests.chaos.stack import Stack
 
 APPROVE_AGAIN_SECONDS = 0.6  # an approval not applied by then is sent again (new id)
@@ -37,8 +38,10 @@ class Deployer:
         migrate: bool,
         rng: random.Random,
         stop: threading.Event,
+        mixed: bool = False,
     ) -> None:
         self.stack, self.history, self.migrate, self.stop = stack, history, migrate, stop
+        self.mixed = mixed  # version 3 orders run too: versions 1, 2 and 3 declared
         self.after = max(1, round(orders * rng.uniform(0.3, 0.6)))
 
     def run(self) -> None:
@@ -67,7 +70,10 @@ class Deployer:
         from chalicelib.orders.versions import order_workflow_v2
         from chalicelib.orders.workflow import Timing
 
-        workflow = order_workflow_v2(Timing.from_environment(), migrate=self.migrate)
+        if self.mixed:
+            workflow = mixed_workflow(self.migrate)
+        else:
+            workflow = order_workflow_v2(Timing.from_environment(), migrate=self.migrate)
         states = self.in_flight()
         placed = len(self.history.fates)
         at = time.time()

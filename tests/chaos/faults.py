@@ -41,6 +41,7 @@ WRITES = {
 }
 COMMANDS = {
     "MAKE_PIZZA", "DELIVER_PIZZA", "CANCEL_PIZZA", "CANCEL_DELIVERY", "REFUND", "CANCEL_REFUNDS",
+    "BAKE_PIZZA",
 }  # fmt: skip
 
 
@@ -107,7 +108,7 @@ def _order_of(service: str, params: dict[str, Any]) -> str | None:
                 op = next(iter(entry.values())) if "TransactItems" in params else entry
                 key = op.get("Key") or op.get("Item") or {}
                 pk, sk = key.get("pk", {}).get("S", ""), key.get("sk", {}).get("S", "")
-                if pk.startswith(("order#", "complaint#")):
+                if pk.startswith(("order#", "complaint#", "pizza#")):
                     return pk.partition("#")[2]
                 if pk.startswith("station#") and sk and not pk.endswith("#seen"):
                     return sk

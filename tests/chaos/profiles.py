@@ -1,11 +1,13 @@
 """Schedule profiles: the knobs of a chaos run that decide what its actors do.
 
-``DEFAULT`` is what ``make chaos`` runs. ``MONEY`` makes every order a delivered order
-with a complaint that is approved (in full and in part, alternating, so every run has
-partial approvals), REFUND publishes ambiguous more often and Payments staff slower:
-it reliably produces held attempts, late settles and given-up refunds in a short run
-(the checker's teeth, tests/chaos/test_teeth.py). A test derives others from it with
-``dataclasses.replace``.
+``DEFAULT`` is what ``make chaos`` runs: half its orders on order chart version 3
+(pizzas as child workflows, ``v3_share``), whose bakes oven staff work by ``oven``.
+``MONEY`` makes every order a delivered version 1 order with a complaint that is
+approved (in full and in part, alternating, so every run has partial approvals),
+REFUND publishes ambiguous more often and Payments staff slower: it reliably produces
+held attempts, late settles and given-up refunds in a short run (the checker's teeth,
+tests/chaos/test_teeth.py). A test derives others from them with
+``dataclasses.replace`` (``PARENTS`` in tests/chaos/test_teeth_children.py).
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ class Profile:
     payments: tuple[tuple[str, int], ...] = (("settle", 3), ("decline", 3), ("slow", 4))
     slow_seconds: float = 8.0
     slow_settles: float = 0.8  # a slow attempt is then settled (else declined)
+    # parents and children (issue 22): the share of orders started on chart version 3
+    # (one pizza child workflow per item), and what oven staff do with each pizza's bakes
+    v3_share: float = 0.5
+    oven: tuple[tuple[str, int], ...] = (
+        ("finish", 80), ("burn_once", 12), ("burn_twice", 4), ("slow", 4),
+    )  # fmt: skip
     # faults
     rates: Rates | None = None  # None: Rates()
 
@@ -65,5 +73,6 @@ MONEY = Profile(
     payments=(("settle", 1), ("decline", 2), ("slow", 6)),
     slow_seconds=15.0,
     rates=Rates(ambiguous_refund=0.8),
+    v3_share=0.0,  # version 1 orders only: the money cases are the complaint's
 )
 PROFILES = {p.name: p for p in (DEFAULT, MONEY)}

@@ -36,6 +36,7 @@ from tests.chaos.complaints import (
 from tests.chaos.deploy import Deployer, QualityCheck
 from tests.chaos.faults import COMMANDS, Crash, FaultInjector, Rates
 from tests.chaos.history import History
+from tests.chaos.parents import OvenStaff
 from tests.chaos.profiles import DEFAULT, PROFILES, Profile
 from tests.chaos.stack import QUEUES, Stack
 
@@ -105,7 +106,7 @@ def run(
     history = History()
     stack = Stack(injector)
     try:
-        bus = Bus(stack, injector, history)
+        bus = Bus(stack, injector, history, profile)
         caller = Caller(stack, injector, history, profile)
         stop = threading.Event()
         work, lock = list(range(orders)), threading.Lock()
@@ -125,6 +126,9 @@ def run(
             for i in range(2):
                 staff = Staff(caller, station, random.Random(f"{seed}:staff:{station}:{i}"), stop)
                 background.append(threading.Thread(target=staff.run))
+        for i in range(2):
+            oven = OvenStaff(caller, random.Random(f"{seed}:staff:oven:{i}"), stop, seed, profile)
+            background.append(threading.Thread(target=oven.run))
         sweeper = Sweeper(stack, injector, history, random.Random(f"{seed}:sweeper"), stop)
         background.append(threading.Thread(target=sweeper.run))
         quality = QualityCheck(stack, injector, history)
@@ -141,7 +145,8 @@ def run(
             background.append(threading.Thread(target=payments.run))
         if deploy:
             rng = random.Random(f"{seed}:deploy")
-            deployer = Deployer(stack, history, orders, deploy == "migrate", rng, stop)
+            mixed = profile.v3_share > 0
+            deployer = Deployer(stack, history, orders, deploy == "migrate", rng, stop, mixed)
             background.append(threading.Thread(target=deployer.run))
         for t in threads + background:
             t.daemon = True
@@ -167,7 +172,8 @@ def run(
         schedule_done = time.time()
         if progress:
             progress(f"  {schedule_done - started:5.0f} s  schedule done; quiescence (faults off)")
-        quiesce(stack, bus, caller, history, [quality, *people.values()], till)
+        oven = OvenStaff(caller, random.Random(0), threading.Event(), seed, profile)
+        quiesce(stack, bus, caller, history, [quality, *people.values()], till, oven)
         if stack.unhooked_clients():
             history.add("harness_errors", "the runtime made boto3 clients the injector missed")
         quiet = time.time()
@@ -240,8 +246,9 @@ def wind_down(stack: Stack, desk: Desk, till: Till, until: float) -> str:
 
 
 def quiesce(
-    stack: Stack, bus: Bus, caller: Caller, history: History, people: list[Any], till: Till
-) -> None:
+    stack: Stack, bus: Bus, caller: Caller, history: History, people: list[Any], till: Till,
+    oven: OvenStaff | None = None,
+) -> None:  # fmt: skip
     """Faults off: release what the bus holds, deliver every queue, sweep, let staff
     finish what they hold (not what they abandoned), let the quality check approve what
     waits for it (not what it forgets) and complaints go on as planned, and when nothing
@@ -267,6 +274,8 @@ def quiesce(
             for work in staff.held(token):
                 staff.finish(work, token, rng)
                 moved += 1
+        if oven is not None:
+            moved += oven.finish_all(token, rng)
         for person in people:
             moved += person.step(rng, chaos=False)
         if not moved:
@@ -338,6 +347,13 @@ def figures(
             if n > 1
         ),
         "poison messages": len(history.poison),
+        "orders planned on version 3 (pizzas as children)": sum(
+            1 for f in history.fates.values() if f.get("v3")
+        ),
+        **(checker.family.figures() if hasattr(checker, "family") else {}),
+        "oven staff races / double finishes": (
+            f"{counts.get('oven staff races', 0)} / {counts.get('oven staff double finishes', 0)}"
+        ),
         **deploy_figures(history, checker),
         **complaint_figures(history, injector, checker, till),
         "violations": len(checker.violations),

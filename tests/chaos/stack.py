@@ -23,11 +23,15 @@ import boto3
 
 from local.sqs_lambda import sqs_event
 from tests.chaos.faults import Crash, FaultInjector
+from tests.chaos.parents import choosing, unchoosing
 from tests.conftest import BASE_ENV
 from tests.shop import QUEUES, REGION
 
 SECRET = "chaos-secret-long-enough-for-hs256-0000"
-STATIONS = {"KitchenQueue": "kitchen", "DeliveryQueue": "delivery", "PaymentsQueue": "payments"}
+STATIONS = {
+    "KitchenQueue": "kitchen", "DeliveryQueue": "delivery", "PaymentsQueue": "payments",
+    "OvenQueue": "oven",
+}  # fmt: skip
 ENV = {
     **BASE_ENV,
     "JWT_SECRET": SECRET,
@@ -213,6 +217,8 @@ class Stack:
         from chalicelib.registry import WORKFLOWS
 
         self._workflows, self._deployed = WORKFLOWS, WORKFLOWS["order"]
+        # each order starts on the version its customer's plan names (tests/chaos/parents.py)
+        choosing(WORKFLOWS["order"], start=1)
 
         self._levels = {name: logging.getLogger(name).level for name in QUIET}
         for name in QUIET:
@@ -337,12 +343,17 @@ class Stack:
         routes reading orders). Invocations already running finish on the definition
         they loaded (old containers draining)."""
         from chalicelib.registry import WORKFLOWS
+        from chalicelib.runtime.shared.wiring import workflow_queue
 
+        # what the registry subscribes the queue to: the bus events and the messages
+        # other instances send orders (``@order``: a pizza's completion)
         self.sns.set_subscription_attributes(
             SubscriptionArn=self.made.arns["OrderEventsSubscription"],
             AttributeName="FilterPolicy",
-            AttributeValue=json.dumps({"type": sorted(workflow.bus_events)}),
+            AttributeValue=json.dumps({"type": list(workflow_queue(workflow).types)}),
         )
+        choosing(workflow)
+        workflow.peers = WORKFLOWS
         _replace(WORKFLOWS["order"], workflow)
         WORKFLOWS["order"] = workflow
 
@@ -355,6 +366,7 @@ class Stack:
     def close(self) -> None:
         _replace(self._workflows["order"], self._deployed)
         self._workflows["order"] = self._deployed
+        unchoosing(self._deployed)
         self.app.__class__ = self._app_class
         self._timers.MAX_SQS_DELAY_SECONDS = self._max_delay
         self.moto.stop()
