@@ -41,6 +41,9 @@ from tests.chaos.profiles import DEFAULT, PROFILES, Profile
 from tests.chaos.stack import QUEUES, Stack
 
 PUMPS_PER_QUEUE = 2
+# the pizzas' queue carries about five messages per pizza (start, oven slot, a bake's
+# start and end, its report): twice the consumers, as its share of the work
+PUMPS = {"PizzaEventsQueue": 4}
 DEPLOYS = (None, "pinned", "migrate")
 QUIET_ROUNDS = 80
 WIND_DOWN_SECONDS = 120  # at most, after the customers: Payments settles what it holds
@@ -118,7 +121,7 @@ def run(
         ]
         background = []
         for queue in QUEUES:
-            for i in range(PUMPS_PER_QUEUE):
+            for i in range(PUMPS.get(queue, PUMPS_PER_QUEUE)):
                 rng = random.Random(f"{seed}:pump:{queue}:{i}")
                 step = functools.partial(bus.pump, queue, rng, True)
                 background.append(threading.Thread(target=_loop, args=(step, stop, history, queue)))

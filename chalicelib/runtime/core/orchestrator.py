@@ -36,6 +36,7 @@ from ..shared import (
     Conflict,
     EventNotAllowed,
     InstanceExists,
+    NotFound,
     PayloadTooLarge,
     Unavailable,
     settings,
@@ -150,12 +151,19 @@ def _decide_and_commit(
     while True:
         attempt += 1
         started = time.perf_counter()
-        instance = load_for(workflow, instance_id, incoming.caller, create is not None)
+        try:
+            instance = load_for(workflow, instance_id, incoming.caller, create is not None)
+        except NotFound:
+            if incoming.message is None:
+                raise
+            instance = None  # a message to a child whose start has not arrived yet
         if create is not None and instance is not None:
             raise InstanceExists(f"{workflow.name} {instance_id!r} exists already")
         if stale(incoming, instance):
             return current(workflow, instance_id, instance, reload=False)  # its state was left
         try:
+            if instance is None and create is None:
+                raise Early(f"{workflow.name} {instance_id!r} is not started yet")
             decision = decide(workflow, instance_id, instance, incoming, create, owner)
         except Early:  # a short wait: the queue delivers it again (its consumer keeps going)
             left = min(give_up_at, early_until) - time.monotonic()
