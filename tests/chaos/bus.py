@@ -74,7 +74,7 @@ class Bus:
         with self.injector.scope(name, random.Random(rng.getrandbits(64)), allow):
             failed = self.stack.run_batch(queue, batch)
         at = time.time()
-        self.stack.settle_batch(queue, batch, failed)
+        self.stack.settle_batch(queue, batch, failed, backoff=chaos)
         if failed:
             self.history.count("redelivered", len(failed))
         for m in batch:

@@ -82,7 +82,7 @@ def unchoosing(workflow: Any) -> None:
 def mixed_workflow(migrate: bool) -> Any:
     """Order chart versions 1, 2 and 3 declared together; new orders start on 2 unless
     ``START`` says 3."""
-    from chalicelib.orders.fanout import PIZZA, FanOut, order_machine_v3
+    from chalicelib.orders.fanout import COMMANDS_V3, PIZZA, FanOut, order_machine_v3
     from chalicelib.orders.versions import order_workflow_v2
     from chalicelib.orders.workflow import Timing
     from chalicelib.runtime import Version, Workflow
@@ -91,7 +91,8 @@ def mixed_workflow(migrate: bool) -> Any:
     v2 = order_workflow_v2(timing, migrate=migrate)
     v3 = Version(VERSION_3, order_machine_v3(timing, FanOut.from_environment()))
     return Workflow(
-        "order", v3.machine, v2.client_events, v2.bus_events, v2.commands, v2.view,
+        "order", v3.machine, v2.client_events, v2.bus_events, {**v2.commands, **COMMANDS_V3},
+        v2.view,
         version=VERSION_3, previous=list(v2.versions.by_number.values()), lock=v2.lock,
         children=(PIZZA,), start_on=2,
     )  # fmt: skip

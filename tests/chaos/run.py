@@ -282,6 +282,9 @@ def quiesce(
         for person in people:
             moved += person.step(rng, chaos=False)
         if not moved:
+            if stack.in_flight():  # a failed message waits out its visibility timeout
+                time.sleep(1)
+                continue
             if not bus.waiting():
                 return
             moved += bus.release("TimersQueue", held=True, timers=True)

@@ -299,8 +299,11 @@ class Stack:
             return {m["MessageId"] for m in messages}
         return {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
 
-    def settle_batch(self, queue: str, messages: list[dict[str, Any]], failed: set[str]) -> None:
-        """Delete what succeeded; make what failed visible again (its timeout has passed)."""
+    def settle_batch(
+        self, queue: str, messages: list[dict[str, Any]], failed: set[str], backoff: bool = True
+    ) -> None:
+        """Delete what succeeded; make what failed visible again after a visibility
+        timeout growing with its receives (``backoff``; at once without it)."""
         url = self.made.queue_urls[queue]
         again = [m for m in messages if m["MessageId"] in failed]
         done = [m for m in messages if m["MessageId"] not in failed]
@@ -311,7 +314,9 @@ class Stack:
                     {
                         "Id": str(i),
                         "ReceiptHandle": m["ReceiptHandle"],
-                        "VisibilityTimeout": RETRY_VISIBILITY_SECONDS * _receives(m),
+                        "VisibilityTimeout": (
+                            RETRY_VISIBILITY_SECONDS * _receives(m) if backoff else 0
+                        ),
                     }
                     for i, m in enumerate(again)
                 ],
@@ -323,6 +328,17 @@ class Stack:
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
                 ],
             )
+
+    def in_flight(self) -> int:
+        """Messages received and not yet deleted, on every queue (a failed one waiting out
+        its visibility timeout among them)."""
+        total = 0
+        for url in self.made.queue_urls.values():
+            attrs = self.sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"]
+            total += int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))
+        return total
 
     def visible(self, queue: str) -> int:
         """Messages on the queue that a receive would get now."""
