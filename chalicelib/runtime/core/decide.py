@@ -130,7 +130,7 @@ def _decide(
     finished = step.snapshot.status if snapshot.status == "active" or instance is None else None
     if finished in ("done", "error"):  # a child tells its parent, after its step's messages
         index = len(effects)
-        message_id = f"{workflow.key(instance_id)}.v{new_version}.{index}".replace("#", ".")
+        message_id = outbox_.message_id_of(workflow.key(instance_id), new_version, index)
         told = actors_.Message(workflow.name, instance_id, new_version, actors).finished(
             finished, step.snapshot.output, step.snapshot.error, message_id,
             [new_version, index], now,

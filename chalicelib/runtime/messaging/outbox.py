@@ -63,14 +63,14 @@ def outbound(
     waiting: dict[str, list[tuple[int, Effect]]] = {}  # sends to a child this step starts
     for i, effect in enumerate(effects):
         _runnable(workflow, effect)
-        message_id = f"{pk}.v{version}.{i}".replace("#", ".")
+        message_id = message_id_of(pk, version, i)
         kind = effect.kind
         if kind in ("invoke", "spawn") and effect.type in workflow.children:
             out.add[message_id] = messages.start(
                 effect.id, effect.type, effect.input, owner, message_id, [version, i], now
             )
             for k, (j, send) in enumerate(waiting.pop(effect.id, ()), start=1):
-                later = f"{pk}.v{version}.{j}".replace("#", ".")
+                later = message_id_of(pk, version, j)
                 out.add[later] = messages.send(effect.id, send.event, later, [version, i, k], now)
         elif kind == "spawn":
             raise actors_.ActorRefused(
@@ -132,6 +132,12 @@ def outbound(
         )
     out.drop &= set(pending)
     return out
+
+
+def message_id_of(pk: str, version: int, index: int) -> str:
+    """The deterministic id of the message of effect ``index`` of the step committing
+    ``version`` (``<pk>.v<version>.<index>``, '#' as '.')."""
+    return f"{pk}.v{version}.{index}".replace("#", ".")
 
 
 def _starts_later(
