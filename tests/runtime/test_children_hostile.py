@@ -60,6 +60,15 @@ def looping_parent(extra_child_on_ping=False) -> Workflow:
     return Workflow("boss", machine, events, {}, {}, _view, children=("job",))
 
 
+def spawner(actor_id: str, given: dict | None = None) -> Workflow:
+    """A boss whose GO spawns one ``job`` child as ``actor_id`` (with input ``given``)."""
+    spawn = {"type": "xstate.spawnChild", "src": "job", "id": actor_id}
+    if given is not None:
+        spawn["input"] = given
+    chart = {"id": "boss", "initial": "a", "states": {"a": {"on": {"GO": {"actions": [spawn]}}}}}
+    return Workflow("boss", Machine(chart), {"GO": Nothing}, {}, {}, _view, children=("job",))
+
+
 def sqs_like(kit, receives=5):
     """Deliver actor messages like SQS: a message that raises is received again, up to
     ``receives`` times, then set aside (DLQ). Returns the DLQ'd messages."""
@@ -162,9 +171,7 @@ def test_a_start_too_deep_to_name_fails_the_child_and_the_parent_hears(workflow_
 
 
 def test_an_actor_id_that_cannot_name_an_instance_is_refused_before_the_commit(workflow_kit):
-    chart = {"id": "boss", "initial": "a", "states": {"a": {"on": {"GO": {"actions": [
-        {"type": "xstate.spawnChild", "src": "job", "id": "p\n1"}]}}}}}  # fmt: skip
-    boss = Workflow("boss", Machine(chart), {"GO": Nothing}, {}, {}, _view, children=("job",))
+    boss = spawner("p\n1")
     kit = workflow_kit(boss, child())
     with pytest.raises(ActorRefused, match="printable"):
         kit.start("b1", "GO", workflow="boss")
@@ -269,10 +276,7 @@ def test_a_migration_that_would_strand_an_invoked_child_is_refused(workflow_kit)
 
 
 def test_a_message_sns_would_refuse_is_refused_before_the_commit(workflow_kit):
-    chart = {"id": "boss", "initial": "a", "states": {"a": {"on": {"GO": {"actions": [
-        {"type": "xstate.spawnChild", "src": "job", "id": "p1", "input": {"n": 1,
-         "blob": "x" * 270_000}}]}}}}}  # fmt: skip
-    boss = Workflow("boss", Machine(chart), {"GO": Nothing}, {}, {}, _view, children=("job",))
+    boss = spawner("p1", {"n": 1, "blob": "x" * 270_000})
     kit = workflow_kit(boss, child())
     with pytest.raises(PayloadTooLarge, match="over the 262144 SNS takes"):
         kit.start("b1", "GO", workflow="boss")
@@ -280,9 +284,7 @@ def test_a_message_sns_would_refuse_is_refused_before_the_commit(workflow_kit):
 
 
 def test_an_actor_id_still_running_is_not_started_again(workflow_kit):
-    chart = {"id": "boss", "initial": "a", "states": {"a": {"on": {"GO": {"actions": [
-        {"type": "xstate.spawnChild", "src": "job", "id": "p1"}]}}}}}  # fmt: skip
-    boss = Workflow("boss", Machine(chart), {"GO": Nothing}, {}, {}, _view, children=("job",))
+    boss = spawner("p1")
     kit = workflow_kit(boss, child())
     kit.start("b1", "GO", workflow="boss")
     kit.deliver()
